@@ -1,0 +1,83 @@
+"""Shared fixtures: deterministic synthetic faces and the LFW data home."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_HOME = REPO_ROOT.parent / "shared" / "data" / "scikit_learn_data"
+
+
+def _find_lfw_data_home():
+    """Return the data home holding LFW, or None when it is absent."""
+    candidates = []
+    if os.environ.get("SCIKIT_LEARN_DATA"):
+        candidates.append(Path(os.environ["SCIKIT_LEARN_DATA"]).expanduser())
+    candidates.append(DEFAULT_DATA_HOME)
+    for home in candidates:
+        if (home / "lfw_home" / "pairs.txt").is_file():
+            return home
+    return None
+
+
+@pytest.fixture(scope="session")
+def lfw_data_home():
+    """Path of a data home holding LFW.
+
+    Skips the test when LFW is absent, except under ``CI=true`` where a
+    missing data set is a failure: CI must exercise the LFW-backed tests.
+    """
+    home = _find_lfw_data_home()
+    if home is None:
+        msg = (
+            "LFW not found: set SCIKIT_LEARN_DATA to a folder holding lfw_home/ "
+            f"(looked in $SCIKIT_LEARN_DATA and {DEFAULT_DATA_HOME})"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _facekit_cache(tmp_path_factory):
+    """Keep every cache the tests make in a temporary folder."""
+    if "FACEKIT_CACHE" not in os.environ:
+        os.environ["FACEKIT_CACHE"] = str(tmp_path_factory.mktemp("facekit_cache"))
+    yield
+
+
+def make_synthetic_faces(n_identities=6, n_per_identity=5, shape=(12, 10),
+                         noise=0.05, random_state=0):
+    """Tiny synthetic 'faces': one random prototype per identity plus noise.
+
+    Returns ``X`` of shape (n_identities * n_per_identity, h * w) in [0, 1]
+    and identity labels ``y``.
+    """
+    rng = np.random.RandomState(random_state)
+    protos = rng.rand(n_identities, *shape)
+    X, y = [], []
+    for k in range(n_identities):
+        for _ in range(n_per_identity):
+            img = protos[k] + noise * rng.randn(*shape)
+            X.append(np.clip(img, 0, 1).ravel())
+            y.append(k)
+    return np.asarray(X), np.asarray(y)
+
+
+@pytest.fixture
+def synthetic_faces():
+    """(X, y, image_shape) of tiny synthetic faces."""
+    X, y = make_synthetic_faces()
+    return X, y, (12, 10)
+
+
+@pytest.fixture
+def synthetic_pairs():
+    """(pairs, y_pairs, identities) drawn from the synthetic faces."""
+    from facekit.pairs import make_pairs
+
+    X, y = make_synthetic_faces()
+    return make_pairs(X, y, n_pairs=60, random_state=0)
