@@ -1,0 +1,529 @@
+"""Verification metrics, the LFW protocol and scorers.
+
+Scores follow one convention everywhere: *higher = more alike* (a similarity,
+such as a verifier's ``decision_function``, which is minus a distance). Pair
+labels are 1 for same person and 0 for different people.
+
+- :func:`pair_roc_curve`, :func:`roc_auc` -- ROC curve and area under it;
+- :func:`equal_error_rate` -- the point where false accepts equal false rejects;
+- :func:`tar_at_far` -- true-accept rate at a target false-accept rate;
+- :func:`best_accuracy_threshold` -- the threshold with the best accuracy;
+- :class:`LFWFoldSplit` and :func:`evaluate_protocol` -- the LFW View 2
+  protocol: each fold tested once, everything fitted on the other nine;
+- :func:`make_tar_at_far_scorer`, :data:`eer_scorer` -- scorers usable as
+  ``GridSearchCV(scoring=...)``.
+"""
+
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import make_scorer, roc_auc_score, roc_curve
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from facekit.pairs import check_pair_labels
+
+__all__ = [
+    "pair_roc_curve",
+    "roc_auc",
+    "equal_error_rate",
+    "tar_at_far",
+    "threshold_at_far",
+    "best_accuracy_threshold",
+    "verification_report",
+    "LFWFoldSplit",
+    "evaluate_protocol",
+    "make_tar_at_far_scorer",
+    "eer_scorer",
+]
+
+
+def _check_scores(y_pairs, scores):
+    y = check_pair_labels(y_pairs)
+    s = column_or_1d(np.asarray(scores, dtype=np.float64), warn=True)
+    check_consistent_length(y, s)
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores contain NaN or infinite values")
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == y.shape[0]:
+        raise ValueError(
+            "both same-person (1) and different-person (0) pairs are needed; "
+            f"got {n_pos} same and {y.shape[0] - n_pos} different"
+        )
+    return y, s
+
+
+def pair_roc_curve(y_pairs, scores):
+    """ROC curve of similarity scores.
+
+    Parameters
+    ----------
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same person, 0 = different.
+    scores : array-like of shape (n_pairs,)
+        Similarity scores, higher = more alike.
+
+    Returns
+    -------
+    far : ndarray
+        False-accept rates (false-positive rates), increasing.
+    tar : ndarray
+        True-accept rates (true-positive rates).
+    thresholds : ndarray
+        Score thresholds: a pair is accepted when ``score >= threshold``.
+
+    Examples
+    --------
+    >>> from facekit.metrics import pair_roc_curve
+    >>> far, tar, thr = pair_roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> far.tolist(), tar.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    """
+    y, s = _check_scores(y_pairs, scores)
+    far, tar, thr = roc_curve(y, s, pos_label=1, drop_intermediate=False)
+    return far, tar, thr
+
+
+def roc_auc(y_pairs, scores):
+    """Area under the ROC curve of similarity scores.
+
+    Computed with the trapezoidal rule on :func:`pair_roc_curve`; equal to
+    :func:`sklearn.metrics.roc_auc_score` on the same scores.
+
+    Parameters
+    ----------
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same person, 0 = different.
+    scores : array-like of shape (n_pairs,)
+        Similarity scores, higher = more alike.
+
+    Returns
+    -------
+    auc : float
+        The area under the ROC curve.
+
+    Examples
+    --------
+    >>> from facekit.metrics import roc_auc
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    far, tar, _ = pair_roc_curve(y_pairs, scores)
+    return float(np.trapezoid(tar, far))
+
+
+def equal_error_rate(y_pairs, scores, *, return_threshold=False):
+    """Equal error rate: where the false-accept and false-reject rates meet.
+
+    The two rates are interpolated linearly between neighbouring ROC points.
+
+    Parameters
+    ----------
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same person, 0 = different.
+    scores : array-like of shape (n_pairs,)
+        Similarity scores, higher = more alike.
+    return_threshold : bool, default=False
+        Also return the score threshold at the EER point.
+
+    Returns
+    -------
+    eer : float
+        The equal error rate in [0, 1].
+    threshold : float
+        Score threshold at the EER (accept when ``score >= threshold``); only
+        when ``return_threshold`` is true.
+
+    Examples
+    --------
+    >>> from facekit.metrics import equal_error_rate
+    >>> equal_error_rate([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
+    0.0
+    """
+    far, tar, thr = pair_roc_curve(y_pairs, scores)
+    frr = 1.0 - tar
+    diff = far - frr  # increases from -1 to 1 along the curve
+    i = int(np.searchsorted(diff, 0.0, side="left"))
+    if i == 0:
+        eer, t = far[0], thr[1] if len(thr) > 1 else thr[0]
+    elif i >= len(diff):
+        eer, t = far[-1], thr[-1]
+    else:
+        d0, d1 = diff[i - 1], diff[i]
+        w = 0.0 if d1 == d0 else -d0 / (d1 - d0)
+        eer = far[i - 1] + w * (far[i] - far[i - 1])
+        t0 = thr[i - 1] if np.isfinite(thr[i - 1]) else thr[i]
+        t = t0 + w * (thr[i] - t0)
+    eer = float(eer)
+    return (eer, float(t)) if return_threshold else eer
+
+
+def threshold_at_far(y_pairs, scores, far):
+    """Lowest score threshold whose false-accept rate does not exceed ``far``.
+
+    Parameters
+    ----------
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same person, 0 = different.
+    scores : array-like of shape (n_pairs,)
+        Similarity scores, higher = more alike.
+    far : float
+        Target false-accept rate in [0, 1].
+
+    Returns
+    -------
+    threshold : float
+        Accept a pair when ``score >= threshold``.
+
+    Examples
+    --------
+    >>> from facekit.metrics import threshold_at_far
+    >>> threshold_at_far([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.6, 0.9], 0.25)
+    0.6
+    """
+    if not 0.0 <= far <= 1.0:
+        raise ValueError(f"far must be in [0, 1], got {far}")
+    fars, _, thr = pair_roc_curve(y_pairs, scores)
+    ok = np.flatnonzero(fars <= far)
+    t = thr[ok[-1]]
+    if not np.isfinite(t):  # only the "accept nothing" point qualifies
+        t = np.nextafter(np.max(np.asarray(scores, dtype=float)), np.inf)
+    return float(t)
+
+
+def tar_at_far(y_pairs, scores, far):
+    """True-accept rate at a target false-accept rate.
+
+    The best true-accept rate over all thresholds whose false-accept rate is at
+    most ``far``. With ``n`` different-person pairs, rates below ``1 / n``
+    cannot be resolved and mean "no false accept at all".
+
+    Parameters
+    ----------
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same person, 0 = different.
+    scores : array-like of shape (n_pairs,)
+        Similarity scores, higher = more alike.
+    far : float or array-like of float
+        Target false-accept rate(s).
+
+    Returns
+    -------
+    tar : float or ndarray
+        True-accept rate(s) at the target(s).
+
+    Examples
+    --------
+    >>> from facekit.metrics import tar_at_far
+    >>> tar_at_far([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.6, 0.9], 0.25)
+    1.0
+    """
+    fars, tars, _ = pair_roc_curve(y_pairs, scores)
+    targets = np.atleast_1d(np.asarray(far, dtype=float))
+    if np.any((targets < 0) | (targets > 1)):
+        raise ValueError(f"far must be in [0, 1], got {far}")
+    # fars is non-decreasing and tars too: take the last point with far <= target
+    idx = np.searchsorted(fars, targets, side="right") - 1
+    out = tars[np.maximum(idx, 0)]
+    return float(out[0]) if np.ndim(far) == 0 else out
+
+
+def best_accuracy_threshold(y_pairs, scores):
+    """Threshold with the best accuracy on the given pairs.
+
+    Candidate thresholds lie midway between consecutive distinct scores (and
+    just outside their range), so the result generalises symmetrically.
+
+    Parameters
+    ----------
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same person, 0 = different.
+    scores : array-like of shape (n_pairs,)
+        Similarity scores, higher = more alike.
+
+    Returns
+    -------
+    threshold : float
+        Accept a pair when ``score >= threshold``.
+    accuracy : float
+        Accuracy at that threshold on these pairs.
+
+    Examples
+    --------
+    >>> from facekit.metrics import best_accuracy_threshold
+    >>> best_accuracy_threshold([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
+    (0.5, 1.0)
+    """
+    y, s = _check_scores(y_pairs, scores)
+    order = np.argsort(s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    n = len(y)
+    n_pos = y.sum()
+    # threshold placed before position k: items k.. are accepted
+    neg_below = np.concatenate([[0], np.cumsum(1 - y_sorted)])  # rejected negatives
+    pos_above = n_pos - np.concatenate([[0], np.cumsum(y_sorted)])  # accepted positives
+    correct = neg_below + pos_above
+    # only cut between distinct scores
+    valid = np.ones(n + 1, dtype=bool)
+    valid[1:n] = s_sorted[1:] != s_sorted[:-1]
+    correct = np.where(valid, correct, -1)
+    k = int(np.argmax(correct))
+    if k == 0:
+        thr = s_sorted[0] - 1e-12 - 1e-9 * abs(s_sorted[0])
+    elif k == n:
+        thr = s_sorted[-1] + 1e-12 + 1e-9 * abs(s_sorted[-1])
+    else:
+        thr = 0.5 * (s_sorted[k - 1] + s_sorted[k])
+    return float(thr), float(correct[k] / n)
+
+
+def verification_report(y_pairs, scores, threshold=None, *, fars=(1e-2, 1e-3)):
+    """Accuracy, AUC, EER and TAR at FAR of similarity scores in one dict.
+
+    Parameters
+    ----------
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same person, 0 = different.
+    scores : array-like of shape (n_pairs,)
+        Similarity scores, higher = more alike.
+    threshold : float, default=None
+        Decision threshold on the scores for the accuracy. ``None`` uses the
+        best-accuracy threshold on these pairs (optimistic).
+    fars : tuple of float, default=(1e-2, 1e-3)
+        False-accept rates at which to report the true-accept rate.
+
+    Returns
+    -------
+    report : dict
+        Keys ``accuracy``, ``auc``, ``eer`` and ``tar@far=<far>``.
+
+    Examples
+    --------
+    >>> from facekit.metrics import verification_report
+    >>> verification_report([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], threshold=0.5)
+    {'accuracy': 1.0, 'auc': 1.0, 'eer': 0.0, 'tar@far=0.01': 1.0, 'tar@far=0.001': 1.0}
+    """
+    y, s = _check_scores(y_pairs, scores)
+    if threshold is None:
+        threshold, _ = best_accuracy_threshold(y, s)
+    out = {
+        "accuracy": float(np.mean((s >= threshold).astype(int) == y)),
+        "auc": roc_auc(y, s),
+        "eer": equal_error_rate(y, s),
+    }
+    for far in fars:
+        out[f"tar@far={far:g}"] = tar_at_far(y, s, far)
+    return out
+
+
+class LFWFoldSplit(BaseCrossValidator):
+    """The LFW View 2 splitter: every fold is tested once, trained on the rest.
+
+    Parameters
+    ----------
+    folds : array-like of shape (n_pairs,)
+        Fold index of every pair (``facekit.datasets.fetch_lfw_pairs(
+        subset="10_folds").folds``). Pairs with a negative index are never
+        tested (always in the training side).
+
+    Examples
+    --------
+    >>> from facekit.metrics import LFWFoldSplit
+    >>> cv = LFWFoldSplit([0, 0, 1, 1, 2, 2])
+    >>> [test.tolist() for _, test in cv.split()]
+    [[0, 1], [2, 3], [4, 5]]
+    """
+
+    def __init__(self, folds):
+        self.folds = folds
+
+    def _folds(self):
+        folds = column_or_1d(np.asarray(self.folds))
+        if folds.dtype.kind not in "iu":
+            raise ValueError(f"folds must be integers, got dtype {folds.dtype}")
+        return folds
+
+    def split(self, X=None, y=None, groups=None):
+        """Yield ``(train, test)`` index arrays, one fold tested at a time.
+
+        Parameters
+        ----------
+        X : array-like, default=None
+            Ignored except for checking its length.
+        y : array-like, default=None
+            Ignored.
+        groups : array-like, default=None
+            Ignored.
+
+        Yields
+        ------
+        train : ndarray
+            Indices of the training pairs.
+        test : ndarray
+            Indices of the test pairs.
+        """
+        folds = self._folds()
+        if X is not None and len(X) != len(folds):
+            raise ValueError(
+                f"folds has {len(folds)} entries but X has {len(X)} pairs"
+            )
+        for f in np.unique(folds[folds >= 0]):
+            yield np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of folds.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
+            Number of distinct non-negative fold indices.
+        """
+        folds = self._folds()
+        return int(np.unique(folds[folds >= 0]).size)
+
+
+def _similarity_and_cut(estimator, pairs):
+    """Scores of a fitted verifier and the cut it predicts with."""
+    scores = np.asarray(estimator.decision_function(pairs), dtype=float)
+    final = estimator[-1] if hasattr(estimator, "steps") else estimator
+    cut = getattr(final, "decision_threshold_", 0.0)
+    return scores, cut
+
+
+def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
+                      verbose=False):
+    """Run a fold protocol (LFW View 2): fit on 9 folds, test the 10th, repeat.
+
+    A fresh clone of ``estimator`` is fitted on the training folds for every
+    test fold, so every fitted part -- features, threshold -- sees only the
+    training folds.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A pair verifier (or Pipeline ending in one) with ``fit``, ``predict``
+        and ``decision_function`` (a similarity, higher = more alike).
+    pairs : array-like of shape (n_pairs, 2, n_features)
+        All pairs.
+    y_pairs : array-like of shape (n_pairs,)
+        1 = same, 0 = different.
+    folds : array-like of shape (n_pairs,)
+        Fold index of each pair.
+    fars : tuple of float, default=(1e-2, 1e-3)
+        False-accept rates for the pooled TAR.
+    verbose : bool, default=False
+        Print one line per fold.
+
+    Returns
+    -------
+    result : dict
+        ``fold_accuracy`` (per-fold accuracies), ``accuracy_mean``,
+        ``accuracy_sem`` (standard error, ``std(ddof=1) / sqrt(n_folds)`` as in
+        the LFW README), ``fold_auc``, ``auc_mean``, ``auc_sem``, ``eer_mean``
+        (per-fold EER averaged), pooled ``tar@far=<far>`` over the test scores of
+        all folds, each shifted by its fold model's decision threshold so one cut
+        serves all folds, ``scores`` / ``y_true`` / ``fold_of_score`` (the pooled
+        scores) and ``fit_time`` / ``predict_time`` (seconds, summed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.metrics import evaluate_protocol
+    >>> from facekit.verification import ThresholdVerifier
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.tile([1, 0], 20)
+    >>> pairs = rng.rand(40, 2, 3)
+    >>> pairs[y == 1, 1] = pairs[y == 1, 0] + 0.01
+    >>> res = evaluate_protocol(ThresholdVerifier(), pairs, y, np.repeat(np.arange(4), 10))
+    >>> res["accuracy_mean"]
+    1.0
+    """
+    from facekit.pairs import check_pairs
+
+    pairs = check_pairs(pairs)
+    y = check_pair_labels(y_pairs, n_pairs=pairs.shape[0])
+    cv = LFWFoldSplit(folds)
+    acc, aucs, eers, all_scores, all_y, all_f = [], [], [], [], [], []
+    fit_time = predict_time = 0.0
+    for k, (train, test) in enumerate(cv.split(pairs)):
+        est = clone(estimator)
+        t0 = time.perf_counter()
+        est.fit(pairs[train], y[train])
+        t1 = time.perf_counter()
+        pred = est.predict(pairs[test])
+        scores, cut = _similarity_and_cut(est, pairs[test])
+        t2 = time.perf_counter()
+        fit_time += t1 - t0
+        predict_time += t2 - t1
+        acc.append(float(np.mean(np.asarray(pred) == y[test])))
+        aucs.append(roc_auc(y[test], scores))
+        eers.append(equal_error_rate(y[test], scores))
+        all_scores.append(scores - cut)
+        all_y.append(y[test])
+        all_f.append(np.full(len(test), k))
+        if verbose:
+            print(f"  fold {k + 1:2d}: accuracy {acc[-1]:.4f}  AUC {aucs[-1]:.4f}"
+                  f"  ({t1 - t0:.1f}s fit, {t2 - t1:.1f}s predict)", flush=True)
+    n = len(acc)
+    sem = (lambda v: float(np.std(v, ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
+    pooled_s = np.concatenate(all_scores)
+    pooled_y = np.concatenate(all_y)
+    out = {
+        "fold_accuracy": np.asarray(acc),
+        "accuracy_mean": float(np.mean(acc)),
+        "accuracy_sem": sem(acc),
+        "fold_auc": np.asarray(aucs),
+        "auc_mean": float(np.mean(aucs)),
+        "auc_sem": sem(aucs),
+        "fold_eer": np.asarray(eers),
+        "eer_mean": float(np.mean(eers)),
+        "scores": pooled_s,
+        "y_true": pooled_y,
+        "fold_of_score": np.concatenate(all_f),
+        "fit_time": fit_time,
+        "predict_time": predict_time,
+    }
+    for far in fars:
+        out[f"tar@far={far:g}"] = tar_at_far(pooled_y, pooled_s, far)
+    return out
+
+
+def _tar_at_far_score(y_true, y_score, far=1e-2):
+    return tar_at_far(y_true, y_score, far)
+
+
+def make_tar_at_far_scorer(far=1e-2):
+    """Scorer of the true-accept rate at a false-accept rate, for ``scoring=``.
+
+    Parameters
+    ----------
+    far : float, default=1e-2
+        Target false-accept rate.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, pairs, y_pairs)``, greater is better; uses the
+        estimator's ``decision_function``.
+
+    Examples
+    --------
+    >>> from facekit.metrics import make_tar_at_far_scorer
+    >>> scorer = make_tar_at_far_scorer(0.1)
+    """
+    return make_scorer(_tar_at_far_score, response_method="decision_function",
+                       far=far)
+
+
+def _neg_eer(y_true, y_score):
+    return -equal_error_rate(y_true, y_score)
+
+
+#: Scorer of minus the equal error rate (greater is better), for ``scoring=``.
+eer_scorer = make_scorer(_neg_eer, response_method="decision_function")
