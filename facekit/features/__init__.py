@@ -1,0 +1,6 @@
+"""Classical face features: eigenfaces and local binary pattern histograms."""
+
+from facekit.features._eigenfaces import EigenfaceTransformer
+from facekit.features._lbp import LBPTransformer, lbp_codes
+
+__all__ = ["EigenfaceTransformer", "LBPTransformer", "lbp_codes"]
