@@ -1,0 +1,8 @@
+"""``python -m facekit`` runs the command line."""
+
+import sys
+
+from facekit.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""The LFW verification benchmark behind ``facekit benchmark lfw``.
+
+Each *method* is a recipe: how to load the faces (crop, resize) and the
+pipeline that turns a pair into a same / different decision. Recipes were
+chosen on LFW View 1 (``pairsDevTrain`` / ``pairsDevTest``); View 2
+(``pairs.txt``, 10 folds) is the reported number, computed with
+:func:`facekit.metrics.evaluate_protocol`: for every fold, every fitted part
+of the pipeline (PCA, threshold, logistic unit) is fitted on the other nine
+folds' pairs only.
+
+Setting: **image-restricted, no outside data** -- training uses the training
+folds' pairs and their images, never identity names.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from facekit.metrics import evaluate_protocol, verification_report
+
+__all__ = ["METHODS", "VERIFIERS", "make_pipeline", "run_lfw_benchmark",
+           "format_table"]
+
+DEFAULT_SLICE = (slice(70, 195), slice(78, 172))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one method loads faces and builds its feature step."""
+
+    description: str
+    load: dict = field(default_factory=dict)
+    metric: str = "cosine"
+
+    def features(self, image_shape):
+        raise NotImplementedError
+
+
+class _Pixels(Recipe):
+    def features(self, image_shape):
+        from sklearn.preprocessing import FunctionTransformer
+
+        from facekit.pairs import PairTransformer
+
+        return PairTransformer(FunctionTransformer(_standardize_rows))
+
+
+class _Eigenfaces(Recipe):
+    def features(self, image_shape):
+        from facekit.features import EigenfaceTransformer
+        from facekit.pairs import PairTransformer
+
+        return PairTransformer(EigenfaceTransformer(
+            n_components=200, whiten=True, image_shape=image_shape,
+            preprocessing="equalize", random_state=0))
+
+
+class _LBP(Recipe):
+    def features(self, image_shape):
+        from sklearn.decomposition import PCA
+        from sklearn.pipeline import make_pipeline as mk
+
+        from facekit.features import LBPTransformer
+        from facekit.pairs import PairTransformer
+
+        return PairTransformer(mk(
+            LBPTransformer(image_shape=image_shape, scales=((8, 1), (16, 2)),
+                           method="uniform", grid=(7, 7), normalize="sqrt"),
+            PCA(n_components=400, whiten=True, random_state=0),
+        ))
+
+
+def _standardize_rows(X):
+    X = np.asarray(X, dtype=np.float64)
+    X = X - X.mean(axis=1, keepdims=True)
+    return X / np.maximum(X.std(axis=1, keepdims=True), 1e-12)
+
+
+METHODS = {
+    "pixels": _Pixels(
+        "raw pixels (default crop, 62x47), per-image standardised, cosine",
+        load={"resize": 0.5, "slice_": DEFAULT_SLICE},
+    ),
+    "eigenfaces": _Eigenfaces(
+        "eigenfaces: equalised, whitened PCA (200), cosine",
+        load={"resize": 0.4, "slice_": (slice(78, 203), slice(75, 175))},
+    ),
+    "lbp": _LBP(
+        "uniform LBP P8R1 + P16R2, 7x7 cells, sqrt, whitened PCA (400), cosine",
+        load={"resize": 0.6, "slice_": (slice(75, 200), slice(78, 172))},
+    ),
+}
+
+VERIFIERS = ("threshold", "logistic")
+
+
+def make_pipeline(method, image_shape, verifier="threshold"):
+    """The verification pipeline of one benchmark method.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`METHODS`.
+    image_shape : tuple of int
+        Shape of the loaded face images.
+    verifier : {"threshold", "logistic"}, default="threshold"
+        :class:`~facekit.verification.ThresholdVerifier` (τ chosen for best
+        accuracy on the training pairs) or
+        :class:`~facekit.verification.LogisticVerifier`.
+
+    Returns
+    -------
+    pipeline : Pipeline
+        ``features`` then ``verify``.
+
+    Examples
+    --------
+    >>> from facekit.benchmark import make_pipeline
+    >>> make_pipeline("pixels", (62, 47)).steps[-1][0]
+    'verify'
+    """
+    from facekit.verification import LogisticVerifier, ThresholdVerifier
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {sorted(METHODS)}")
+    recipe = METHODS[method]
+    if verifier == "threshold":
+        verify = ThresholdVerifier(metric=recipe.metric, threshold="auto")
+    elif verifier == "logistic":
+        verify = LogisticVerifier(combine="absdiff+product", C=0.1)
+    else:
+        raise ValueError(f"unknown verifier {verifier!r}; choose from {VERIFIERS}")
+    return Pipeline([("features", recipe.features(image_shape)), ("verify", verify)])
+
+
+def _load(method, subset, data_home, cache, download_if_missing=False):
+    from facekit.datasets import fetch_lfw_pairs
+
+    key = (tuple(sorted((k, repr(v)) for k, v in METHODS[method].load.items())),
+           subset)
+    if key not in cache:
+        cache[key] = fetch_lfw_pairs(subset=subset, data_home=data_home,
+                                     download_if_missing=download_if_missing,
+                                     **METHODS[method].load)
+    return cache[key]
+
+
+def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
+                      view=2, data_home=None, fars=(1e-2, 1e-3), verbose=True,
+                      download_if_missing=False):
+    """Run the LFW verification benchmark.
+
+    Parameters
+    ----------
+    methods : sequence of str, default=("eigenfaces", "lbp")
+        Keys of :data:`METHODS`.
+    verifiers : sequence of str, default=("threshold",)
+        Verifiers to put behind every method.
+    view : {1, 2}, default=2
+        View 1: fit on ``pairsDevTrain``, test on ``pairsDevTest``. View 2:
+        the 10-fold protocol on ``pairs.txt``.
+    data_home : str or path, default=None
+        scikit-learn data home holding ``lfw_home`` (default:
+        ``$SCIKIT_LEARN_DATA`` or ``~/scikit_learn_data``).
+    fars : tuple of float, default=(1e-2, 1e-3)
+        False-accept rates for the TAR columns.
+    verbose : bool, default=True
+        Print progress.
+    download_if_missing : bool, default=False
+        Download LFW through scikit-learn when it is not in the data home.
+
+    Returns
+    -------
+    rows : list of dict
+        One row per (method, verifier) with accuracy mean / SE, AUC, EER, TAR
+        at each FAR, fit and predict time and, for plotting, the pooled test
+        ``scores`` and ``y_true``.
+    """
+    if view not in (1, 2):
+        raise ValueError(f"view must be 1 or 2, got {view!r}")
+    cache, rows = {}, []
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(
+                f"unknown method {method!r}; choose from {sorted(METHODS)}")
+        for verifier in verifiers:
+            if verbose:
+                print(f"[{method} / {verifier}] {METHODS[method].description}",
+                      flush=True)
+            t0 = time.perf_counter()
+            if view == 2:
+                data = _load(method, "10_folds", data_home, cache, download_if_missing)
+                load_time = time.perf_counter() - t0
+                pipe = make_pipeline(method, data.image_shape, verifier)
+                res = evaluate_protocol(pipe, data.pairs, data.target, data.folds,
+                                        fars=fars, verbose=verbose)
+                row = {
+                    "accuracy": res["accuracy_mean"],
+                    "accuracy_sem": res["accuracy_sem"],
+                    "auc": res["auc_mean"],
+                    "eer": res["eer_mean"],
+                    "fold_accuracy": res["fold_accuracy"].tolist(),
+                    "scores": res["scores"],
+                    "y_true": res["y_true"],
+                    "fit_time": res["fit_time"],
+                    "predict_time": res["predict_time"],
+                }
+                for far in fars:
+                    row[f"tar@far={far:g}"] = res[f"tar@far={far:g}"]
+            else:
+                train = _load(method, "train", data_home, cache, download_if_missing)
+                test = _load(method, "test", data_home, cache, download_if_missing)
+                load_time = time.perf_counter() - t0
+                pipe = make_pipeline(method, train.image_shape, verifier)
+                t1 = time.perf_counter()
+                pipe.fit(train.pairs, train.target)
+                t2 = time.perf_counter()
+                pred = pipe.predict(test.pairs)
+                scores = pipe.decision_function(test.pairs)
+                t3 = time.perf_counter()
+                rep = verification_report(test.target, scores, fars=fars)
+                row = dict(rep)
+                row.update({
+                    "accuracy": float(np.mean(pred == test.target)),
+                    "accuracy_sem": float("nan"),
+                    "scores": scores - pipe[-1].decision_threshold_,
+                    "y_true": test.target,
+                    "fit_time": t2 - t1,
+                    "predict_time": t3 - t2,
+                })
+            row.update({"method": method, "verifier": verifier, "view": view,
+                        "load_time": load_time})
+            rows.append(row)
+            if verbose:
+                print(f"  accuracy {row['accuracy']:.4f}  AUC {row['auc']:.4f}  "
+                      f"({row['fit_time']:.1f}s fit)", flush=True)
+    return rows
+
+
+def format_table(rows, fars=(1e-2, 1e-3)):
+    """Format benchmark rows as a plain-text table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Output of :func:`run_lfw_benchmark`.
+    fars : tuple of float, default=(1e-2, 1e-3)
+        The TAR columns to show.
+
+    Returns
+    -------
+    table : str
+        The table.
+
+    Examples
+    --------
+    >>> from facekit.benchmark import format_table
+    >>> row = {"method": "m", "verifier": "v", "accuracy": 0.7, "accuracy_sem": 0.01,
+    ...        "auc": 0.8, "eer": 0.3, "tar@far=0.01": 0.1, "tar@far=0.001": 0.05,
+    ...        "fit_time": 1.0, "predict_time": 0.5}
+    >>> print(format_table([row]))  # doctest: +NORMALIZE_WHITESPACE
+    method  verifier  accuracy        AUC     EER     TAR@1e-2  TAR@1e-3  fit s  predict s
+    m       v         70.00 ± 1.00%   0.8000  0.3000  0.1000    0.0500    1.0    0.5
+    """
+    head = ["method", "verifier", "accuracy", "AUC", "EER"]
+    head += [f"TAR@{far:.0e}".replace("e-0", "e-") for far in fars]
+    head += ["fit s", "predict s"]
+    lines = []
+    for r in rows:
+        acc = f"{100 * r['accuracy']:.2f}"
+        if np.isfinite(r.get("accuracy_sem", np.nan)):
+            acc += f" ± {100 * r['accuracy_sem']:.2f}"
+        acc += "%"
+        line = [r["method"], r["verifier"], acc, f"{r['auc']:.4f}", f"{r['eer']:.4f}"]
+        line += [f"{r[f'tar@far={far:g}']:.4f}" for far in fars]
+        line += [f"{r['fit_time']:.1f}", f"{r['predict_time']:.1f}"]
+        lines.append(line)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*line).rstrip() for line in [head] + lines)
+
+
+def plot_roc(rows, path):
+    """Save the ROC curves (log FAR axis) of benchmark rows to ``path``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Output of :func:`run_lfw_benchmark`.
+    path : str or path
+        Image file to write (format from the extension).
+
+    Returns
+    -------
+    path : str
+        The written file.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from facekit.metrics import pair_roc_curve
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for r in rows:
+        far, tar, _ = pair_roc_curve(r["y_true"], r["scores"])
+        label = f"{r['method']} / {r['verifier']} (AUC {r['auc']:.3f})"
+        ax.plot(np.maximum(far, 1e-4), tar, label=label)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-4, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("false accept rate")
+    ax.set_ylabel("true accept rate")
+    view = rows[0]["view"] if rows else "?"
+    ax.set_title(f"LFW View {view}, image-restricted, no outside data")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)

@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+
+from facekit.benchmark import format_table, make_pipeline, run_lfw_benchmark
+from facekit.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert "facekit" in capsys.readouterr().out
+
+
+def test_unknown_method_is_one_line_error(capsys):
+    assert main(["benchmark", "lfw", "--method", "nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown method" in err[0]
+
+
+def test_missing_data_is_one_line_error(tmp_path, capsys):
+    status = main(["benchmark", "lfw", "--no-download", "--data-home", str(tmp_path),
+                   "--method", "pixels", "--view", "1"])
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path) in err[0]
+
+
+def test_make_pipeline_errors():
+    with pytest.raises(ValueError, match="unknown verifier"):
+        make_pipeline("pixels", (4, 4), verifier="magic")
+
+
+@pytest.mark.lfw
+def test_benchmark_view1_pixels(lfw_data_home, tmp_path, capsys):
+    out = tmp_path / "res.json"
+    plot = tmp_path / "roc.png"
+    status = main(["benchmark", "lfw", "--view", "1", "--method", "pixels",
+                   "--verifier", "threshold", "--data-home", str(lfw_data_home),
+                   "--json", str(out), "--plot", str(plot), "--quiet"])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "pixels" in text and "image-restricted" in text
+    res = json.loads(out.read_text())
+    row = res["rows"][0]
+    # raw pixels are a weak but real baseline on View 1 (1000 test pairs)
+    assert 0.55 < row["accuracy"] < 0.75
+    assert 0.55 < row["auc"] < 0.8
+    assert plot.stat().st_size > 1000
+
+
+@pytest.mark.lfw
+def test_benchmark_rows_match_protocol_and_sklearn_auc(lfw_data_home):
+    from sklearn.metrics import roc_auc_score
+
+    rows = run_lfw_benchmark(["pixels"], ["threshold"], view=1,
+                             data_home=lfw_data_home, verbose=False)
+    row = rows[0]
+    assert row["auc"] == pytest.approx(roc_auc_score(row["y_true"], row["scores"]))
+    assert np.isfinite(row["eer"]) and 0 <= row["tar@far=0.01"] <= 1
+    assert "pixels" in format_table(rows)
