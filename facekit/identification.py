@@ -1,0 +1,964 @@
+"""Identification: who is this face, among the people of a gallery?
+
+:class:`OneShotIdentifier` stores a *gallery* of face features (one or more
+images per person, from the preceding pipeline steps) and matches probes
+against it:
+
+- :meth:`~OneShotIdentifier.predict` returns the identity of the best match,
+  or ``unknown_label`` when even the best match is farther than ``threshold``
+  (open-set identification; ``threshold=None`` is the closed set);
+- :meth:`~OneShotIdentifier.rank` gives the top-k identities with distances;
+- :meth:`~OneShotIdentifier.verify` accepts or rejects a claimed identity;
+- :meth:`~OneShotIdentifier.enroll` / :meth:`~OneShotIdentifier.remove` add
+  and remove people or images without recomputing the rest of the gallery.
+
+The search is vectorised: the gallery is prepared once at enrollment time
+(unit rows for ``"cosine"``, squared norms for ``"euclidean"``), probes are
+compared in chunks of rows by matrix products whose temporaries stay within
+``working_memory`` MiB, per-identity minima are taken with
+:func:`numpy.maximum.reduceat` over the gallery grouped by identity, and the
+top-k identities are found with :func:`numpy.argpartition`. The other metrics
+go through :func:`facekit.distances.pairwise_distances`.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn import get_config
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from facekit.distances import METRICS, check_metric, pairwise_distances
+
+__all__ = ["OneShotIdentifier"]
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+# ---------------------------------------------------------------------------
+# the search index: the gallery (or the identity centroids) prepared once
+
+
+def _kernel_kind(metric, p):
+    """Which search kernel a metric uses: dot products or the generic path."""
+    if metric == "cosine":
+        return "cosine"
+    if metric in ("euclidean", "sqeuclidean") or (metric == "minkowski" and p == 2):
+        return "dot"
+    return "generic"
+
+
+def _unit_rows(X):
+    """Rows of ``X`` scaled to unit L2 norm (zero rows stay 0), same dtype.
+
+    Rows are first divided by their largest absolute value so that squaring
+    neither overflows nor underflows. Returns the rows and the zero-row mask.
+    """
+    scale = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0], X.dtype)
+    zero = scale == 0
+    scale[zero] = 1
+    Xn = X / scale[:, None]
+    norms = np.sqrt(np.einsum("ij,ij->i", Xn, Xn))
+    norms[zero] = 1
+    Xn /= norms[:, None]
+    return Xn, zero
+
+
+def _prepare_rows(rows, kind):
+    """Per-row data the kernels reuse: ``{"mat", "sq", "zero"}``."""
+    if kind == "cosine":
+        mat, zero = _unit_rows(rows)
+        return {"mat": mat, "sq": None, "zero": zero}
+    if kind == "dot":
+        return {"mat": rows, "sq": np.einsum("ij,ij->i", rows, rows), "zero": None}
+    return {"mat": rows, "sq": None, "zero": None}
+
+
+def _centroid_terms(rows, kind):
+    """What is averaged into a centroid: unit rows for cosine, else the rows."""
+    rows = np.asarray(rows, dtype=np.float64)
+    return _unit_rows(rows)[0] if kind == "cosine" else rows
+
+
+def _insert_prepared(prep, pos, new):
+    """``np.insert`` of the prepared rows ``new`` into ``prep`` (a new dict)."""
+    out = {}
+    for key in ("mat", "sq", "zero"):
+        if prep[key] is None:
+            out[key] = None
+        else:
+            out[key] = np.insert(prep[key], pos, new[key], axis=0)
+    return out
+
+
+def _take_prepared(prep, idx):
+    return {k: (None if v is None else v[idx]) for k, v in prep.items()}
+
+
+def _class_bounds(codes, n_classes):
+    """Row boundaries of each class in ``codes`` (sorted), shape (n_classes + 1,)."""
+    return np.searchsorted(codes, np.arange(n_classes + 1), side="left")
+
+
+def _build_index(features, codes, n_classes, metric, p, matching):
+    """The search index of a gallery grouped by class code."""
+    check_metric(metric, p)
+    kind = _kernel_kind(metric, p)
+    bounds = _class_bounds(codes, n_classes)
+    index = {
+        "key": (metric, p, matching),
+        "kind": kind,
+        "metric": metric,
+        "p": p,
+        "bounds": bounds,
+    }
+    if matching == "nearest":
+        index["prep"] = _prepare_rows(features, kind)
+        index["counts"] = None
+        index["sums"] = None
+    else:
+        counts = np.diff(bounds)
+        sums = np.add.reduceat(_centroid_terms(features, kind), bounds[:-1], axis=0)
+        index["counts"] = counts
+        index["sums"] = sums
+        centroids = (sums / counts[:, None]).astype(features.dtype, copy=False)
+        index["prep"] = _prepare_rows(centroids, kind)
+    return index
+
+
+def _needs_reduction(index):
+    """Whether columns must be reduced per class (several images per class)."""
+    n_classes = len(index["bounds"]) - 1
+    return index["counts"] is None and n_classes != index["prep"]["mat"].shape[0]
+
+
+def _raw_scores(index, Q, cols=slice(None), out=None, working_memory=None):
+    """Scores of probes ``Q`` against prepared rows ``cols``: higher = closer.
+
+    Returns ``(R, aux)``: ``R`` of shape (n_probes, n_cols) and what
+    :func:`_to_distance` needs besides (the probes' squared norms for the dot
+    kernel). ``R`` is ``cos`` for cosine, ``2 q.g - |g|^2`` for the dot kernel
+    and ``-distance`` otherwise.
+    """
+    prep = index["prep"]
+    mat = prep["mat"][cols]
+    kind = index["kind"]
+    if kind == "cosine":
+        Qn, qzero = _unit_rows(Q)
+        R = np.matmul(Qn, mat.T, out=out)
+        gzero = prep["zero"][cols]
+        if qzero.any() and gzero.any():
+            # zero vector vs zero vector: distance 0 (facekit.distances)
+            R[np.ix_(qzero, gzero)] = 1
+        return R, None
+    if kind == "dot":
+        R = np.matmul(Q * 2, mat.T, out=out)
+        R -= prep["sq"][cols]
+        return R, np.einsum("ij,ij->i", Q, Q)
+    D = pairwise_distances(
+        Q, mat, metric=index["metric"], p=index["p"], working_memory=working_memory
+    )
+    np.negative(D, out=D)
+    return D, None
+
+
+def _to_distance(index, R, aux):
+    """Distances (float64) from raw scores ``R`` of shape (n_probes, m)."""
+    kind = index["kind"]
+    if kind == "cosine":
+        return np.clip(1.0 - R.astype(np.float64), 0.0, 2.0)
+    if kind == "dot":
+        d = np.maximum(aux.astype(np.float64)[:, None] - R, 0.0)
+        if index["metric"] != "sqeuclidean":
+            np.sqrt(d, out=d)
+        return d
+    return -R.astype(np.float64)
+
+
+def _reduce(index, R):
+    """Per-class best score: max over each class's columns."""
+    if _needs_reduction(index):
+        return np.maximum.reduceat(R, index["bounds"][:-1], axis=1)
+    return R
+
+
+def _label_array(values, unknown_label):
+    """``values`` with room for ``unknown_label`` (object dtype if needed)."""
+    kind = values.dtype.kind
+    u = np.asarray(unknown_label)
+    if (kind in "US" and u.dtype.kind in "US") or (
+        kind in "biuf" and u.dtype.kind in "biuf"
+    ):
+        dtype = np.result_type(values.dtype, u.dtype)
+    else:
+        dtype = np.dtype(object)
+    return values.astype(dtype, copy=False)
+
+
+class OneShotIdentifier(ClassifierMixin, BaseEstimator):
+    """Identify faces against a gallery, with optional rejection of strangers.
+
+    ``fit(X, y)`` enrolls a gallery (one or more images per person, as
+    features from the preceding pipeline steps); nothing is learned, so people
+    can be added or removed later with :meth:`enroll` and :meth:`remove`
+    without refitting any feature step. A probe gets the identity of its
+    nearest gallery image (``matching="nearest"``) or nearest identity
+    centroid (``matching="centroid"``), or ``unknown_label`` when that
+    distance exceeds ``threshold``.
+
+    Parameters
+    ----------
+    metric : {"euclidean", "sqeuclidean", "manhattan", "minkowski", "cosine", \
+"chi2", "jaccard"}, default="cosine"
+        Distance between faces (see :mod:`facekit.distances`), the verifier's
+        vocabulary. ``"cosine"``, ``"euclidean"``, ``"sqeuclidean"`` and
+        ``"minkowski"`` with ``p=2`` use matrix products over the prepared
+        gallery; the others :func:`facekit.distances.pairwise_distances`.
+    p : float, default=2
+        Order of the Minkowski distance; only used with ``metric="minkowski"``.
+    threshold : float or None, default=None
+        Largest distance at which a probe is still given an identity. ``None``
+        means closed set: every probe gets the nearest identity. With a float,
+        probes whose best distance is larger get ``unknown_label`` (open set)
+        and :meth:`verify` can be used.
+    matching : {"nearest", "centroid"}, default="nearest"
+        Distance of a probe to a person: to the nearest of the person's
+        images, or to the mean of the person's images (for ``"cosine"``, the
+        mean of the L2-normalised images).
+    unknown_label : int, str or float, default=-1
+        Label predicted for rejected probes. With a ``threshold`` it is never
+        a class: ``fit``, :meth:`enroll` and :meth:`predict` refuse
+        identities equal to it. In the closed set (``threshold=None``)
+        nothing is rejected and it may be an ordinary identity.
+    working_memory : float, default=None
+        MiB for the temporaries of one chunk of probes during a search (score
+        matrix, per-identity reduction, top-k selection). ``None`` uses
+        ``sklearn.get_config()["working_memory"]``. At least one probe is
+        processed at a time.
+    n_jobs : int, default=None
+        Number of threads that search chunks of probes in parallel (each
+        takes ``working_memory / n_jobs``). ``None`` means 1 (the matrix
+        products are already multi-threaded by BLAS); ``-1`` all processors.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Sorted enrolled identities.
+    gallery_features_ : ndarray of shape (n_gallery, n_features)
+        Enrolled features (a copy), float64 or float32 as given, grouped by
+        identity in the order of ``classes_`` and, within an identity, in
+        order of enrollment.
+    gallery_labels_ : ndarray of shape (n_gallery,)
+        Identity of each row of ``gallery_features_``.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    facekit.verification.ThresholdVerifier : Same-person decision on pairs.
+    facekit.clustering.FaceClusterer : Group faces without a gallery.
+    facekit.persistence.save_gallery : Store a gallery without pickle.
+    facekit.evaluation.dir_at_far : Open-set evaluation.
+
+    Notes
+    -----
+    Distances of the dot-product kernels are computed in the gallery's dtype
+    (float32 galleries stay float32, like a bare ``numpy`` search) through the
+    expansion :math:`\\|q\\|^2 + \\|g\\|^2 - 2 q \\cdot g`; they match
+    :func:`facekit.distances.pairwise_distances` to rounding error except for
+    near-duplicates, where the absolute error is about
+    :math:`\\sqrt{\\epsilon} \\|q\\|`.
+
+    Ties between identities at exactly the same distance go to the one that
+    comes first in ``classes_``.
+
+    ``decision_function`` follows scikit-learn: for two identities it returns
+    one column (score of ``classes_[1]`` minus score of ``classes_[0]``); use
+    :meth:`class_distances` for the per-identity distances in every case.
+
+    For open-set model selection (``GridSearchCV`` over ``threshold``), the
+    test folds need probes of enrolled people *and* of people absent from the
+    gallery, e.g. :class:`facekit.evaluation.OpenSetShuffleSplit`; :meth:`score`
+    counts a probe whose identity is not enrolled as correct when it is
+    rejected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.identification import OneShotIdentifier
+    >>> X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    >>> y = np.array(["ann", "ann", "bob"])
+    >>> ident = OneShotIdentifier(threshold=0.2).fit(X, y)
+    >>> ident.predict([[1.0, 0.05], [0.1, 1.0], [-1.0, 0.0]])
+    array(['ann', 'bob', -1], dtype=object)
+    >>> labels, distances = ident.rank([[1.0, 0.05]], k=2)
+    >>> labels
+    array([['ann', 'bob']], dtype='<U3')
+    >>> ident.verify([[0.1, 1.0]], ["ann"])
+    array([False])
+    >>> _ = ident.enroll([[-1.0, 0.0]], ["cy"])
+    >>> ident.predict([[-1.0, 0.0]])
+    array(['cy'], dtype=object)
+    """
+
+    _parameter_constraints = {
+        "metric": [StrOptions(set(METRICS))],
+        "p": [Interval(numbers.Real, 1, None, closed="left")],
+        "threshold": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "matching": [StrOptions({"nearest", "centroid"})],
+        "unknown_label": [numbers.Real, str],
+        "working_memory": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "n_jobs": [numbers.Integral, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        metric="cosine",
+        p=2,
+        threshold=None,
+        matching="nearest",
+        unknown_label=-1,
+        working_memory=None,
+        n_jobs=None,
+    ):
+        self.metric = metric
+        self.p = p
+        self.threshold = threshold
+        self.matching = matching
+        self.unknown_label = unknown_label
+        self.working_memory = working_memory
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ fit
+
+    def _contains_unknown(self, y):
+        """Whether label array ``y`` contains ``unknown_label``."""
+        u = self.unknown_label
+        if y.dtype.kind in "US" and not isinstance(u, str):
+            return False
+        if y.dtype.kind in "biuf" and isinstance(u, str):
+            return False
+        with np.errstate(invalid="ignore"):
+            hit = np.asarray(y == u)
+        return hit.shape == y.shape and bool(hit.any())
+
+    def _check_labels(self, y):
+        """With rejection on, refuse identities equal to ``unknown_label``."""
+        if self.threshold is not None and self._contains_unknown(y):
+            raise ValueError(
+                f"y contains unknown_label={self.unknown_label!r}, which is "
+                "reserved for rejected probes when a threshold is set; give "
+                "that person another label or change unknown_label"
+            )
+
+    def _validate_y(self, y):
+        y = np.asarray(y)
+        with warnings.catch_warnings():
+            # one image per person is the normal case of a gallery
+            warnings.filterwarnings(
+                "ignore", message="The number of unique classes is greater than 50%"
+            )
+            check_classification_targets(y)
+        self._check_labels(y)
+        return y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Enroll the gallery.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Gallery features (one row per image).
+        y : array-like of shape (n_samples,)
+            Identity of each image. With a ``threshold``, must not contain
+            ``unknown_label``.
+
+        Returns
+        -------
+        self : OneShotIdentifier
+            The fitted identifier.
+        """
+        X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES)
+        y = self._validate_y(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        order = np.argsort(codes, kind="stable")
+        features = np.ascontiguousarray(X[order])
+        codes = codes[order].astype(np.intp)
+        index = _build_index(
+            features, codes, len(classes), self.metric, self.p, self.matching
+        )
+        self.classes_ = classes
+        self.gallery_features_ = features
+        self.gallery_labels_ = y[order]
+        self._codes = codes
+        self._index = index
+        return self
+
+    def _get_index(self):
+        """The search index, rebuilt if ``metric``/``p``/``matching`` changed."""
+        check_is_fitted(self)
+        if self._index["key"] != (self.metric, self.p, self.matching):
+            self._index = _build_index(
+                self.gallery_features_,
+                self._codes,
+                len(self.classes_),
+                self.metric,
+                self.p,
+                self.matching,
+            )
+        return self._index
+
+    # ------------------------------------------------------- enroll, remove
+
+    def _encode(self, labels, classes):
+        """Codes of ``labels`` in sorted ``classes`` and a found mask."""
+        labels = np.asarray(labels)
+        if len(classes) == 0 or labels.size == 0:
+            return np.zeros(labels.shape, np.intp), np.zeros(labels.shape, bool)
+        try:
+            pos = np.searchsorted(classes, labels)
+        except TypeError:
+            return np.zeros(labels.shape, np.intp), np.zeros(labels.shape, bool)
+        pos = np.minimum(pos, len(classes) - 1)
+        found = np.asarray(classes[pos] == labels)
+        if found.shape != labels.shape:
+            found = np.zeros(labels.shape, bool)
+        return pos.astype(np.intp), found
+
+    def _merge_classes(self, y):
+        """The class array after adding identities ``y`` (validated)."""
+        kinds = {self.classes_.dtype.kind, y.dtype.kind}
+        if "O" not in kinds and not (
+            kinds <= set("biuf") or kinds <= set("US")
+        ):
+            raise ValueError(
+                f"cannot enroll identities of dtype {y.dtype} into a gallery "
+                f"whose identities have dtype {self.classes_.dtype}"
+            )
+        try:
+            return np.unique(np.concatenate([self.classes_, np.unique(y)]))
+        except TypeError as exc:
+            raise ValueError(
+                f"cannot enroll these identities into this gallery: {exc}"
+            ) from exc
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def enroll(self, X, y):
+        """Add images of new or already enrolled people to the gallery.
+
+        Only the new rows are prepared; the existing gallery is not
+        recomputed. Everything is validated before anything changes: a
+        failing enrollment (wrong shape, NaN, wrong number of features,
+        ``unknown_label`` among the identities) raises and leaves the
+        identifier exactly as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features of the new images. Converted to the gallery's dtype.
+        y : array-like of shape (n_samples,)
+            Their identities.
+
+        Returns
+        -------
+        self : OneShotIdentifier
+            The identifier with the enlarged gallery.
+        """
+        check_is_fitted(self)
+        X, y = validate_data(self, X, y, reset=False, dtype=_FLOAT_DTYPES)
+        y = self._validate_y(y)
+        classes = self._merge_classes(y)
+        dtype = self.gallery_features_.dtype
+        X = self._to_gallery_dtype(X)
+
+        # --- everything below builds new arrays; self is untouched until the end
+        old_codes = np.searchsorted(classes, self.classes_)[self._codes]
+        new_codes = np.searchsorted(classes, y).astype(np.intp)
+        order = np.argsort(new_codes, kind="stable")
+        new_codes, X, y = new_codes[order], X[order], y[order]
+        pos = np.searchsorted(old_codes, new_codes, side="right")
+        features = np.insert(self.gallery_features_, pos, X, axis=0)
+        labels = np.insert(
+            self.gallery_labels_.astype(classes.dtype, copy=False), pos, y
+        )
+        codes = np.insert(old_codes, pos, new_codes)
+
+        index = self._index
+        if index["key"] != (self.metric, self.p, self.matching):
+            index = _build_index(
+                features, codes, len(classes), self.metric, self.p, self.matching
+            )
+        else:
+            index = dict(index)
+            index["bounds"] = _class_bounds(codes, len(classes))
+            kind = index["kind"]
+            if self.matching == "nearest":
+                index["prep"] = _insert_prepared(
+                    index["prep"], pos, _prepare_rows(X, kind)
+                )
+            else:
+                old_pos = np.searchsorted(classes, self.classes_)
+                n_classes, n_features = len(classes), features.shape[1]
+                sums = np.zeros((n_classes, n_features))
+                counts = np.zeros(n_classes, dtype=np.intp)
+                sums[old_pos] = index["sums"]
+                counts[old_pos] = index["counts"]
+                touched, starts = np.unique(new_codes, return_index=True)
+                sums[touched] += np.add.reduceat(
+                    _centroid_terms(X, kind), starts, axis=0
+                )
+                counts[touched] += np.diff(np.append(starts, len(new_codes)))
+                new_rows = _prepare_rows(
+                    (sums[touched] / counts[touched, None]).astype(dtype), kind
+                )
+                prep = {}
+                for key, old in index["prep"].items():
+                    if old is None:
+                        prep[key] = None
+                        continue
+                    arr = np.empty((n_classes,) + old.shape[1:], dtype=old.dtype)
+                    arr[old_pos] = old
+                    arr[touched] = new_rows[key]
+                    prep[key] = arr
+                index["prep"] = prep
+                index["sums"] = sums
+                index["counts"] = counts
+
+        self.classes_ = classes
+        self.gallery_features_ = features
+        self.gallery_labels_ = labels
+        self._codes = codes
+        self._index = index
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Enroll images: :meth:`fit` on the first call, :meth:`enroll` after.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features of the images.
+        y : array-like of shape (n_samples,)
+            Their identities.
+        classes : array-like, default=None
+            Ignored: the identities are those enrolled so far. Accepted for
+            compatibility with scikit-learn's incremental classifiers.
+
+        Returns
+        -------
+        self : OneShotIdentifier
+            The identifier with the enlarged gallery.
+        """
+        if not hasattr(self, "classes_"):
+            return self.fit(X, y)
+        return self.enroll(X, y)
+
+    def remove(self, identities):
+        """Remove people (all their images) from the gallery.
+
+        Parameters
+        ----------
+        identities : label or array-like of labels
+            Enrolled identities to remove. Unknown identities raise a
+            ``ValueError`` before anything is removed.
+
+        Returns
+        -------
+        self : OneShotIdentifier
+            The identifier with the smaller gallery.
+        """
+        check_is_fitted(self)
+        ids = np.atleast_1d(np.asarray(identities))
+        if ids.ndim != 1:
+            raise ValueError("identities must be a label or a 1-D array of labels")
+        codes, found = self._encode(ids, self.classes_)
+        if not found.all():
+            raise ValueError(
+                f"not enrolled: {ids[~found][:10].tolist()}"
+                + (" ..." if (~found).sum() > 10 else "")
+            )
+        keep_class = np.ones(len(self.classes_), bool)
+        keep_class[codes] = False
+        if not keep_class.any():
+            raise ValueError(
+                "cannot remove every identity: a gallery needs at least one; "
+                "fit a new identifier instead"
+            )
+        keep_rows = keep_class[self._codes]
+        new_code_of = np.cumsum(keep_class) - 1
+        classes = self.classes_[keep_class]
+        new_codes = new_code_of[self._codes[keep_rows]].astype(np.intp)
+        index = self._index
+        if index["key"] != (self.metric, self.p, self.matching):
+            index = _build_index(
+                self.gallery_features_[keep_rows],
+                new_codes,
+                len(classes),
+                self.metric,
+                self.p,
+                self.matching,
+            )
+        else:
+            index = dict(index)
+            index["bounds"] = _class_bounds(new_codes, len(classes))
+            if index["counts"] is None:
+                index["prep"] = _take_prepared(index["prep"], keep_rows)
+            else:
+                index["prep"] = _take_prepared(index["prep"], keep_class)
+                index["sums"] = index["sums"][keep_class]
+                index["counts"] = index["counts"][keep_class]
+        self.gallery_features_ = self.gallery_features_[keep_rows]
+        self.gallery_labels_ = self.gallery_labels_[keep_rows]
+        self.classes_ = classes
+        self._codes = new_codes
+        self._index = index
+        return self
+
+    # ---------------------------------------------------------------- search
+
+    def _to_gallery_dtype(self, X):
+        """``X`` in the gallery's dtype; values beyond its range are refused."""
+        dtype = self.gallery_features_.dtype
+        if X.dtype == dtype:
+            return X
+        with np.errstate(over="ignore"):
+            out = np.asarray(X, dtype=dtype)
+        if not np.isfinite(out).all():
+            raise ValueError(
+                f"X has values too large for the gallery's dtype {dtype}"
+            )
+        return out
+
+    def _validate_probes(self, X):
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        return self._to_gallery_dtype(X)
+
+    def _map_chunks(self, index, X, func, extra_bytes=0):
+        """Call ``func(sl, R, aux)`` on chunks of probes.
+
+        ``R`` holds the per-class raw scores of probes ``X[sl]`` (reduced when
+        a class has several images); temporaries stay within
+        ``working_memory`` MiB.
+        """
+        n = X.shape[0]
+        n_cols = index["prep"]["mat"].shape[0]
+        itemsize = index["prep"]["mat"].dtype.itemsize
+        if index["kind"] == "generic":
+            itemsize = 16  # float64 distances and their negation
+        reduce = _needs_reduction(index)
+        per_col = itemsize * (2 if reduce else 1) + extra_bytes
+        n_jobs = effective_n_jobs(self.n_jobs)
+        wm = self.working_memory
+        if wm is None:
+            wm = get_config()["working_memory"]
+        wm = wm / n_jobs
+        # as sklearn.utils.get_chunk_n_rows, without its warning below one row
+        rows = int(min(n, max(1, (wm * 2**20) // max(1, n_cols * per_col))))
+        if n:  # chunks of equal size
+            rows = -(-n // -(-n // rows))
+        batches = list(gen_batches(n, rows))
+
+        if n_jobs == 1 or len(batches) == 1:
+            buf = None
+            if index["kind"] != "generic" and batches:
+                buf = np.empty((min(rows, n), n_cols), dtype=index["prep"]["mat"].dtype)
+            for sl in batches:
+                m = sl.stop - sl.start
+                out = None if buf is None else buf[:m]
+                R, aux = _raw_scores(index, X[sl], out=out, working_memory=wm)
+                func(sl, _reduce(index, R), aux)
+            return
+
+        def work(sl):
+            R, aux = _raw_scores(index, X[sl], working_memory=wm)
+            func(sl, _reduce(index, R), aux)
+
+        Parallel(n_jobs=n_jobs, prefer="threads")(delayed(work)(sl) for sl in batches)
+
+    def _best(self, X):
+        """Index of the best identity and its distance, for every probe."""
+        index = self._get_index()
+        X = self._validate_probes(X)
+        n = X.shape[0]
+        best = np.empty(n, dtype=np.intp)
+        dist = np.empty(n, dtype=np.float64)
+
+        def func(sl, R, aux):
+            b = np.argmax(R, axis=1)
+            r = R[np.arange(len(b)), b]
+            best[sl] = b
+            dist[sl] = _to_distance(index, r[:, None], aux)[:, 0]
+
+        self._map_chunks(index, X, func)
+        return best, dist
+
+    def predict(self, X):
+        """Identity of each probe, or ``unknown_label`` when rejected.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The identity of the best match; with a ``threshold``, probes whose
+            best distance exceeds it get ``unknown_label`` (the array then has
+            a dtype that holds both, ``object`` if needed).
+        """
+        check_is_fitted(self)
+        best, dist = self._best(X)
+        y_pred = self.classes_[best]
+        if self.threshold is None:
+            return y_pred
+        self._check_labels(self.classes_)
+        rejected = dist > self.threshold
+        y_pred = _label_array(y_pred, self.unknown_label)
+        y_pred[rejected] = self.unknown_label
+        return y_pred
+
+    def best_match(self, X):
+        """Best identity of each probe with its distance, without rejection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Identity of the best match.
+        distances : ndarray of shape (n_samples,)
+            Its distance (float64).
+        """
+        check_is_fitted(self)
+        best, dist = self._best(X)
+        return self.classes_[best], dist
+
+    def class_distances(self, X):
+        """Distance of each probe to each enrolled identity.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_classes)
+            Float64 distance to the nearest image of each identity in
+            ``classes_`` (``matching="nearest"``) or to its centroid.
+        """
+        index = self._get_index()
+        X = self._validate_probes(X)
+        out = np.empty((X.shape[0], len(self.classes_)), dtype=np.float64)
+
+        def func(sl, R, aux):
+            out[sl] = _to_distance(index, R, aux)
+
+        self._map_chunks(index, X, func, extra_bytes=8)
+        return out
+
+    def decision_function(self, X):
+        """Similarity of each probe to each identity: minus the distance.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            ``-class_distances(X)``; higher = more alike. With two
+            identities, as in scikit-learn, one column: the score of
+            ``classes_[1]`` minus that of ``classes_[0]`` (positive means
+            ``classes_[1]``).
+        """
+        d = self.class_distances(X)
+        if d.shape[1] == 2:
+            return d[:, 0] - d[:, 1]
+        return -d
+
+    def rank(self, X, k=5):
+        """The ``k`` nearest identities of each probe, nearest first.
+
+        The ranking ignores ``threshold`` (it is the closed-set search behind
+        rank-k / CMC evaluation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+        k : int, default=5
+            Number of distinct identities, ``1 <= k <= n_classes``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples, k)
+            Identities sorted by distance (ties: order of ``classes_``).
+        distances : ndarray of shape (n_samples, k)
+            Their distances (float64), non-decreasing along each row.
+        """
+        index = self._get_index()
+        n_classes = len(self.classes_)
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, numbers.Integral)
+            or not 1 <= k <= n_classes
+        ):
+            raise ValueError(
+                f"k must be an integer in [1, n_classes={n_classes}], got {k!r}"
+            )
+        X = self._validate_probes(X)
+        n = X.shape[0]
+        idx_out = np.empty((n, k), dtype=np.intp)
+        dist_out = np.empty((n, k), dtype=np.float64)
+
+        def func(sl, R, aux):
+            if k < n_classes:
+                idx = np.argpartition(R, n_classes - k, axis=1)[:, n_classes - k :]
+            else:
+                idx = np.broadcast_to(np.arange(n_classes), R.shape)
+            vals = np.take_along_axis(R, idx, axis=1)
+            order = np.lexsort((idx, -vals), axis=1)
+            idx_out[sl] = np.take_along_axis(idx, order, axis=1)
+            dist_out[sl] = _to_distance(
+                index, np.take_along_axis(vals, order, axis=1), aux
+            )
+
+        self._map_chunks(index, X, func, extra_bytes=8)
+        return self.classes_[idx_out], dist_out
+
+    def identity_distance(self, X, identities):
+        """Distance of each probe to one given identity each.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+        identities : array-like of shape (n_samples,)
+            Enrolled identity to compare each probe with.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples,)
+            Distance of ``X[i]`` to ``identities[i]`` (nearest image or
+            centroid), float64.
+        """
+        index = self._get_index()
+        X = self._validate_probes(X)
+        ids = column_or_1d(np.asarray(identities), warn=True)
+        check_consistent_length(X, ids)
+        codes, found = self._encode(ids, self.classes_)
+        if not found.all():
+            raise ValueError(
+                "identities not enrolled: "
+                f"{sorted(set(ids[~found].tolist()), key=str)[:10]}"
+            )
+        out = np.empty(X.shape[0], dtype=np.float64)
+        if X.shape[0] == 0:
+            return out
+        order = np.argsort(codes, kind="stable")
+        sorted_codes = codes[order]
+        cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
+        bounds = index["bounds"]
+        for rows in np.split(order, cuts):
+            c = codes[rows[0]]
+            cols = (
+                slice(bounds[c], bounds[c + 1])
+                if index["counts"] is None
+                else slice(c, c + 1)
+            )
+            R, aux = _raw_scores(
+                index, X[rows], cols, working_memory=self.working_memory
+            )
+            r = R.max(axis=1)
+            out[rows] = _to_distance(index, r[:, None], aux)[:, 0]
+        return out
+
+    def verify(self, X, claimed_ids, *, return_distance=False):
+        """Accept or reject claimed identities: verification with a name.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+        claimed_ids : array-like of shape (n_samples,)
+            The enrolled identity each probe claims to be.
+        return_distance : bool, default=False
+            Also return the distances.
+
+        Returns
+        -------
+        accepted : ndarray of shape (n_samples,) of bool
+            True when the distance to the claimed identity (nearest image or
+            centroid) is at most ``threshold``.
+        distances : ndarray of shape (n_samples,)
+            Only with ``return_distance=True``.
+        """
+        check_is_fitted(self)
+        if self.threshold is None:
+            raise ValueError(
+                "verify needs a distance threshold: set threshold=<float> "
+                "(threshold=None is closed-set identification, which accepts "
+                "everything)"
+            )
+        d = self.identity_distance(X, claimed_ids)
+        accepted = d <= self.threshold
+        return (accepted, d) if return_distance else accepted
+
+    def score(self, X, y, sample_weight=None):
+        """Open-set accuracy: right identity, or rejection of a stranger.
+
+        A probe whose identity is enrolled is correct when predicted as that
+        identity; a probe whose identity is not enrolled (or equals
+        ``unknown_label``) is correct when rejected. In the closed set this
+        is the plain accuracy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Probe features.
+        y : array-like of shape (n_samples,)
+            True identities.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Weighted fraction of correctly handled probes.
+        """
+        from facekit.evaluation import open_set_accuracy
+
+        return open_set_accuracy(
+            y,
+            self.predict(X),
+            known_labels=self.classes_,
+            unknown_label=self.unknown_label,
+            sample_weight=sample_weight,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
