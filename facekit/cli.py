@@ -9,6 +9,8 @@ import json
 import sys
 import time
 
+import numpy as np
+
 __all__ = ["main"]
 
 
@@ -75,6 +77,180 @@ def _cmd_benchmark_lfw(args):
     return 0
 
 
+def _add_model_args(p, threshold=True):
+    p.add_argument("--model", default=None, metavar="FILE",
+                   help="face model JSON (default: the model shipped with facekit)")
+    p.add_argument("--method", default="lbp", choices=["lbp"],
+                   help="feature method of the model (default: lbp)")
+    if threshold:
+        p.add_argument("--threshold", type=float, default=None,
+                       help="distance threshold τ (default: the model's)")
+    p.add_argument("--crop", default=None, choices=["auto", "lfw", "detect", "none"],
+                   help="how faces are cut from the images (default: the model's)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _model(args):
+    from facekit.models import FaceModel, load_model
+
+    model = load_model(args.model)
+    params = model.to_dict_params()
+    if getattr(args, "threshold", None) is not None:
+        params["threshold"] = args.threshold
+    if args.crop is not None:
+        params["crop"] = args.crop
+    return FaceModel(**params, info=model.info)
+
+
+def _read_images(paths):
+    from facekit.io import imread
+
+    return [imread(p) for p in paths]
+
+
+def _emit(args, data, text):
+    print(json.dumps(data, indent=2) if args.json else text)
+
+
+def _cmd_verify(args):
+    model = _model(args)
+    feats = model.features(_read_images([args.image_a, args.image_b]),
+                           names=[args.image_a, args.image_b])
+    d = float(model.distance(feats[:1], feats[1:])[0])
+    same = d <= model.threshold
+    data = {"image_a": args.image_a, "image_b": args.image_b, "same": bool(same),
+            "distance": d, "threshold": model.threshold, "metric": model.metric}
+    verdict = "same person" if same else "different people"
+    _emit(args, data, f"{verdict}: {model.metric} distance {d:.4g} "
+                      f"{'<=' if same else '>'} threshold {model.threshold:.4g}")
+    return 0
+
+
+def _cmd_enroll(args):
+    from facekit.datasets import load_image_folder
+    from facekit.identification import OneShotIdentifier
+    from facekit.persistence import save_gallery
+
+    model = _model(args)
+    folder = load_image_folder(args.folder, on_error="skip" if args.skip_bad else "raise")
+    if len(folder.filenames) == 0:
+        raise CommandError(f"no readable images in {args.folder}")
+    feats = model.features(list(folder.images), names=list(folder.filenames))
+    names = np.asarray(folder.target_names)[folder.target]
+    ident = OneShotIdentifier(metric=model.metric, threshold=model.threshold,
+                              matching=args.matching).fit(feats, names)
+    save_gallery(ident, args.out)
+    data = {"gallery": args.out, "n_people": len(ident.classes_),
+            "n_images": int(len(feats)), "people": [str(c) for c in ident.classes_],
+            "skipped": [[str(p), str(r)] for p, r in folder.skipped]}
+    text = (f"enrolled {len(feats)} images of {len(ident.classes_)} people into "
+            f"{args.out}")
+    if folder.skipped:
+        text += f" ({len(folder.skipped)} unreadable files skipped)"
+    _emit(args, data, text)
+    return 0
+
+
+def _cmd_identify(args):
+    from facekit.persistence import load_gallery
+
+    model = _model(args)
+    ident = load_gallery(args.gallery)
+    if args.threshold is not None:
+        ident.set_params(threshold=args.threshold)
+    feats = model.features(_read_images(args.images), names=list(args.images))
+    if feats.shape[1] != ident.n_features_in_:
+        raise CommandError(
+            f"gallery {args.gallery} holds {ident.n_features_in_}-d features but the "
+            f"model makes {feats.shape[1]}-d ones: enroll and identify with one model")
+    pred = ident.predict(feats)
+    k = min(args.top_k, len(ident.classes_))
+    labels, dists = ident.rank(feats, k=k)
+    results, lines = [], []
+    for path, p, lab, dist in zip(args.images, pred, labels, dists):
+        known = p != ident.unknown_label
+        results.append({"image": path, "identity": str(p) if known else None,
+                        "recognized": bool(known),
+                        "top": [{"identity": str(a), "distance": float(b)}
+                                for a, b in zip(lab, dist)]})
+        shown = str(p) if known else "not recognized"
+        lines.append(f"{path}: {shown} (nearest {lab[0]} at {dist[0]:.4g})")
+    _emit(args, {"threshold": ident.threshold, "results": results}, "\n".join(lines))
+    return 0
+
+
+def _list_images(folder):
+    from pathlib import Path
+
+    from facekit.datasets import IMAGE_EXTENSIONS
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise CommandError(f"{folder} is not a folder")
+    files = sorted(p for p in root.rglob("*")
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise CommandError(f"no images found in {folder}")
+    return [str(p) for p in files]
+
+
+def _cmd_cluster(args):
+    from facekit.clustering import FaceClusterer
+
+    model = _model(args)
+    paths = _list_images(args.folder)
+    feats = model.features(_read_images(paths), names=paths)
+    if args.n_clusters:
+        clusterer = FaceClusterer(method="kmeans", n_clusters=args.n_clusters,
+                                  random_state=0)
+    else:
+        clusterer = FaceClusterer(method="threshold", threshold=model.threshold,
+                                  metric=model.metric)
+    labels = clusterer.fit_predict(feats)
+    clusters = {}
+    for path, lab in zip(paths, labels):
+        clusters.setdefault(int(lab), []).append(path)
+    lines = [f"{len(paths)} images in {len(set(labels) - {-1})} clusters"]
+    for lab in sorted(clusters):
+        name = "noise" if lab == -1 else f"cluster {lab}"
+        lines.append(f"{name} ({len(clusters[lab])}):")
+        lines.extend(f"  {p}" for p in clusters[lab])
+    _emit(args, {"clusters": {str(k): v for k, v in sorted(clusters.items())}},
+          "\n".join(lines))
+    return 0
+
+
+def _add_recognition(sub):
+    p = sub.add_parser("verify", help="are two face images the same person?")
+    p.add_argument("image_a")
+    p.add_argument("image_b")
+    _add_model_args(p)
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("enroll", help="build a gallery from DIR/<person>/<image>")
+    p.add_argument("folder")
+    p.add_argument("--out", "-o", default="gallery.npz", help="gallery file to write")
+    p.add_argument("--matching", default="nearest", choices=["nearest", "centroid"])
+    p.add_argument("--skip-bad", action="store_true",
+                   help="report and skip unreadable images instead of failing")
+    _add_model_args(p)
+    p.set_defaults(func=_cmd_enroll)
+
+    p = sub.add_parser("identify", help="who is in these images?")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--gallery", "-g", required=True, help="gallery file from enroll")
+    p.add_argument("--top-k", type=int, default=3, help="candidates to list")
+    _add_model_args(p)
+    p.set_defaults(func=_cmd_identify)
+
+    p = sub.add_parser("cluster", help="group the face images of a folder by person")
+    p.add_argument("folder")
+    p.add_argument("--n-clusters", type=int, default=None,
+                   help="number of people if known (k-means); else threshold clustering")
+    _add_model_args(p)
+    p.set_defaults(func=_cmd_cluster)
+
+
 def build_parser():
     """The argument parser of the ``facekit`` command.
 
@@ -98,6 +274,7 @@ def build_parser():
                         version=f"facekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_benchmark(sub)
+    _add_recognition(sub)
     return parser
 
 
