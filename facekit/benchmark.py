@@ -322,3 +322,177 @@ def plot_roc(rows, path):
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return str(path)
+
+
+def _people(method, data_home, cache, download_if_missing=False):
+    from facekit.datasets import fetch_lfw_people
+
+    key = ("people",) + tuple(sorted((k, repr(v))
+                                     for k, v in METHODS[method].load.items()))
+    if key not in cache:
+        cache[key] = fetch_lfw_people(data_home=data_home, min_faces_per_person=0,
+                                      download_if_missing=download_if_missing,
+                                      **METHODS[method].load)
+    return cache[key]
+
+
+def _image_features(method, image_shape):
+    """The single-image feature transformer of a method (unfitted)."""
+    return METHODS[method].features(image_shape).transformer
+
+
+def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
+                     fars=(0.01, 0.1), random_state=0, verbose=True,
+                     download_if_missing=False, _cache=None):
+    """LFW open-set identification: one gallery image per person.
+
+    The gallery holds one random image of every person with two or more
+    images (1,680 people); their other images are genuine probes; the 4,069
+    people with a single image are impostors. Features are fitted on the
+    gallery images only (no labels are used), then every probe is matched
+    against the gallery with the method's metric.
+
+    Parameters
+    ----------
+    methods : sequence of str, default=("eigenfaces", "lbp")
+        Keys of :data:`METHODS`.
+    data_home : str or path, default=None
+        scikit-learn data home holding ``lfw_home``.
+    fars : tuple of float, default=(0.01, 0.1)
+        False-alarm rates for the DIR columns.
+    random_state : int, default=0
+        Which image of each person goes to the gallery.
+    verbose : bool, default=True
+        Print progress.
+    download_if_missing : bool, default=False
+        Download LFW through scikit-learn when it is absent.
+
+    Returns
+    -------
+    rows : list of dict
+        Per method: ``rank1`` (closed-set, genuine probes), ``rank5``,
+        ``dir@far=<far>``, counts and times.
+    """
+    from facekit.evaluation import dir_at_far, open_set_protocol, rank_k_accuracy
+    from facekit.identification import OneShotIdentifier
+
+    cache = {} if _cache is None else _cache
+    rows = []
+    for method in methods:
+        t0 = time.perf_counter()
+        data = _people(method, data_home, cache, download_if_missing)
+        gallery, genuine, impostor = open_set_protocol(
+            data.target, n_gallery=1, random_state=random_state)
+        t1 = time.perf_counter()
+        feats = _image_features(method, data.image_shape).fit(data.data[gallery])
+        G = feats.transform(data.data[gallery])
+        probes = np.concatenate([genuine, impostor])
+        P = feats.transform(data.data[probes])
+        ident = OneShotIdentifier(metric=METHODS[method].metric).fit(
+            G, data.target[gallery])
+        scores = ident.decision_function(P)
+        t2 = time.perf_counter()
+        y_probe = data.target[probes].copy()
+        n_gen = len(genuine)
+        row = {
+            "method": method,
+            "n_gallery": int(len(gallery)),
+            "n_genuine": int(n_gen),
+            "n_impostor": int(len(impostor)),
+            "rank1": rank_k_accuracy(y_probe[:n_gen], scores[:n_gen], k=1,
+                                     labels=ident.classes_),
+            "rank5": rank_k_accuracy(y_probe[:n_gen], scores[:n_gen], k=5,
+                                     labels=ident.classes_),
+            "load_time": t1 - t0,
+            "run_time": t2 - t1,
+        }
+        dirs = dir_at_far(y_probe, scores, labels=ident.classes_, far=list(fars))
+        for far, d in zip(fars, np.atleast_1d(dirs)):
+            row[f"dir@far={far:g}"] = float(d)
+        rows.append(row)
+        if verbose:
+            print(f"[{method}] rank-1 {row['rank1']:.4f}  "
+                  + "  ".join(f"DIR@{far:g} {row[f'dir@far={far:g}']:.4f}"
+                              for far in fars)
+                  + f"  ({row['run_time']:.0f}s)", flush=True)
+    return rows
+
+
+def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,
+                       min_faces=10, random_state=0, verbose=True,
+                       download_if_missing=False, _cache=None):
+    """Cluster the LFW people with at least ``min_faces`` images.
+
+    Features are fitted on the images of the *other* people (disjoint
+    identities); the threshold of threshold clustering is the best-accuracy
+    verification threshold on 2,000 pairs drawn from those other people. Both
+    k-means with the true number of people and threshold clustering (average
+    linkage) are scored with pairwise and BCubed precision / recall / F1, ARI
+    and NMI.
+
+    Parameters
+    ----------
+    methods : sequence of str, default=("eigenfaces", "lbp")
+        Keys of :data:`METHODS`.
+    data_home : str or path, default=None
+        scikit-learn data home holding ``lfw_home``.
+    min_faces : int, default=10
+        Minimum images per person in the clustered set.
+    random_state : int, default=0
+        Seed of k-means and of the calibration pairs.
+    verbose : bool, default=True
+        Print progress.
+    download_if_missing : bool, default=False
+        Download LFW through scikit-learn when it is absent.
+
+    Returns
+    -------
+    rows : list of dict
+        Per method and clustering algorithm: the scores of
+        :func:`facekit.evaluation.clustering_scores` plus the cluster count.
+    """
+    from facekit.clustering import FaceClusterer
+    from facekit.evaluation import clustering_scores
+    from facekit.pairs import make_pairs
+    from facekit.verification import ThresholdVerifier
+
+    cache = {} if _cache is None else _cache
+    rows = []
+    for method in methods:
+        data = _people(method, data_home, cache, download_if_missing)
+        counts = np.bincount(data.target)
+        inside = counts[data.target] >= min_faces
+        X_in, y_in = data.data[inside], data.target[inside]
+        rng = np.random.RandomState(random_state)
+        outside = np.flatnonzero(~inside)
+        fit_idx = rng.choice(outside, size=min(4000, len(outside)), replace=False)
+        t0 = time.perf_counter()
+        feats = _image_features(method, data.image_shape).fit(data.data[fit_idx])
+        F_in = feats.transform(X_in)
+        cal_idx = outside[counts[data.target[outside]] >= 2]
+        pairs, y_pairs, _ = make_pairs(feats.transform(data.data[cal_idx]),
+                                       data.target[cal_idx], n_pairs=2000,
+                                       random_state=random_state)
+        metric = METHODS[method].metric
+        tau = ThresholdVerifier(metric=metric).fit(pairs, y_pairs).threshold_
+        n_people = len(np.unique(y_in))
+        for algo, clusterer in (
+            ("kmeans", FaceClusterer(method="kmeans", n_clusters=n_people,
+                                     random_state=random_state)),
+            ("threshold", FaceClusterer(method="threshold", threshold=tau,
+                                        metric=metric)),
+        ):
+            labels = clusterer.fit_predict(F_in)
+            row = {"method": method, "algorithm": algo, "n_images": int(len(y_in)),
+                   "n_people": int(n_people),
+                   "n_clusters": int(len(set(labels.tolist()) - {-1})),
+                   "threshold": float(tau) if algo == "threshold" else None,
+                   "time": time.perf_counter() - t0}
+            row.update(clustering_scores(y_in, labels))
+            rows.append(row)
+            if verbose:
+                print(f"[{method} / {algo}] {row['n_clusters']} clusters for "
+                      f"{n_people} people: pairwise F1 {row['pairwise_f1']:.3f}  "
+                      f"BCubed F1 {row['bcubed_f1']:.3f}  ARI {row['ari']:.3f}  "
+                      f"NMI {row['nmi']:.3f}", flush=True)
+    return rows

@@ -42,16 +42,28 @@ def _add_benchmark(sub):
     lfw.add_argument("--quiet", action="store_true", help="only print the table")
     lfw.set_defaults(func=_cmd_benchmark_lfw)
 
+    for name, helptext, func in (
+        ("lfw-open-set", "LFW open-set identification (one gallery image per "
+         "person; single-image people are impostors)", _cmd_benchmark_open_set),
+        ("lfw-cluster", "cluster the LFW people with >= 10 images",
+         _cmd_benchmark_cluster),
+    ):
+        q = bsub.add_parser(name, help=helptext)
+        q.add_argument("--method", nargs="+", default=None,
+                       help="methods to run (default: eigenfaces lbp)")
+        q.add_argument("--data-home", default=None,
+                       help="scikit-learn data home holding lfw_home")
+        q.add_argument("--no-download", action="store_true",
+                       help="fail instead of downloading LFW when it is missing")
+        q.add_argument("--json", default=None, metavar="FILE",
+                       help="also write the results as JSON to FILE ('-' = stdout)")
+        q.set_defaults(func=func)
+
 
 def _cmd_benchmark_lfw(args):
-    from facekit.benchmark import METHODS, format_table, plot_roc, run_lfw_benchmark
+    from facekit.benchmark import format_table, plot_roc, run_lfw_benchmark
 
-    methods = args.method or ["eigenfaces", "lbp"]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise CommandError(
-            f"unknown method(s) {', '.join(unknown)}; choose from "
-            f"{', '.join(sorted(METHODS))}")
+    methods = _check_methods(args.method)
     t0 = time.perf_counter()
     rows = run_lfw_benchmark(methods, args.verifier, view=args.view,
                              data_home=args.data_home, verbose=not args.quiet,
@@ -67,13 +79,7 @@ def _cmd_benchmark_lfw(args):
     if args.json:
         clean = [{k: v for k, v in r.items() if k not in ("scores", "y_true")}
                  for r in rows]
-        text = json.dumps({"view": args.view, "wall_time": wall, "rows": clean},
-                          indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w") as fh:
-                fh.write(text + "\n")
+        _write_json(args.json, {"view": args.view, "wall_time": wall, "rows": clean})
     return 0
 
 
@@ -249,6 +255,70 @@ def _add_recognition(sub):
                    help="number of people if known (k-means); else threshold clustering")
     _add_model_args(p)
     p.set_defaults(func=_cmd_cluster)
+
+
+def _check_methods(methods):
+    from facekit.benchmark import METHODS
+
+    methods = methods or ["eigenfaces", "lbp"]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise CommandError(
+            f"unknown method(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(sorted(METHODS))}")
+    return methods
+
+
+def _write_json(target, payload):
+    text = json.dumps(payload, indent=2)
+    if target == "-":
+        print(text)
+    elif target:
+        with open(target, "w") as fh:
+            fh.write(text + "\n")
+
+
+def _cmd_benchmark_open_set(args):
+    from facekit.benchmark import run_lfw_open_set
+
+    t0 = time.perf_counter()
+    rows = run_lfw_open_set(_check_methods(args.method), data_home=args.data_home,
+                            download_if_missing=not args.no_download)
+    wall = time.perf_counter() - t0
+    r0 = rows[0]
+    print(f"\nLFW open set: {r0['n_gallery']} people enrolled with one image, "
+          f"{r0['n_genuine']} genuine probes, {r0['n_impostor']} impostor probes")
+    print(f"{'method':<12}{'rank-1':>8}{'rank-5':>8}{'DIR@1%':>8}{'DIR@10%':>9}")
+    for r in rows:
+        print(f"{r['method']:<12}{r['rank1']:>8.4f}{r['rank5']:>8.4f}"
+              f"{r['dir@far=0.01']:>8.4f}{r['dir@far=0.1']:>9.4f}")
+    print(f"wall time {wall:.0f}s")
+    _write_json(args.json, {"wall_time": wall, "rows": rows})
+    return 0
+
+
+def _cmd_benchmark_cluster(args):
+    from facekit.benchmark import run_lfw_clustering
+
+    t0 = time.perf_counter()
+    rows = run_lfw_clustering(_check_methods(args.method), data_home=args.data_home,
+                              download_if_missing=not args.no_download)
+    wall = time.perf_counter() - t0
+    r0 = rows[0]
+    print(f"\nLFW clustering: {r0['n_images']} images of {r0['n_people']} people "
+          "(>= 10 images each)")
+    head = ("method", "algorithm", "clusters", "pair P", "pair R", "pair F1",
+            "BCubed P", "BCubed R", "BCubed F1", "ARI", "NMI")
+    print("  ".join(f"{h:>9}" for h in head))
+    for r in rows:
+        vals = [r["method"], r["algorithm"], str(r["n_clusters"])] + [
+            f"{r[k]:.3f}" for k in ("pairwise_precision", "pairwise_recall",
+                                    "pairwise_f1", "bcubed_precision",
+                                    "bcubed_recall", "bcubed_f1", "ari", "nmi")]
+        print("  ".join(f"{v:>9}" for v in vals))
+    print(f"wall time {wall:.0f}s")
+    _write_json(args.json, {"wall_time": wall, "rows": rows})
+    return 0
 
 
 def build_parser():

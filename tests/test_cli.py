@@ -61,3 +61,27 @@ def test_benchmark_rows_match_protocol_and_sklearn_auc(lfw_data_home):
     assert row["auc"] == pytest.approx(roc_auc_score(row["y_true"], row["scores"]))
     assert np.isfinite(row["eer"]) and 0 <= row["tar@far=0.01"] <= 1
     assert "pixels" in format_table(rows)
+
+
+@pytest.mark.lfw
+def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
+    from facekit import benchmark
+
+    tiny = benchmark._Pixels("tiny pixels", load={"resize": 0.2,
+                                                   "slice_": benchmark.DEFAULT_SLICE})
+    monkeypatch.setitem(benchmark.METHODS, "tiny", tiny)
+    cache = {}
+    rows = benchmark.run_lfw_open_set(["tiny"], data_home=lfw_data_home,
+                                      verbose=False, _cache=cache)
+    row = rows[0]
+    # the LFW open-set split of the issue: 1680 enrolled, 4069 impostors
+    assert (row["n_gallery"], row["n_genuine"], row["n_impostor"]) == (1680, 7484, 4069)
+    assert 1 / 1680 < row["rank1"] < 0.2  # better than chance, far from solved
+    assert row["rank5"] >= row["rank1"]
+    assert 0 <= row["dir@far=0.01"] <= row["dir@far=0.1"] <= row["rank1"]
+    crows = benchmark.run_lfw_clustering(["tiny"], data_home=lfw_data_home,
+                                         verbose=False, _cache=cache)
+    assert [r["algorithm"] for r in crows] == ["kmeans", "threshold"]
+    assert crows[0]["n_people"] == 158 and crows[0]["n_images"] == 4324
+    for r in crows:
+        assert 0 < r["pairwise_f1"] < 1 and 0 < r["bcubed_f1"] < 1
