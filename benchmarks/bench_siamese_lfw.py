@@ -1,0 +1,339 @@
+"""LFW experiments with SiameseEmbedder: View 1 comparison and View 2 folds.
+
+View 1 (development) trains on ``pairsDevTrain`` / ``peopleDevTrain`` and
+tests on the 1000 pairs of ``pairsDevTest``; View 2 runs the 10-fold protocol
+of ``pairs.txt``, training a fresh model per fold on the other nine folds.
+
+Two training settings:
+
+- **unrestricted** (``<loss>-ids``, ``triplet-<mining>``): identity labels of
+  the training people. View 1: the people of ``peopleDevTrain.txt``; View 2:
+  the people that ``people.txt`` puts in the nine training folds (LFW's
+  View 2 split of the people, so no test person is ever seen).
+- **image-restricted** (``<loss>-pairs``): only the same / different labels
+  of the training pairs (``pairsDevTrain.txt``, or the 5400 pairs of the nine
+  training folds), with a pair objective.
+
+No outside data: the networks start from random weights. The verification
+threshold is the best-accuracy threshold on the (embedded) training pairs;
+test accuracy, ROC AUC and EER use the squared euclidean distance between
+the embeddings (and, for ``logistic-*``, also the trained logistic head).
+
+Images: the funneled JPEGs, cropped like ``fetch_lfw_people``'s default
+(rows 70:195, columns 78:172), grayscale, resized with Pillow to ``--size``;
+cached as ``.npz`` in ``$FACEKIT_CACHE`` (default ``~/.cache/facekit``), never
+in the LFW folder.
+
+Usage::
+
+    python benchmarks/bench_siamese_lfw.py --view 1 --epochs 8 --threads 1
+    python benchmarks/bench_siamese_lfw.py --view 1 --configs triplet-batch_hard
+    python benchmarks/bench_siamese_lfw.py --view 2 --configs triplet-batch_hard \\
+        --epochs 15 --folds 0 1
+
+Configurations: ``triplet-batch_hard``, ``triplet-batch_all``,
+``triplet-semi_hard``, ``triplet-random``, ``triplet-offline``,
+``contrastive-ids``, ``logistic-ids``, ``contrastive-pairs``,
+``logistic-pairs``.
+"""
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CROP = (slice(70, 195), slice(78, 172))  # fetch_lfw_people's default
+ALL_CONFIGS = [
+    "triplet-batch_hard", "triplet-batch_all", "triplet-semi_hard",
+    "triplet-random", "triplet-offline", "contrastive-ids", "logistic-ids",
+    "contrastive-pairs", "logistic-pairs",
+]
+
+
+def lfw_home_default():
+    home = os.environ.get("SCIKIT_LEARN_DATA", os.path.join("~", "scikit_learn_data"))
+    return Path(home).expanduser() / "lfw_home"
+
+
+def cache_dir():
+    base = os.environ.get("FACEKIT_CACHE") or os.path.join("~", ".cache", "facekit")
+    path = Path(base).expanduser() / "bench_siamese"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------
+# LFW index files
+
+
+def _lines(path):
+    with open(path) as f:
+        return [line.split() for line in f if line.strip()]
+
+
+def read_pairs(path):
+    """Pairs of (name, image number) and labels; folds for pairs.txt."""
+    lines = _lines(path)
+    header = lines[0]
+    if len(header) == 1:  # pairsDev*: n same, then n different
+        n_folds, n = 1, int(header[0])
+    else:
+        n_folds, n = int(header[0]), int(header[1])
+    pairs, labels, folds = [], [], []
+    pos = 1
+    for fold in range(n_folds):
+        for same in (1, 0):
+            for spec in lines[pos:pos + n]:
+                if same:
+                    pairs.append(((spec[0], int(spec[1])), (spec[0], int(spec[2]))))
+                else:
+                    pairs.append(((spec[0], int(spec[1])), (spec[2], int(spec[3]))))
+                labels.append(same)
+                folds.append(fold)
+            pos += n
+    return pairs, np.asarray(labels), np.asarray(folds)
+
+
+def read_people(path):
+    """{name: n_images} and, for people.txt, {name: fold}."""
+    lines = _lines(path)
+    if len(lines[1]) == 1:  # people.txt: folds
+        counts, folds, pos = {}, {}, 1
+        for fold in range(int(lines[0][0])):
+            n = int(lines[pos][0])
+            for name, k in lines[pos + 1:pos + 1 + n]:
+                counts[name] = int(k)
+                folds[name] = fold
+            pos += 1 + n
+        return counts, folds
+    return {name: int(k) for name, k in lines[1:]}, None
+
+
+# --------------------------------------------------------------------------
+# images
+
+
+def load_images(lfw_home, keys, size):
+    """Float32 images in [0, 1] of shape (n, h * w) for (name, number) keys."""
+    h, w = size
+    tag = hashlib.sha1(repr((sorted(keys), size, CROP)).encode()).hexdigest()[:12]
+    path = cache_dir() / f"lfw_{h}x{w}_{tag}.npz"
+    if path.exists():
+        data = np.load(path)
+        return data["X"]
+    t0 = time.perf_counter()
+    X = np.empty((len(keys), h * w), dtype=np.float32)
+    for i, (name, k) in enumerate(keys):
+        file = lfw_home / "lfw_funneled" / name / f"{name}_{k:04d}.jpg"
+        with Image.open(file) as im:
+            face = Image.fromarray(np.asarray(im.convert("L"))[CROP])
+        X[i] = np.asarray(face.resize((w, h), Image.BILINEAR), np.float32).ravel()
+    X /= 255.0
+    np.savez(path, X=X)
+    print(f"loaded {len(keys)} images in {time.perf_counter() - t0:.0f}s "
+          f"(cached in {path})", flush=True)
+    return X
+
+
+class LFW:
+    """All images an experiment needs, indexed by (name, number)."""
+
+    def __init__(self, lfw_home, size):
+        self.home = Path(lfw_home)
+        people, self.person_fold = read_people(self.home / "people.txt")
+        self.keys = sorted((n, k) for n, c in people.items() for k in range(1, c + 1))
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self.X = load_images(self.home, self.keys, size)
+        self.names = np.array([n for n, _ in self.keys])
+
+    def pairs(self, file):
+        pairs, y, folds = read_pairs(self.home / file)
+        idx = np.array([[self.index[a], self.index[b]] for a, b in pairs])
+        return idx, y, folds
+
+    def people_images(self, names, min_images=1):
+        names = set(names)
+        sel = np.array([n in names for n in self.names])
+        counts = {n: c for n, c in zip(*np.unique(self.names[sel], return_counts=True))}
+        sel &= np.array([counts.get(n, 0) >= min_images for n in self.names])
+        idx = np.flatnonzero(sel)
+        return idx, np.unique(self.names[idx], return_inverse=True)[1]
+
+
+# --------------------------------------------------------------------------
+# experiments
+
+
+def make_embedder(config, args):
+    from facekit.nn import SiameseEmbedder
+
+    loss, rest = config.split("-", 1)
+    common = dict(image_shape=tuple(args.size), width=args.width, depth=args.depth,
+                  embedding_dim=args.embedding_dim, max_epochs=args.epochs,
+                  lr=args.lr, n_identities=args.p, n_per_identity=args.k,
+                  augment=args.augment, max_shift=args.max_shift,
+                  random_state=args.seed, verbose=args.verbose, device=args.device,
+                  batch_size=args.batch_size, optimizer="adamw",
+                  optimizer__weight_decay=args.weight_decay,
+                  module__convs_per_block=args.convs_per_block)
+    if loss == "triplet":
+        return SiameseEmbedder(loss="triplet", mining=rest, margin=args.margin,
+                               **common)
+    margin = args.contrastive_margin if loss == "contrastive" else args.margin
+    return SiameseEmbedder(loss=loss, margin=margin, **common)
+
+
+def run_one(config, lfw, args, *, train_people, train_pairs, test_pairs):
+    """Train one configuration and test it; returns a dict of results."""
+    from facekit.metrics import best_accuracy_threshold, equal_error_rate, roc_auc
+    from facekit.verification import ThresholdVerifier
+
+    emb = make_embedder(config, args)
+    tr_idx, tr_y = train_pairs
+    te_idx, te_y = test_pairs
+    t0 = time.perf_counter()
+    if config.endswith("-pairs"):  # image-restricted: the training pairs only
+        emb.fit(lfw.X[tr_idx], tr_y)
+        n_train = f"{len(tr_idx)} pairs"
+    else:
+        img_idx, labels = lfw.people_images(train_people, args.min_images)
+        emb.fit(lfw.X[img_idx], labels)
+        n_train = f"{len(img_idx)} images, {labels.max() + 1} people"
+    fit_time = time.perf_counter() - t0
+    # embed every image of the train and test pairs once
+    needed = np.unique(np.concatenate([tr_idx.ravel(), te_idx.ravel()]))
+    Z = np.zeros((len(lfw.X), emb.embedding_dim), np.float32)
+    Z[needed] = emb.transform(lfw.X[needed])
+    verifier = ThresholdVerifier(metric="sqeuclidean").fit(Z[tr_idx], tr_y)
+    scores = verifier.decision_function(Z[te_idx])
+    out = {
+        "config": config, "n_train": n_train, "fit_time": fit_time,
+        "epochs": len(emb.history),
+        "accuracy": float(np.mean(verifier.predict(Z[te_idx]) == te_y)),
+        "auc": roc_auc(te_y, scores), "eer": equal_error_rate(te_y, scores),
+        "final_loss": float(emb.history[-1, "train_loss"]),
+    }
+    if config.startswith("logistic"):
+        head_tr = emb.score_pairs(lfw.X[tr_idx])
+        head_te = emb.score_pairs(lfw.X[te_idx])
+        cut, _ = best_accuracy_threshold(tr_y, head_tr)
+        out["head_accuracy"] = float(np.mean((head_te >= cut) == te_y))
+        out["head_auc"] = roc_auc(te_y, head_te)
+    if "triplets_hard" in emb.history[-1]:
+        last = emb.history[-1]
+        total = sum(last[f"triplets_{c}"] for c in ("easy", "semi_hard", "hard"))
+        out["last_epoch_triplets"] = {
+            c: round(last[f"triplets_{c}"] / total, 3)
+            for c in ("easy", "semi_hard", "hard")}
+    return out
+
+
+def view1(lfw, args):
+    people, _ = read_people(lfw.home / "peopleDevTrain.txt")
+    tr_idx, tr_y, _ = lfw.pairs("pairsDevTrain.txt")
+    te_idx, te_y, _ = lfw.pairs("pairsDevTest.txt")
+    rows = []
+    for config in args.configs:
+        res = run_one(config, lfw, args, train_people=list(people),
+                      train_pairs=(tr_idx, tr_y), test_pairs=(te_idx, te_y))
+        rows.append(res)
+        print(format_row(res), flush=True)
+    return rows
+
+
+def view2(lfw, args):
+    idx, y, folds = lfw.pairs("pairs.txt")
+    rows = []
+    for config in args.configs:
+        accs, aucs, eers, times = [], [], [], []
+        for k in args.folds:
+            train = folds != k
+            people = [n for n, f in lfw.person_fold.items() if f != k]
+            res = run_one(config, lfw, args, train_people=people,
+                          train_pairs=(idx[train], y[train]),
+                          test_pairs=(idx[~train], y[~train]))
+            accs.append(res["accuracy"])
+            aucs.append(res["auc"])
+            eers.append(res["eer"])
+            times.append(res["fit_time"])
+            print(f"  fold {k}: " + format_row(res), flush=True)
+        n = len(accs)
+        se = np.std(accs, ddof=1) / np.sqrt(n) if n > 1 else float("nan")
+        row = {"config": config, "n_folds": n, "accuracy_mean": float(np.mean(accs)),
+               "accuracy_se": float(se), "auc_mean": float(np.mean(aucs)),
+               "eer_mean": float(np.mean(eers)), "fit_time_total": float(sum(times))}
+        rows.append(row)
+        print(f"{config}: accuracy {row['accuracy_mean']:.4f} ± {se:.4f} (SE, "
+              f"{n} folds), AUC {row['auc_mean']:.4f}, EER {row['eer_mean']:.4f}, "
+              f"training {row['fit_time_total'] / 60:.1f} min", flush=True)
+    return rows
+
+
+def format_row(r):
+    extra = ""
+    if "head_accuracy" in r:
+        extra += f"  head acc {r['head_accuracy']:.4f} AUC {r['head_auc']:.4f}"
+    if "last_epoch_triplets" in r:
+        extra += f"  triplets (last epoch) {r['last_epoch_triplets']}"
+    return (f"{r['config']:<20} acc {r['accuracy']:.4f}  AUC {r['auc']:.4f}  "
+            f"EER {r['eer']:.4f}  fit {r['fit_time']:6.0f}s  ({r['epochs']} epochs, "
+            f"{r['n_train']}, final loss {r['final_loss']:.4f}){extra}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--view", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--configs", default=",".join(ALL_CONFIGS))
+    parser.add_argument("--folds", type=int, nargs="*", default=list(range(10)))
+    parser.add_argument("--size", type=int, nargs=2, default=(40, 32),
+                        metavar=("H", "W"))
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--depth", type=int, default=3)
+    parser.add_argument("--convs-per-block", type=int, default=1)
+    parser.add_argument("--embedding-dim", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--margin", type=float, default=0.2)
+    parser.add_argument("--contrastive-margin", type=float, default=1.0)
+    parser.add_argument("--p", type=int, default=16)
+    parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--min-images", type=int, default=2,
+                        help="unrestricted training uses people with this many images")
+    parser.add_argument("--no-augment", dest="augment", action="store_false")
+    parser.add_argument("--max-shift", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--lfw-home", default=None)
+    args = parser.parse_args(argv)
+    args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = set(args.configs) - set(ALL_CONFIGS)
+    if unknown:
+        parser.error(f"unknown configurations {sorted(unknown)}")
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print("command: python " + " ".join(sys.argv), flush=True)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"images {args.size[0]}x{args.size[1]}, width {args.width}, depth "
+          f"{args.depth}, {args.epochs} epochs, P x K = {args.p} x {args.k}, "
+          f"augment {args.augment}", flush=True)
+    lfw = LFW(Path(args.lfw_home) if args.lfw_home else lfw_home_default(),
+              tuple(args.size))
+    t0 = time.perf_counter()
+    (view1 if args.view == 1 else view2)(lfw, args)
+    print(f"total {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
