@@ -20,56 +20,105 @@ from sklearn.pipeline import Pipeline
 
 from facekit.metrics import evaluate_protocol, verification_report
 
-__all__ = ["METHODS", "VERIFIERS", "make_pipeline", "run_lfw_benchmark",
-           "format_table"]
+__all__ = ["METHODS", "VERIFIERS", "make_pipeline", "fixed_features",
+           "run_lfw_benchmark", "run_lfw_open_set", "run_lfw_clustering",
+           "format_table", "plot_roc"]
 
 DEFAULT_SLICE = (slice(70, 195), slice(78, 172))
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one method loads faces and builds its feature step."""
+    """How one method loads faces and builds its feature step.
+
+    The feature step is ``fixed`` (a per-image transformer that learns
+    nothing from the data, e.g. LBP histograms of an image and of its mirror
+    image; ``None`` when there is none) followed by ``fitted`` (the part
+    fitted on the training images, e.g. a whitened PCA).  Because the fixed
+    part is data-independent, :func:`run_lfw_benchmark` computes it once per
+    image instead of once per fold; everything fitted still sees only the
+    training pairs of each fold.
+    """
 
     description: str
     load: dict = field(default_factory=dict)
     metric: str = "cosine"
 
-    def features(self, image_shape):
+    def fixed(self, image_shape):
+        return None
+
+    def fitted(self, image_shape):
         raise NotImplementedError
+
+    def features(self, image_shape):
+        """The whole feature step: ``PairTransformer(fixed -> fitted)``."""
+        from facekit.pairs import PairTransformer
+
+        fixed = self.fixed(image_shape)
+        fitted = self.fitted(image_shape)
+        if fixed is None:
+            return PairTransformer(fitted)
+        return PairTransformer(Pipeline([("fixed", fixed), ("fitted", fitted)]))
 
 
 class _Pixels(Recipe):
-    def features(self, image_shape):
+    def fitted(self, image_shape):
         from sklearn.preprocessing import FunctionTransformer
 
-        from facekit.pairs import PairTransformer
-
-        return PairTransformer(FunctionTransformer(_standardize_rows))
+        return FunctionTransformer(_standardize_rows)
 
 
 class _Eigenfaces(Recipe):
-    def features(self, image_shape):
-        from facekit.features import EigenfaceTransformer
-        from facekit.pairs import PairTransformer
+    def fixed(self, image_shape):
+        from sklearn.preprocessing import FunctionTransformer
 
-        return PairTransformer(EigenfaceTransformer(
+        from facekit.features import FlipConcatTransformer
+
+        # Histogram equalisation is per image, so it is part of the fixed step.
+        return FlipConcatTransformer(FunctionTransformer(_equalize_rows),
+                                     image_shape=image_shape)
+
+    def fitted(self, image_shape):
+        from facekit.features import EigenfaceTransformer, ViewPoolingTransformer
+
+        return ViewPoolingTransformer(EigenfaceTransformer(
             n_components=200, whiten=True, image_shape=image_shape,
-            preprocessing="equalize", random_state=0))
+            preprocessing=None, random_state=0))
+
+
+# LBP codes: uniform patterns (59 bins) at P=8, R=1, 2, 3 and the 18 uniform
+# classes at P=16, R=2, in cells of about 10 x 10 pixels.
+LBP_SCALES = (("nri_uniform", ((8, 1), (8, 2), (8, 3))), ("uniform", ((16, 2),)))
 
 
 class _LBP(Recipe):
-    def features(self, image_shape):
+    def fixed(self, image_shape):
+        from sklearn.pipeline import FeatureUnion
+
+        from facekit.features import FlipConcatTransformer, LBPTransformer
+
+        grid = (image_shape[0] // 10, image_shape[1] // 10)
+        lbp = FeatureUnion([
+            (method, LBPTransformer(image_shape=image_shape, scales=scales,
+                                    method=method, grid=grid, normalize="sqrt"))
+            for method, scales in LBP_SCALES
+        ])
+        return FlipConcatTransformer(lbp, image_shape=image_shape)
+
+    def fitted(self, image_shape):
         from sklearn.decomposition import PCA
-        from sklearn.pipeline import make_pipeline as mk
 
-        from facekit.features import LBPTransformer
-        from facekit.pairs import PairTransformer
+        from facekit.features import ViewPoolingTransformer
 
-        return PairTransformer(mk(
-            LBPTransformer(image_shape=image_shape, scales=((8, 1), (16, 2)),
-                           method="uniform", grid=(7, 7), normalize="sqrt"),
-            PCA(n_components=400, whiten=True, random_state=0),
-        ))
+        return ViewPoolingTransformer(PCA(n_components=400, whiten=True,
+                                          svd_solver="randomized", random_state=0))
+
+
+def _equalize_rows(X):
+    from skimage.exposure import equalize_hist
+
+    X = np.asarray(X, dtype=np.float64)
+    return np.stack([equalize_hist(row) for row in X]) if len(X) else X
 
 
 def _standardize_rows(X):
@@ -84,19 +133,22 @@ METHODS = {
         load={"resize": 0.5, "slice_": DEFAULT_SLICE},
     ),
     "eigenfaces": _Eigenfaces(
-        "eigenfaces: equalised, whitened PCA (200), cosine",
-        load={"resize": 0.4, "slice_": (slice(78, 203), slice(75, 175))},
+        "eigenfaces (default crop, 62x47): equalised, image + mirror image, "
+        "whitened PCA (200), pooled, cosine",
+        load={"resize": 0.5, "slice_": DEFAULT_SLICE},
     ),
     "lbp": _LBP(
-        "uniform LBP P8R1 + P16R2, 7x7 cells, sqrt, whitened PCA (400), cosine",
-        load={"resize": 0.6, "slice_": (slice(75, 200), slice(78, 172))},
+        "LBP (default crop, 100x75): u2 P8R1,2,3 + uniform P16R2, 10x7 cells, "
+        "sqrt; image + mirror image, whitened PCA (400), pooled, cosine",
+        load={"resize": 0.8, "slice_": DEFAULT_SLICE},
     ),
 }
 
 VERIFIERS = ("threshold", "logistic")
 
 
-def make_pipeline(method, image_shape, verifier="threshold"):
+def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=False,
+                  memory=None):
     """The verification pipeline of one benchmark method.
 
     Parameters
@@ -109,6 +161,14 @@ def make_pipeline(method, image_shape, verifier="threshold"):
         :class:`~facekit.verification.ThresholdVerifier` (τ chosen for best
         accuracy on the training pairs) or
         :class:`~facekit.verification.LogisticVerifier`.
+    precomputed : bool, default=False
+        The pairs given to the pipeline already went through the method's
+        data-independent ``fixed`` step (see :func:`fixed_features`): the
+        ``features`` step is then only the fitted part.
+    memory : str, joblib.Memory or None, default=None
+        Passed to :class:`~sklearn.pipeline.Pipeline`: caches the fitted
+        ``features`` step, so verifiers run on the same training pairs reuse
+        it.
 
     Returns
     -------
@@ -129,10 +189,63 @@ def make_pipeline(method, image_shape, verifier="threshold"):
     if verifier == "threshold":
         verify = ThresholdVerifier(metric=recipe.metric, threshold="auto")
     elif verifier == "logistic":
-        verify = LogisticVerifier(combine="absdiff+product", C=0.1)
+        verify = LogisticVerifier(combine="absdiff+product", C=0.01)
     else:
         raise ValueError(f"unknown verifier {verifier!r}; choose from {VERIFIERS}")
-    return Pipeline([("features", recipe.features(image_shape)), ("verify", verify)])
+    if precomputed and recipe.fixed(image_shape) is not None:
+        from facekit.pairs import PairTransformer
+
+        features = PairTransformer(recipe.fitted(image_shape))
+    else:
+        features = recipe.features(image_shape)
+    return Pipeline([("features", features), ("verify", verify)], memory=memory)
+
+
+def fixed_features(method, pairs, image_shape):
+    """Apply a method's data-independent ``fixed`` step to every image once.
+
+    The fixed step (e.g. LBP histograms of each image and of its mirror
+    image) learns nothing from the data: it is fitted on a single image, only
+    to fix the input and output sizes, then transforms every image.  Its
+    output is stored as float32.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`METHODS`.
+    pairs : ndarray of shape (n_pairs, 2, n_pixels)
+        Image pairs.
+    image_shape : tuple of int
+        Shape of the images.
+
+    Returns
+    -------
+    pairs_out : ndarray of shape (n_pairs, 2, n_features)
+        The fixed features; ``pairs`` itself when the method has no fixed step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.benchmark import fixed_features
+    >>> pairs = np.random.RandomState(0).rand(2, 2, 20 * 20)
+    >>> fixed_features("lbp", pairs, (20, 20)).shape
+    (2, 2, 1560)
+    """
+    fixed = METHODS[method].fixed(image_shape)
+    if fixed is None:
+        return pairs
+    n, _, d = pairs.shape
+    images = pairs.reshape(-1, d)
+    fixed.fit(images[:1])
+    out = None
+    step = 1000
+    for start in range(0, len(images), step):
+        block = np.asarray(fixed.transform(images[start:start + step]),
+                           dtype=np.float32)
+        if out is None:
+            out = np.empty((len(images), block.shape[1]), dtype=np.float32)
+        out[start:start + step] = block
+    return out.reshape(n, 2, -1)
 
 
 def _load(method, subset, data_home, cache, download_if_missing=False):
@@ -145,6 +258,19 @@ def _load(method, subset, data_home, cache, download_if_missing=False):
                                      download_if_missing=download_if_missing,
                                      **METHODS[method].load)
     return cache[key]
+
+
+def _fixed(method, subset, data, fixed_cache):
+    """Fixed features of a loaded subset (cached) and the seconds they took.
+
+    The time is charged to the first (method, verifier) row that needs them.
+    """
+    key = (method, subset)
+    if key in fixed_cache:
+        return fixed_cache[key], 0.0
+    t0 = time.perf_counter()
+    fixed_cache[key] = fixed_features(method, data.pairs, data.image_shape)
+    return fixed_cache[key], time.perf_counter() - t0
 
 
 def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
@@ -180,7 +306,22 @@ def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
     """
     if view not in (1, 2):
         raise ValueError(f"view must be 1 or 2, got {view!r}")
-    cache, rows = {}, []
+    import shutil
+    import tempfile
+
+    # The fitted feature step of a fold is shared by the verifiers (it only
+    # ever sees that fold's training pairs).
+    memory = tempfile.mkdtemp(prefix="facekit-benchmark-")
+    try:
+        return _run(methods, verifiers, view, data_home, fars, verbose,
+                    download_if_missing, memory)
+    finally:
+        shutil.rmtree(memory, ignore_errors=True)
+
+
+def _run(methods, verifiers, view, data_home, fars, verbose, download_if_missing,
+         memory):
+    cache, rows, fixed_cache = {}, [], {}
     for method in methods:
         if method not in METHODS:
             raise ValueError(
@@ -193,8 +334,10 @@ def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
             if view == 2:
                 data = _load(method, "10_folds", data_home, cache, download_if_missing)
                 load_time = time.perf_counter() - t0
-                pipe = make_pipeline(method, data.image_shape, verifier)
-                res = evaluate_protocol(pipe, data.pairs, data.target, data.folds,
+                pairs, fixed_time = _fixed(method, "10_folds", data, fixed_cache)
+                pipe = make_pipeline(method, data.image_shape, verifier,
+                                     precomputed=True, memory=memory)
+                res = evaluate_protocol(pipe, pairs, data.target, data.folds,
                                         fars=fars, verbose=verbose)
                 row = {
                     "accuracy": res["accuracy_mean"],
@@ -204,7 +347,7 @@ def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
                     "fold_accuracy": res["fold_accuracy"].tolist(),
                     "scores": res["scores"],
                     "y_true": res["y_true"],
-                    "fit_time": res["fit_time"],
+                    "fit_time": res["fit_time"] + fixed_time,
                     "predict_time": res["predict_time"],
                 }
                 for far in fars:
@@ -213,12 +356,15 @@ def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
                 train = _load(method, "train", data_home, cache, download_if_missing)
                 test = _load(method, "test", data_home, cache, download_if_missing)
                 load_time = time.perf_counter() - t0
-                pipe = make_pipeline(method, train.image_shape, verifier)
+                train_pairs, fixed_train = _fixed(method, "train", train, fixed_cache)
+                test_pairs, fixed_test = _fixed(method, "test", test, fixed_cache)
+                pipe = make_pipeline(method, train.image_shape, verifier,
+                                     precomputed=True, memory=memory)
                 t1 = time.perf_counter()
-                pipe.fit(train.pairs, train.target)
+                pipe.fit(train_pairs, train.target)
                 t2 = time.perf_counter()
-                pred = pipe.predict(test.pairs)
-                scores = pipe.decision_function(test.pairs)
+                pred = pipe.predict(test_pairs)
+                scores = pipe.decision_function(test_pairs)
                 t3 = time.perf_counter()
                 rep = verification_report(test.target, scores, fars=fars)
                 row = dict(rep)
@@ -227,8 +373,8 @@ def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
                     "accuracy_sem": float("nan"),
                     "scores": scores - pipe[-1].decision_threshold_,
                     "y_true": test.target,
-                    "fit_time": t2 - t1,
-                    "predict_time": t3 - t2,
+                    "fit_time": t2 - t1 + fixed_train,
+                    "predict_time": t3 - t2 + fixed_test,
                 })
             row.update({"method": method, "verifier": verifier, "view": view,
                         "load_time": load_time})

@@ -24,6 +24,8 @@ def _instances():
     for name, cls in all_estimators():
         if name == "PairTransformer":
             out.append(cls(PCA(n_components=2)))
+        elif name == "ViewPoolingTransformer":
+            out.append(cls(PCA(n_components=1), n_views=1))
         elif name == "FaceDetector":
             continue  # takes images of any size / paths, tested in test_detection
         else:

@@ -1,6 +1,13 @@
 """Classical face features: eigenfaces and local binary pattern histograms."""
 
 from facekit.features._eigenfaces import EigenfaceTransformer
+from facekit.features._flip import FlipConcatTransformer, ViewPoolingTransformer
 from facekit.features._lbp import LBPTransformer, lbp_codes
 
-__all__ = ["EigenfaceTransformer", "LBPTransformer", "lbp_codes"]
+__all__ = [
+    "EigenfaceTransformer",
+    "FlipConcatTransformer",
+    "LBPTransformer",
+    "ViewPoolingTransformer",
+    "lbp_codes",
+]

@@ -1,0 +1,290 @@
+"""Mirror-image augmentation: describe a face and its horizontal flip.
+
+Faces are roughly left-right symmetric, and the pose of a face in LFW often
+differs between the two images of a pair.  Describing each face by its own
+features *and* those of its mirror image, then pooling the two, gives a
+description that is less sensitive to the side the face is turned to.
+
+Two transformers split the work so that the expensive, data-independent part
+can be computed once and cached (e.g. for the ten folds of LFW View 2):
+
+- :class:`FlipConcatTransformer` (learns nothing from LBP-like features):
+  ``x -> [f(x), f(flip(x))]``.
+- :class:`ViewPoolingTransformer` (fitted): fits one transformer (e.g. a
+  whitened PCA) on the views stacked as separate samples, and returns the
+  L2-normalised mean of the L2-normalised projections of the views.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["FlipConcatTransformer", "ViewPoolingTransformer"]
+
+
+def _l2_normalize(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return X / norms
+
+
+def _image_shape(image_shape, n_features):
+    if image_shape is None:
+        return (1, n_features)
+    try:
+        h, w = (int(v) for v in image_shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"image_shape must be a pair of ints, got {image_shape!r}"
+        ) from None
+    if h < 1 or w < 1 or h * w != n_features:
+        raise ValueError(
+            f"image_shape={(h, w)} has {h * w} pixels but X has {n_features} "
+            "features per image"
+        )
+    return (h, w)
+
+
+class FlipConcatTransformer(TransformerMixin, BaseEstimator):
+    """Features of each image followed by those of its horizontal mirror.
+
+    ``transform(X)`` is ``[f(X), f(flip(X))]`` where ``flip`` mirrors every
+    image left-right and ``f`` is ``transformer`` (the pixels themselves when
+    ``None``).  Feed the result to :class:`ViewPoolingTransformer`, which pools
+    the two views after a fitted projection.
+
+    Parameters
+    ----------
+    transformer : estimator instance or None, default=None
+        Per-image feature extractor applied to both views, e.g.
+        :class:`~facekit.features.LBPTransformer` (it must take images of
+        shape ``image_shape``).  It is cloned and fitted on the original
+        images only.  ``None`` keeps the pixels.
+    image_shape : tuple of (int, int), default=None
+        ``(height, width)`` of the flattened images.  ``None`` reads each row
+        as a one-row image (flipping then reverses the columns).
+
+    Attributes
+    ----------
+    transformer_ : estimator instance or None
+        The fitted clone of ``transformer``.
+    image_shape_ : tuple of (int, int)
+        Image shape used.
+    n_features_in_ : int
+        Number of pixels seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    ViewPoolingTransformer : Projects and pools the two views.
+
+    Notes
+    -----
+    With a data-independent ``transformer`` such as
+    :class:`~facekit.features.LBPTransformer`, this transformer learns
+    nothing, so its output can be computed once for a whole data set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.features import FlipConcatTransformer
+    >>> X = np.array([[1., 2., 3., 4., 5., 6.]])
+    >>> FlipConcatTransformer(image_shape=(2, 3)).fit_transform(X)
+    array([[1., 2., 3., 4., 5., 6., 3., 2., 1., 6., 5., 4.]])
+    """
+
+    _parameter_constraints = {
+        "transformer": [HasMethods(["fit", "transform"]), None],
+        "image_shape": ["array-like", None],
+    }
+
+    def __init__(self, transformer=None, *, image_shape=None):
+        self.transformer = transformer
+        self.image_shape = image_shape
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit ``transformer`` on the images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_pixels)
+            Flattened images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FlipConcatTransformer
+            The fitted transformer.
+        """
+        X = validate_data(self, X, dtype="numeric")
+        self.image_shape_ = _image_shape(self.image_shape, X.shape[1])
+        self.transformer_ = (
+            None if self.transformer is None else clone(self.transformer).fit(X)
+        )
+        return self
+
+    def _flip(self, X):
+        h, w = self.image_shape_
+        return X.reshape(-1, h, w)[:, :, ::-1].reshape(X.shape[0], -1)
+
+    def transform(self, X):
+        """Features of the images and of their mirror images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_pixels)
+            Flattened images.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_images, 2 * n_features_one_view)
+            ``[f(X), f(flip(X))]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype="numeric", reset=False)
+        flipped = self._flip(X)
+        if self.transformer_ is None:
+            return np.hstack([X, flipped])
+        return np.hstack(
+            [
+                np.asarray(self.transformer_.transform(X)),
+                np.asarray(self.transformer_.transform(flipped)),
+            ]
+        )
+
+
+class ViewPoolingTransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Project several views of each image with one transformer and pool them.
+
+    The columns of ``X`` are ``n_views`` equal blocks, one per view of the
+    same image (e.g. the output of :class:`FlipConcatTransformer`).  ``fit``
+    fits a clone of ``transformer`` on all views stacked as separate samples
+    (so a PCA learns from the mirror images too); ``transform`` projects each
+    view, L2-normalises each projection, averages them and L2-normalises the
+    mean.  The output suits a cosine
+    :class:`~facekit.verification.ThresholdVerifier`.
+
+    Parameters
+    ----------
+    transformer : estimator instance
+        The projection fitted on the stacked views, e.g. a whitened
+        :class:`~sklearn.decomposition.PCA` or an
+        :class:`~facekit.features.EigenfaceTransformer`.
+    n_views : int, default=2
+        Number of column blocks of ``X``; ``X`` must have a multiple of
+        ``n_views`` columns.
+
+    Attributes
+    ----------
+    transformer_ : estimator instance
+        The fitted clone of ``transformer``.
+    n_features_in_ : int
+        Number of features seen during :term:`fit` (all views).
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    FlipConcatTransformer : Builds the two views of an image.
+
+    References
+    ----------
+    .. [1] H. V. Nguyen and L. Bai, "Cosine similarity metric learning for
+       face verification", ACCV 2010 (whitened PCA of LBP features of the
+       images and their mirror images, compared with the cosine).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.decomposition import PCA
+    >>> from facekit.features import ViewPoolingTransformer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(20, 8)  # two views of 4 features each
+    >>> pool = ViewPoolingTransformer(PCA(n_components=3)).fit(X)
+    >>> Z = pool.transform(X)
+    >>> Z.shape
+    (20, 3)
+    >>> np.allclose(np.linalg.norm(Z, axis=1), 1)
+    True
+    """
+
+    _parameter_constraints = {
+        "transformer": [HasMethods(["fit", "transform"])],
+        "n_views": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, transformer, *, n_views=2):
+        self.transformer = transformer
+        self.n_views = n_views
+
+    def _views(self, X):
+        n, d = X.shape
+        if d % self.n_views:
+            raise ValueError(
+                f"X has {d} feature(s), not a multiple of n_views={self.n_views}"
+            )
+        k = d // self.n_views
+        return [X[:, v * k:(v + 1) * k] for v in range(self.n_views)]
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit ``transformer`` on the views stacked as samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_views * n_features_one_view)
+            The views of every image, side by side.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ViewPoolingTransformer
+            The fitted transformer.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        views = self._views(X)
+        self.transformer_ = clone(self.transformer).fit(np.vstack(views))
+        self._n_out = np.asarray(self.transformer_.transform(views[0][:1])).shape[1]
+        return self
+
+    def transform(self, X):
+        """Pool the normalised projections of the views.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_views * n_features_one_view)
+            The views of every image, side by side.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_images, n_components)
+            Unit-norm pooled projections.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        pooled = sum(
+            _l2_normalize(np.asarray(self.transformer_.transform(view), dtype=float))
+            for view in self._views(X)
+        )
+        return _l2_normalize(pooled)
+
+    @property
+    def _n_features_out(self):
+        return self._n_out
