@@ -86,13 +86,13 @@ class EigenfaceTransformer(
     ----------
     pca_ : :class:`~sklearn.decomposition.PCA`
         The fitted PCA.
-    components_ : ndarray of shape (n_components_, n_features_in_)
+    components_ : ndarray of shape (`n_components_`, `n_features_in_`)
         The eigenfaces, flattened, by decreasing explained variance.
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         The mean face (after ``preprocessing``).
-    explained_variance_ : ndarray of shape (n_components_,)
+    explained_variance_ : ndarray of shape (`n_components_`,)
         Variance explained by each eigenface.
-    explained_variance_ratio_ : ndarray of shape (n_components_,)
+    explained_variance_ratio_ : ndarray of shape (`n_components_`,)
         Fraction of the total variance explained by each eigenface.
     n_components_ : int
         Number of eigenfaces kept (``n_components`` after clipping).
@@ -245,7 +245,7 @@ class EigenfaceTransformer(
 
         Returns
         -------
-        X_new : ndarray of shape (n_images, n_components_)
+        X_new : ndarray of shape (n_images, `n_components_`)
             Eigenface coefficients (whitened when ``whiten=True``).
         """
         check_is_fitted(self)
@@ -257,12 +257,12 @@ class EigenfaceTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_images, n_components_)
+        X : array-like of shape (n_images, `n_components_`)
             Coefficients, as returned by :meth:`transform`.
 
         Returns
         -------
-        X_original : ndarray of shape (n_images, n_features_in_)
+        X_original : ndarray of shape (n_images, `n_features_in_`)
             Reconstructed flattened images, in the pixel space seen by the PCA
             (that is after ``preprocessing``).
         """
@@ -277,7 +277,7 @@ class EigenfaceTransformer(
 
     @property
     def eigenfaces_(self):
-        """Eigenfaces as images, of shape (n_components_, height, width).
+        """Eigenfaces as images, of shape (`n_components_`, height, width).
 
         Raises an :class:`AttributeError` when the transformer was fitted
         with ``image_shape=None``.
