@@ -191,6 +191,11 @@ class EigenfaceTransformer(
             Fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"EigenfaceTransformer needs at least 2 images to find eigenfaces, "
+                f"got {X.shape[0]} sample (n_samples = 1)"
+            )
         n_samples, n_features = X.shape
         if self.image_shape is None:
             image_shape = None

@@ -162,3 +162,13 @@ def test_bad_input():
         eig.transform(X[:, :-1])
     with pytest.raises(ValueError, match="expects 4 eigenface coefficients"):
         eig.inverse_transform(np.zeros((2, 5)))
+
+
+def test_one_image_is_a_clear_error():
+    import numpy as np
+    import pytest
+
+    from facekit.features import EigenfaceTransformer
+
+    with pytest.raises(ValueError, match="at least 2 images"):
+        EigenfaceTransformer(n_components=2).fit(np.random.rand(1, 12))
