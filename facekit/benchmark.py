@@ -9,7 +9,8 @@ of the pipeline (PCA, threshold, logistic unit) is fitted on the other nine
 folds' pairs only.
 
 Setting: **image-restricted, no outside data** -- training uses the training
-folds' pairs and their images, never identity names.
+folds' pairs, their images and their same / different labels, never identity
+names.
 """
 
 import time
@@ -38,31 +39,57 @@ class Recipe:
     part is data-independent, :func:`run_lfw_benchmark` computes it once per
     image instead of once per fold; everything fitted still sees only the
     training pairs of each fold.
+
+    For verification, ``pair_whitening`` (when not ``None``) adds a
+    :class:`~facekit.metric_learning.SamePairWhitening` step with that
+    ``reg`` behind the features, learned from the training pairs' labels,
+    and the PCA keeps ``pair_components`` components.  Identification and
+    clustering, which have no pair labels, use ``n_components``.
     """
 
     description: str
     load: dict = field(default_factory=dict)
     metric: str = "cosine"
+    n_components: int = None
+    pair_components: int = None
+    pair_whitening: float = None
 
     def fixed(self, image_shape):
         return None
 
-    def fitted(self, image_shape):
+    def fitted(self, image_shape, n_components=None):
         raise NotImplementedError
 
-    def features(self, image_shape):
-        """The whole feature step: ``PairTransformer(fixed -> fitted)``."""
+    def features(self, image_shape, *, for_pairs=False):
+        """The whole feature step: ``PairTransformer(fixed -> fitted)``.
+
+        ``for_pairs=True`` sizes the fitted part for verification (see
+        ``pair_components``).
+        """
         from facekit.pairs import PairTransformer
 
         fixed = self.fixed(image_shape)
-        fitted = self.fitted(image_shape)
+        fitted = self.fitted(image_shape, self._components(for_pairs))
         if fixed is None:
             return PairTransformer(fitted)
         return PairTransformer(Pipeline([("fixed", fixed), ("fitted", fitted)]))
 
+    def pair_step(self):
+        """The pair-level step between features and verifier, or ``None``."""
+        if self.pair_whitening is None:
+            return None
+        from facekit.metric_learning import SamePairWhitening
+
+        return SamePairWhitening(reg=self.pair_whitening)
+
+    def _components(self, for_pairs):
+        if for_pairs and self.pair_components is not None:
+            return self.pair_components
+        return self.n_components
+
 
 class _Pixels(Recipe):
-    def fitted(self, image_shape):
+    def fitted(self, image_shape, n_components=None):
         from sklearn.preprocessing import FunctionTransformer
 
         return FunctionTransformer(_standardize_rows)
@@ -78,11 +105,11 @@ class _Eigenfaces(Recipe):
         return FlipConcatTransformer(FunctionTransformer(_equalize_rows),
                                      image_shape=image_shape)
 
-    def fitted(self, image_shape):
+    def fitted(self, image_shape, n_components=None):
         from facekit.features import EigenfaceTransformer, ViewPoolingTransformer
 
         return ViewPoolingTransformer(EigenfaceTransformer(
-            n_components=200, whiten=True, image_shape=image_shape,
+            n_components=n_components, whiten=True, image_shape=image_shape,
             preprocessing=None, random_state=0))
 
 
@@ -105,12 +132,12 @@ class _LBP(Recipe):
         ])
         return FlipConcatTransformer(lbp, image_shape=image_shape)
 
-    def fitted(self, image_shape):
+    def fitted(self, image_shape, n_components=None):
         from sklearn.decomposition import PCA
 
         from facekit.features import ViewPoolingTransformer
 
-        return ViewPoolingTransformer(PCA(n_components=400, whiten=True,
+        return ViewPoolingTransformer(PCA(n_components=n_components, whiten=True,
                                           svd_solver="randomized", random_state=0))
 
 
@@ -134,13 +161,16 @@ METHODS = {
     ),
     "eigenfaces": _Eigenfaces(
         "eigenfaces (default crop, 62x47): equalised, image + mirror image, "
-        "whitened PCA (200), pooled, cosine",
+        "whitened PCA (150), pooled, same-pair whitening, cosine",
         load={"resize": 0.5, "slice_": DEFAULT_SLICE},
+        n_components=200, pair_components=150, pair_whitening=0.1,
     ),
     "lbp": _LBP(
         "LBP (default crop, 100x75): u2 P8R1,2,3 + uniform P16R2, 10x7 cells, "
-        "sqrt; image + mirror image, whitened PCA (400), pooled, cosine",
+        "sqrt; image + mirror image, whitened PCA (200), pooled, same-pair "
+        "whitening, cosine",
         load={"resize": 0.8, "slice_": DEFAULT_SLICE},
+        n_components=400, pair_components=200, pair_whitening=0.1,
     ),
 }
 
@@ -173,7 +203,9 @@ def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=Fals
     Returns
     -------
     pipeline : Pipeline
-        ``features`` then ``verify``.
+        ``features``, then ``whiten`` for methods with a
+        :class:`~facekit.metric_learning.SamePairWhitening` step, then
+        ``verify``.
 
     Examples
     --------
@@ -195,10 +227,14 @@ def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=Fals
     if precomputed and recipe.fixed(image_shape) is not None:
         from facekit.pairs import PairTransformer
 
-        features = PairTransformer(recipe.fitted(image_shape))
+        features = PairTransformer(recipe.fitted(image_shape,
+                                                 recipe._components(True)))
     else:
-        features = recipe.features(image_shape)
-    return Pipeline([("features", features), ("verify", verify)], memory=memory)
+        features = recipe.features(image_shape, for_pairs=True)
+    steps = [("features", features)]
+    if recipe.pair_step() is not None:
+        steps.append(("whiten", recipe.pair_step()))
+    return Pipeline(steps + [("verify", verify)], memory=memory)
 
 
 def fixed_features(method, pairs, image_shape):

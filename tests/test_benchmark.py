@@ -42,3 +42,22 @@ def test_methods_without_fixed_step_are_unchanged():
     pairs, _ = _pairs(3, shape=(6, 5))
     assert METHODS["pixels"].fixed((6, 5)) is None
     assert fixed_features("pixels", pairs, (6, 5)) is pairs
+
+
+@pytest.mark.parametrize("method", ["lbp", "eigenfaces"])
+def test_verification_learns_from_pair_labels_identification_does_not(method):
+    from facekit.metric_learning import SamePairWhitening
+
+    recipe = METHODS[method]
+    pipe = make_pipeline(method, (20, 20))
+    assert [name for name, _ in pipe.steps] == ["features", "whiten", "verify"]
+    assert isinstance(pipe.named_steps["whiten"], SamePairWhitening)
+    pair_params = pipe.named_steps["features"].get_params()
+    image_params = recipe.features((20, 20)).get_params()
+    key = "transformer__fitted__transformer__n_components"
+    assert pair_params[key] == recipe.pair_components
+    assert image_params[key] == recipe.n_components
+    # the whitening really is fitted on the training pairs' labels
+    pairs, y = _pairs()
+    pipe.fit(pairs, y)
+    assert pipe.named_steps["whiten"].n_same_pairs_ == y.sum()

@@ -10,6 +10,7 @@ __all__ = ["all_estimators"]
 _MODULES = (
     "facekit.pairs",
     "facekit.features",
+    "facekit.metric_learning",
     "facekit.verification",
     "facekit.identification",
     "facekit.clustering",
