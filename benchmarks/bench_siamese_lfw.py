@@ -30,6 +30,8 @@ Usage::
     python benchmarks/bench_siamese_lfw.py --view 1 --configs triplet-batch_hard
     python benchmarks/bench_siamese_lfw.py --view 2 --configs triplet-batch_hard \\
         --epochs 15 --folds 0 1
+    python benchmarks/bench_siamese_lfw.py --view open-set \
+        --configs triplet-batch_all --epochs 25 --threads 1
 
 Configurations: ``triplet-batch_hard``, ``triplet-batch_all``,
 ``triplet-semi_hard``, ``triplet-random``, ``triplet-offline``,
@@ -274,6 +276,60 @@ def view2(lfw, args):
     return rows
 
 
+def open_set(lfw, args):
+    """Open-set identification on people the embedder never saw.
+
+    The embedder trains on the people of ``peopleDevTrain.txt`` (identity
+    labels: unrestricted, no outside data); the open-set protocol of
+    ``facekit benchmark lfw-open-set`` (one random gallery image per person
+    with two or more images, their other images genuine probes, single-image
+    people impostors) then runs on the disjoint people of
+    ``peopleDevTest.txt``, for the embedder and, on exactly the same split,
+    for the classical methods.
+    """
+    from facekit.benchmark import open_set_row, run_lfw_open_set
+    from facekit.evaluation import open_set_protocol
+
+    train_people, _ = read_people(lfw.home / "peopleDevTrain.txt")
+    test_people, _ = read_people(lfw.home / "peopleDevTest.txt")
+    if set(train_people) & set(test_people):
+        raise RuntimeError("peopleDevTrain and peopleDevTest share people")
+    sel = np.flatnonzero(np.isin(lfw.names, sorted(test_people)))
+    labels = np.char.replace(lfw.names[sel].astype(str), "_", " ")
+    gallery, genuine, impostor = open_set_protocol(labels, n_gallery=1,
+                                                   random_state=args.seed)
+    rows = []
+    for method in args.open_set_methods:
+        if method == "siamese":
+            config = args.configs[0]
+            emb = make_embedder(config, args)
+            img_idx, y = lfw.people_images(list(train_people), args.min_images)
+            t0 = time.perf_counter()
+            emb.fit(lfw.X[img_idx], y)
+            fit_time = time.perf_counter() - t0
+            Z = emb.transform(lfw.X[sel])
+            probes = np.concatenate([genuine, impostor])
+            row = open_set_row(Z[gallery], labels[gallery], Z[probes], labels[probes],
+                               n_genuine=len(genuine), metric="sqeuclidean")
+            row.update(method=f"siamese {config} ({len(img_idx)} training images, "
+                              f"{y.max() + 1} people, {args.epochs} epochs)",
+                       run_time=fit_time)
+        else:
+            row = run_lfw_open_set([method], data_home=lfw.home.parent,
+                                   random_state=args.seed, verbose=False,
+                                   people=set(labels))[0]
+        if (row["n_gallery"], row["n_genuine"], row["n_impostor"]) != (
+                len(gallery), len(genuine), len(impostor)):
+            raise RuntimeError(f"{method}: not the same open-set split")
+        rows.append(row)
+        print(f"{row['method']}: rank-1 {row['rank1']:.4f}  rank-5 "
+              f"{row['rank5']:.4f}  DIR@1% {row['dir@far=0.01']:.4f}  DIR@10% "
+              f"{row['dir@far=0.1']:.4f}  ({row['run_time']:.0f}s)", flush=True)
+    print(f"open set on peopleDevTest: {len(gallery)} enrolled, {len(genuine)} "
+          f"genuine probes, {len(impostor)} impostors", flush=True)
+    return rows
+
+
 def format_row(r):
     extra = ""
     if "head_accuracy" in r:
@@ -287,7 +343,11 @@ def format_row(r):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--view", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--view", choices=("1", "2", "open-set"), default="1",
+                        help="1: View 1 comparison, 2: 10-fold View 2, open-set: "
+                             "identification on peopleDevTest (first config)")
+    parser.add_argument("--open-set-methods", nargs="+",
+                        default=["eigenfaces", "lbp", "siamese"])
     parser.add_argument("--configs", default=",".join(ALL_CONFIGS))
     parser.add_argument("--folds", type=int, nargs="*", default=list(range(10)))
     parser.add_argument("--size", type=int, nargs=2, default=(40, 32),
@@ -331,7 +391,7 @@ def main(argv=None):
     lfw = LFW(Path(args.lfw_home) if args.lfw_home else lfw_home_default(),
               tuple(args.size))
     t0 = time.perf_counter()
-    (view1 if args.view == 1 else view2)(lfw, args)
+    {"1": view1, "2": view2, "open-set": open_set}[args.view](lfw, args)
     print(f"total {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
 
 

@@ -22,7 +22,8 @@ from sklearn.pipeline import Pipeline
 from facekit.metrics import evaluate_protocol, verification_report
 
 __all__ = ["METHODS", "VERIFIERS", "make_pipeline", "fixed_features",
-           "run_lfw_benchmark", "run_lfw_open_set", "run_lfw_clustering",
+           "run_lfw_benchmark", "run_lfw_open_set", "open_set_row",
+           "run_lfw_clustering",
            "format_table", "plot_roc"]
 
 DEFAULT_SLICE = (slice(70, 195), slice(78, 172))
@@ -524,7 +525,7 @@ def _image_features(method, image_shape):
 
 
 def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
-                     fars=(0.01, 0.1), random_state=0, verbose=True,
+                     fars=(0.01, 0.1), random_state=0, people=None, verbose=True,
                      download_if_missing=False, _cache=None):
     """LFW open-set identification: one gallery image per person.
 
@@ -544,6 +545,10 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
         False-alarm rates for the DIR columns.
     random_state : int, default=0
         Which image of each person goes to the gallery.
+    people : collection of str, default=None
+        Only these people (names as in ``fetch_lfw_people``'s
+        ``target_names``), e.g. the people of ``peopleDevTest.txt`` when a
+        learned embedding was trained on the others; all people by default.
     verbose : bool, default=True
         Print progress.
     download_if_missing : bool, default=False
@@ -555,42 +560,31 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
         Per method: ``rank1`` (closed-set, genuine probes), ``rank5``,
         ``dir@far=<far>``, counts and times.
     """
-    from facekit.evaluation import dir_at_far, open_set_protocol, rank_k_accuracy
-    from facekit.identification import OneShotIdentifier
+    from facekit.evaluation import open_set_protocol
 
     cache = {} if _cache is None else _cache
     rows = []
     for method in methods:
         t0 = time.perf_counter()
         data = _people(method, data_home, cache, download_if_missing)
+        names = data.target_names[data.target]
+        keep = np.arange(len(names))
+        if people is not None:
+            keep = np.flatnonzero(np.isin(names, list(people)))
+            if len(keep) == 0:
+                raise ValueError("none of the given people is in LFW")
         gallery, genuine, impostor = open_set_protocol(
-            data.target, n_gallery=1, random_state=random_state)
+            names[keep], n_gallery=1, random_state=random_state)
+        gallery, genuine, impostor = keep[gallery], keep[genuine], keep[impostor]
         t1 = time.perf_counter()
         feats = _image_features(method, data.image_shape).fit(data.data[gallery])
-        G = feats.transform(data.data[gallery])
         probes = np.concatenate([genuine, impostor])
-        P = feats.transform(data.data[probes])
-        ident = OneShotIdentifier(metric=METHODS[method].metric).fit(
-            G, data.target[gallery])
-        scores = ident.decision_function(P)
-        t2 = time.perf_counter()
-        y_probe = data.target[probes].copy()
-        n_gen = len(genuine)
-        row = {
-            "method": method,
-            "n_gallery": int(len(gallery)),
-            "n_genuine": int(n_gen),
-            "n_impostor": int(len(impostor)),
-            "rank1": rank_k_accuracy(y_probe[:n_gen], scores[:n_gen], k=1,
-                                     labels=ident.classes_),
-            "rank5": rank_k_accuracy(y_probe[:n_gen], scores[:n_gen], k=5,
-                                     labels=ident.classes_),
-            "load_time": t1 - t0,
-            "run_time": t2 - t1,
-        }
-        dirs = dir_at_far(y_probe, scores, labels=ident.classes_, far=list(fars))
-        for far, d in zip(fars, np.atleast_1d(dirs)):
-            row[f"dir@far={far:g}"] = float(d)
+        row = open_set_row(feats.transform(data.data[gallery]), names[gallery],
+                           feats.transform(data.data[probes]), names[probes],
+                           n_genuine=len(genuine), metric=METHODS[method].metric,
+                           fars=fars)
+        row.update(method=method, load_time=t1 - t0,
+                   run_time=time.perf_counter() - t1)
         rows.append(row)
         if verbose:
             print(f"[{method}] rank-1 {row['rank1']:.4f}  "
@@ -598,6 +592,64 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
                               for far in fars)
                   + f"  ({row['run_time']:.0f}s)", flush=True)
     return rows
+
+
+def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
+                 metric="cosine", fars=(0.01, 0.1)):
+    """Open-set scores of one method from gallery and probe features.
+
+    Parameters
+    ----------
+    gallery : ndarray of shape (n_gallery, n_features)
+        Features of the enrolled images.
+    gallery_labels : array-like of shape (n_gallery,)
+        Their identities.
+    probes : ndarray of shape (n_probes, n_features)
+        Genuine probes first, then impostors.
+    probe_labels : array-like of shape (n_probes,)
+        Identities of the probes.
+    n_genuine : int
+        How many of the probes (the first ones) are genuine.
+    metric : str, default="cosine"
+        Distance of the :class:`~facekit.identification.OneShotIdentifier`.
+    fars : tuple of float, default=(0.01, 0.1)
+        False-alarm rates for the DIR entries.
+
+    Returns
+    -------
+    row : dict
+        ``rank1``, ``rank5``, ``dir@far=<far>`` and the counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.benchmark import open_set_row
+    >>> G = np.eye(3)
+    >>> P = np.array([[1, 0.1, 0], [0, 1, 0.1], [0.5, 0.5, 0.5]])
+    >>> row = open_set_row(G, ["a", "b", "c"], P, ["a", "b", "z"], n_genuine=2)
+    >>> row["rank1"], row["n_impostor"]
+    (1.0, 1)
+    """
+    from facekit.evaluation import dir_at_far, rank_k_accuracy
+    from facekit.identification import OneShotIdentifier
+
+    ident = OneShotIdentifier(metric=metric).fit(gallery, np.asarray(gallery_labels))
+    scores = ident.decision_function(probes)
+    y_probe = np.asarray(probe_labels)
+    row = {
+        "n_gallery": int(len(gallery)),
+        "n_genuine": int(n_genuine),
+        "n_impostor": int(len(probes) - n_genuine),
+        "rank1": rank_k_accuracy(y_probe[:n_genuine], scores[:n_genuine], k=1,
+                                 labels=ident.classes_),
+        "rank5": rank_k_accuracy(y_probe[:n_genuine], scores[:n_genuine],
+                                 k=min(5, len(ident.classes_)),
+                                 labels=ident.classes_),
+    }
+    dirs = dir_at_far(y_probe, scores, labels=ident.classes_, far=list(fars))
+    for far, d in zip(fars, np.atleast_1d(dirs)):
+        row[f"dir@far={far:g}"] = float(d)
+    return row
 
 
 def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,

@@ -79,6 +79,19 @@ def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
     assert 1 / 1680 < row["rank1"] < 0.2  # better than chance, far from solved
     assert row["rank5"] >= row["rank1"]
     assert 0 <= row["dir@far=0.01"] <= row["dir@far=0.1"] <= row["rank1"]
+    # a subset of the people (e.g. those a learned embedding never saw)
+    data = cache[next(k for k in cache if k[0] == "people")]
+    counts = np.bincount(data.target)[:300]
+    sub = benchmark.run_lfw_open_set(["tiny"], data_home=lfw_data_home,
+                                     people=data.target_names[:300],
+                                     verbose=False, _cache=cache)[0]
+    assert sub["n_gallery"] == (counts >= 2).sum()
+    assert sub["n_impostor"] == (counts == 1).sum()
+    assert sub["n_genuine"] == counts[counts >= 2].sum() - sub["n_gallery"]
+    with pytest.raises(ValueError, match="none of the given people"):
+        benchmark.run_lfw_open_set(["tiny"], data_home=lfw_data_home,
+                                   people=["Nobody At All"], verbose=False,
+                                   _cache=cache)
     crows = benchmark.run_lfw_clustering(["tiny"], data_home=lfw_data_home,
                                          verbose=False, _cache=cache)
     assert [r["algorithm"] for r in crows] == ["kmeans", "threshold"]
