@@ -340,6 +340,19 @@ def load_gallery(path):
     See Also
     --------
     save_gallery : Write one.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from facekit.identification import OneShotIdentifier
+    >>> from facekit.persistence import load_gallery, save_gallery
+    >>> ident = OneShotIdentifier(metric="euclidean", threshold=0.5).fit(
+    ...     np.eye(3), ["ann", "bob", "cy"])
+    >>> path = os.path.join(tempfile.mkdtemp(), "gallery.npz")
+    >>> _ = save_gallery(ident, path)
+    >>> load_gallery(path).predict([[0.9, 0.1, 0.0], [0.3, 0.3, 0.3]]).tolist()
+    ['ann', -1]
     """
     from facekit.identification import OneShotIdentifier
 

@@ -106,6 +106,18 @@ class OfflineTripletMining(Callback):
 
     :class:`SiameseEmbedder` adds this callback itself for
     ``mining="offline"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.nn import SiameseEmbedder
+    >>> X = np.random.RandomState(0).rand(24, 16 * 16).astype("float32")
+    >>> y = np.repeat(np.arange(6), 4)
+    >>> emb = SiameseEmbedder(mining="offline", image_shape=(16, 16), width=4,
+    ...                       depth=2, embedding_dim=8, max_epochs=1,
+    ...                       random_state=0).fit(X, y)
+    >>> sorted(k for k in emb.history[-1] if k.startswith("triplets_"))
+    ['triplets_easy', 'triplets_hard', 'triplets_semi_hard']
     """
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None,
