@@ -85,7 +85,8 @@ def _cmd_benchmark_lfw(args):
 
 def _add_model_args(p, threshold=True):
     p.add_argument("--model", default=None, metavar="FILE",
-                   help="face model JSON (default: the model shipped with facekit)")
+                   help="face model file, .json or .npz (default: the model shipped "
+                        "with facekit)")
     p.add_argument("--method", default="lbp", choices=["lbp"],
                    help="feature method of the model (default: lbp)")
     if threshold:
@@ -105,7 +106,7 @@ def _model(args):
         params["threshold"] = args.threshold
     if args.crop is not None:
         params["crop"] = args.crop
-    return FaceModel(**params, info=model.info)
+    return FaceModel(**params, projection=model.projection, info=model.info)
 
 
 def _read_images(paths):

@@ -2,11 +2,13 @@
 
 A :class:`FaceModel` turns image files into face features and says how to
 compare them: where the face is cut from the image, the feature recipe, the
-distance and the threshold τ. It is stored as plain JSON -- loading one never
-executes code -- and facekit ships a default model
-(``facekit/data/default_model.json``) whose τ was calibrated on LFW View 1
-(``pairsDevTrain``) by :func:`calibrate_model`, so ``facekit verify`` needs no
-training step.
+distance and the threshold τ. A model without learned arrays is stored as plain
+JSON; one with a learned projection (whitened PCA and same-pair whitening) as
+an ``.npz`` of plain arrays plus JSON metadata -- loading either never
+executes code. facekit ships a default model
+(``facekit/data/default_model.npz``) whose projection and τ were fitted on
+LFW View 1 training pairs (``pairsDevTrain``) by :func:`calibrate_model`, so
+``facekit verify`` needs no training step.
 
 Cropping (``crop``):
 
@@ -24,13 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FaceModel", "default_model_path", "load_model", "calibrate_model"]
+__all__ = ["FaceModel", "default_model_path", "load_model", "calibrate_model",
+           "make_default_model"]
 
 FORMAT = "facekit-face-model"
-VERSION = 1
+VERSION = 2  # 2: optional "mirror" and a learned projection (.npz files)
 CROPS = ("auto", "lfw", "detect", "none")
 _PARAMS = ("image_shape", "lfw_box", "scales", "method", "grid", "normalize",
            "metric", "threshold", "crop")
+_OPTIONAL = {"mirror": False}
+_PROJECTION = ("mean", "components", "whitening")
 
 
 def default_model_path():
@@ -39,19 +44,24 @@ def default_model_path():
     Returns
     -------
     path : pathlib.Path
-        ``facekit/data/default_model.json``.
+        ``facekit/data/default_model.npz``.
+
+    Notes
+    -----
+    The file is made by :func:`make_default_model` (``python -m
+    facekit.models OUTPUT`` with LFW in the data home).
 
     Examples
     --------
     >>> from facekit.models import default_model_path
     >>> default_model_path().name
-    'default_model.json'
+    'default_model.npz'
     """
-    return Path(__file__).resolve().parent / "data" / "default_model.json"
+    return Path(__file__).resolve().parent / "data" / "default_model.npz"
 
 
 class FaceModel:
-    """A face matcher: crop, LBP features, a distance and a threshold τ.
+    """A face matcher: crop, LBP features, a projection, a distance and τ.
 
     Parameters
     ----------
@@ -74,6 +84,16 @@ class FaceModel:
         Same person when ``distance <= threshold``.
     crop : {"auto", "lfw", "detect", "none"}, default="auto"
         How the face is cut from an image (see the module docstring).
+    mirror : bool, default=False
+        Also describe the mirror image of every face and pool the two
+        descriptions (averaged histograms, or averaged L2-normalised
+        projections when there is a ``projection``).
+    projection : dict of str to ndarray, default=None
+        A learned linear map of the LBP histograms: ``mean`` (n_features,),
+        ``components`` (n_features, k) and ``whitening`` (k, k). Features are
+        ``normalize((h - mean) @ components) @ whitening`` (pooled over the
+        mirror views first), as fitted by :func:`calibrate_model` with
+        ``n_components``.
     info : dict, default=None
         Free-form provenance (how τ was calibrated, measured accuracy).
 
@@ -90,7 +110,7 @@ class FaceModel:
     def __init__(self, *, image_shape=(62, 47), lfw_box=(70, 195, 78, 172),
                  scales=((8, 1), (16, 2)), method="uniform", grid=(7, 7),
                  normalize="l1", metric="chi2", threshold=0.5, crop="auto",
-                 info=None):
+                 mirror=False, projection=None, info=None):
         from facekit.distances import check_metric
 
         if crop not in CROPS:
@@ -108,6 +128,10 @@ class FaceModel:
         self.metric = metric
         self.threshold = threshold
         self.crop = crop
+        if not isinstance(mirror, (bool, np.bool_)):
+            raise ValueError(f"mirror must be true or false, got {mirror!r}")
+        self.mirror = bool(mirror)
+        self.projection = _check_projection(projection)
         self.info = dict(info or {})
 
     # -- persistence -------------------------------------------------------
@@ -125,7 +149,7 @@ class FaceModel:
             "scales": [list(s) for s in self.scales], "method": self.method,
             "grid": list(self.grid), "normalize": self.normalize,
             "metric": self.metric, "threshold": self.threshold, "crop": self.crop,
-            "info": self.info,
+            "mirror": self.mirror, "info": self.info,
         }
 
     def to_dict_params(self):
@@ -137,15 +161,16 @@ class FaceModel:
             Keyword arguments that rebuild this model.
         """
         d = self.to_dict()
-        return {k: d[k] for k in _PARAMS}
+        return {k: d[k] for k in _PARAMS + tuple(_OPTIONAL)}
 
     def save(self, path):
-        """Write the model as JSON, atomically.
+        """Write the model atomically: JSON, or ``.npz`` with a projection.
 
         Parameters
         ----------
         path : str or path-like
-            Destination file.
+            Destination file. A model with a ``projection`` must go to an
+            ``.npz`` file.
 
         Returns
         -------
@@ -153,6 +178,18 @@ class FaceModel:
             The written file.
         """
         path = os.fspath(path)
+        if self.projection is not None or path.endswith(".npz"):
+            from facekit.persistence import _write_npz_atomic
+
+            if not path.endswith(".npz"):
+                raise ValueError(
+                    f"{path}: a model with a learned projection is stored as an "
+                    ".npz file")
+            arrays = dict(self.projection or {})
+            if "components" in arrays:  # half precision keeps the file small
+                arrays["components"] = arrays["components"].astype(np.float16)
+            meta = dict(self.to_dict(), format_version=VERSION)
+            return _write_npz_atomic(path, arrays, meta)
         tmp = f"{path}.tmp-{os.getpid()}"
         with open(tmp, "w") as fh:
             json.dump(self.to_dict(), fh, indent=2)
@@ -163,7 +200,7 @@ class FaceModel:
         return path
 
     @classmethod
-    def from_dict(cls, d, *, source="model"):
+    def from_dict(cls, d, *, source="model", projection=None):
         """Build a model from :meth:`to_dict` output, checking every field.
 
         Parameters
@@ -172,6 +209,8 @@ class FaceModel:
             The stored fields.
         source : str, default="model"
             Named in error messages.
+        projection : dict of str to ndarray, default=None
+            The learned arrays of an ``.npz`` model.
 
         Returns
         -------
@@ -188,8 +227,10 @@ class FaceModel:
         missing = [k for k in keys if k not in d]
         if missing:
             raise ValueError(f"{source} lacks the fields {missing}")
+        optional = {k: d.get(k, default) for k, default in _OPTIONAL.items()}
         try:
-            return cls(**{k: d[k] for k in keys}, info=d.get("info"))
+            return cls(**{k: d[k] for k in keys}, **optional, projection=projection,
+                       info=d.get("info"))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{source} holds an invalid model: {exc}") from exc
 
@@ -270,10 +311,31 @@ class FaceModel:
         Returns
         -------
         features : ndarray of shape (n_images, n_features)
-            LBP histograms of the face crops.
+            LBP histograms of the face crops (pooled with those of the mirror
+            images when ``mirror``), projected when the model has a
+            ``projection``.
         """
-        faces = self.prepare(images, names)
-        return self._lbp().fit_transform(faces)
+        views = self._views(self.prepare(images, names))
+        if self.projection is None:
+            return views[0] if len(views) == 1 else np.mean(views, axis=0)
+        mean = self.projection["mean"]
+        if views[0].shape[1] != mean.shape[0]:
+            raise ValueError(
+                f"the model's projection expects {mean.shape[0]} LBP features, "
+                f"its LBP settings give {views[0].shape[1]}")
+        comp = self.projection["components"]
+        pooled = np.mean([_l2_rows((v - mean) @ comp) for v in views], axis=0)
+        return _l2_rows(pooled) @ self.projection["whitening"]
+
+    def _views(self, faces):
+        """LBP histograms of the faces (and of their mirror images)."""
+        lbp = self._lbp().fit(faces[:1] if len(faces) else faces)
+        views = [lbp.transform(faces)]
+        if self.mirror:
+            h, w = self.image_shape
+            flipped = faces.reshape(-1, h, w)[:, :, ::-1].reshape(len(faces), -1)
+            views.append(lbp.transform(flipped))
+        return views
 
     def distance(self, feat_a, feat_b):
         """Distance between rows of features (smaller = more alike).
@@ -310,13 +372,27 @@ def load_model(path=None):
     --------
     >>> from facekit.models import load_model
     >>> load_model().metric
-    'chi2'
+    'cosine'
     """
     path = default_model_path() if path is None else Path(path)
     try:
-        text = Path(path).read_text()
+        with open(path, "rb") as fh:
+            head = fh.read(2)
     except FileNotFoundError:
         raise FileNotFoundError(f"model file {path} does not exist") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read model file {path}: {exc}") from exc
+    if head == b"PK":  # an .npz archive: arrays + JSON metadata
+        from facekit.persistence import _read_npz
+
+        arrays, meta = _read_npz(path, FORMAT, max_version=VERSION)
+        unknown = sorted(set(arrays) - set(_PROJECTION))
+        if unknown:
+            raise ValueError(f"model file {path} holds unknown arrays {unknown}")
+        return FaceModel.from_dict(meta, source=f"model file {path}",
+                                   projection=arrays or None)
+    try:
+        text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read model file {path}: {exc}") from exc
     try:
@@ -326,17 +402,57 @@ def load_model(path=None):
     return FaceModel.from_dict(d, source=f"model file {path}")
 
 
-def calibrate_model(model=None, *, data_home=None, download_if_missing=False):
-    """Choose a model's τ for best accuracy on LFW View 1 training pairs.
+def _l2_rows(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return X / norms
+
+
+def _check_projection(projection):
+    if projection is None:
+        return None
+    if not isinstance(projection, dict) or set(projection) != set(_PROJECTION):
+        raise ValueError(f"projection must be a dict with the arrays {_PROJECTION}")
+    out = {}
+    for key in _PROJECTION:
+        arr = np.asarray(projection[key])
+        if arr.dtype.kind not in "fiu" or not np.all(np.isfinite(arr)):
+            raise ValueError(f"projection array {key!r} must be finite numbers")
+        out[key] = arr.astype(np.float64)
+    mean, comp, white = out["mean"], out["components"], out["whitening"]
+    if (mean.ndim != 1 or comp.ndim != 2 or white.ndim != 2
+            or comp.shape[0] != mean.shape[0]
+            or white.shape != (comp.shape[1], comp.shape[1])):
+        raise ValueError(
+            "projection arrays do not fit together: mean "
+            f"{mean.shape}, components {comp.shape}, whitening {white.shape}")
+    return out
+
+
+def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
+                    download_if_missing=False):
+    """Fit a model's projection (optional) and τ on LFW View 1 training pairs.
 
     The features are computed exactly as :meth:`FaceModel.features` computes
-    them for 250 x 250 LFW images (``crop="lfw"``). The accuracy on View 1's
-    test pairs (``pairsDevTest``) at that τ is recorded in ``model.info``.
+    them for 250 x 250 LFW images (``crop="lfw"``). With ``n_components``, a
+    whitened PCA of the LBP histograms (of the faces and, with ``mirror``,
+    their mirror images) is fitted on the training pairs' images, then a
+    :class:`~facekit.metric_learning.SamePairWhitening` on the training pairs
+    (same / different labels only); the model's metric should then be
+    ``"cosine"``. τ is the best-accuracy threshold on the training pairs. The
+    accuracy on View 1's test pairs (``pairsDevTest``) is recorded in
+    ``model.info``.
 
     Parameters
     ----------
     model : FaceModel, default=None
-        Model whose τ to calibrate (default: ``FaceModel()``).
+        Model to calibrate (default: ``FaceModel()``); its own projection, if
+        any, is replaced when ``n_components`` is given.
+    n_components : int, default=None
+        Fit a projection with this many PCA components; ``None`` keeps the
+        model's features and only chooses τ.
+    reg : float, default=0.1
+        Shrinkage of the same-pair whitening.
     data_home : str or path, default=None
         scikit-learn data home holding LFW.
     download_if_missing : bool, default=False
@@ -345,27 +461,101 @@ def calibrate_model(model=None, *, data_home=None, download_if_missing=False):
     Returns
     -------
     model : FaceModel
-        A new model with the calibrated threshold.
+        A new model with the fitted projection and threshold.
+
+    Examples
+    --------
+    >>> from facekit.models import FaceModel, calibrate_model
+    >>> spec = FaceModel(metric="cosine", mirror=True, normalize="sqrt")
+    >>> model = calibrate_model(spec, n_components=100)  # doctest: +SKIP
+    >>> model.info["view1_test_accuracy"]  # doctest: +SKIP
+    0.75
     """
+    from sklearn.decomposition import PCA
+
     from facekit.datasets import fetch_lfw_pairs
+    from facekit.metric_learning import SamePairWhitening
     from facekit.verification import ThresholdVerifier
 
     model = model or FaceModel()
     t, b, left, right = model.lfw_box
-    sets = {}
+    params = dict(model.to_dict_params(), crop="none")
+    faces = {}
     for subset in ("train", "test"):
         data = fetch_lfw_pairs(subset=subset, data_home=data_home, resize=1.0,
                                slice_=(slice(t, b), slice(left, right)),
                                download_if_missing=download_if_missing)
         imgs = data.images.reshape(-1, *data.images.shape[2:])
-        crop = FaceModel(**{**model.to_dict_params(), "crop": "none"})
-        feats = crop.features(list(imgs))
-        sets[subset] = (feats.reshape(len(data.target), 2, -1), data.target)
+        faces[subset] = (list(imgs), data.target)
+    projection = model.projection
+    info = {"calibrated_on": "LFW View 1 pairsDevTrain (best accuracy)"}
+    if n_components is not None:
+        bare = FaceModel(**params)
+        imgs, y = faces["train"]
+        views = bare._views(bare.prepare(imgs))
+        mean = np.mean(np.concatenate(views), axis=0)
+        pca = PCA(n_components=n_components, whiten=True, svd_solver="randomized",
+                  random_state=0).fit(np.concatenate(views) - mean)
+        # components_ act on centred rows; whitening divides by the scale
+        comp = pca.components_.T / np.sqrt(pca.explained_variance_)
+        # the stored (float16) components are the ones used from now on
+        comp = comp.astype(np.float16).astype(np.float64)
+        identity = np.eye(n_components)
+        z = FaceModel(**params, projection={"mean": mean, "components": comp,
+                                            "whitening": identity})
+        pairs = z.features(imgs).reshape(len(y), 2, -1)
+        white = SamePairWhitening(reg=reg).fit(pairs, y).components_
+        projection = {"mean": mean, "components": comp, "whitening": white}
+        info["projection"] = (f"whitened PCA ({n_components}) of the training "
+                              f"pairs' images, same-pair whitening (reg={reg})")
+    fitted = FaceModel(**params, projection=projection)
+    sets = {}
+    for subset, (imgs, y) in faces.items():
+        sets[subset] = (fitted.features(imgs).reshape(len(y), 2, -1), y)
     verifier = ThresholdVerifier(metric=model.metric, threshold="auto")
     verifier.fit(*sets["train"])
-    acc = verifier.score(*sets["test"])
-    params = model.to_dict_params()
-    params["threshold"] = verifier.threshold_
-    info = {"calibrated_on": "LFW View 1 pairsDevTrain (best accuracy)",
-            "view1_test_accuracy": round(float(acc), 4)}
-    return FaceModel(**params, info=info)
+    info["view1_test_accuracy"] = round(float(verifier.score(*sets["test"])), 4)
+    params = dict(model.to_dict_params(), threshold=float(verifier.threshold_))
+    return FaceModel(**params, projection=projection, info=info)
+
+
+DEFAULT_MODEL = dict(image_shape=(80, 60), scales=((8, 1), (8, 2), (8, 3)),
+                     method="nri_uniform", grid=(8, 6), normalize="sqrt",
+                     metric="cosine", mirror=True)
+
+
+def make_default_model(path, *, data_home=None, n_components=200):
+    """Build the model shipped as ``facekit/data/default_model.npz``.
+
+    Multi-scale uniform LBP (P = 8 at R = 1, 2, 3; 8 x 6 cells of an 80 x 60
+    crop; square root), face and mirror image pooled, whitened PCA and
+    same-pair whitening fitted on LFW View 1 ``pairsDevTrain``, cosine
+    distance, τ for best accuracy there (see :func:`calibrate_model`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Where to write the model (``.npz``).
+    data_home : str or path, default=None
+        scikit-learn data home holding LFW.
+    n_components : int, default=200
+        PCA components.
+
+    Returns
+    -------
+    model : FaceModel
+        The written model.
+    """
+    model = calibrate_model(FaceModel(**DEFAULT_MODEL), n_components=n_components,
+                            data_home=data_home)
+    model.save(path)
+    return model
+
+
+if __name__ == "__main__":  # python -m facekit.models OUTPUT.npz
+    import sys
+
+    made = make_default_model(sys.argv[1] if len(sys.argv) > 1
+                              else default_model_path())
+    print(f"wrote {sys.argv[1] if len(sys.argv) > 1 else default_model_path()}: "
+          f"{made.info}")

@@ -10,12 +10,75 @@ from facekit.models import FaceModel, default_model_path, load_model
 
 def test_default_model_loads_and_round_trips(tmp_path):
     model = load_model()
-    assert model.metric == "chi2" and model.threshold > 0
-    assert "view1_test_accuracy" in model.info
-    path = model.save(tmp_path / "m.json")
+    assert model.metric == "cosine" and model.threshold > 0 and model.mirror
+    assert model.info["view1_test_accuracy"] > 0.8  # recorded by calibrate_model
+    assert set(model.projection) == {"mean", "components", "whitening"}
+    path = model.save(tmp_path / "m.npz")
     again = load_model(path)
     assert again.to_dict() == model.to_dict()
+    for key, arr in model.projection.items():
+        np.testing.assert_array_equal(again.projection[key], arr)
     assert default_model_path().is_file()
+    with pytest.raises(ValueError, match=".npz"):
+        model.save(tmp_path / "m.json")
+
+
+def _tiny_projection(model, k=3, seed=0):
+    n = model.features([np.zeros((40, 32))]).shape[1]
+    rng = np.random.RandomState(seed)
+    return {"mean": rng.rand(n), "components": rng.randn(n, k),
+            "whitening": np.eye(k) * 2}
+
+
+def test_projection_features_follow_the_formula(tmp_path):
+    base = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True)
+    faces = list(np.random.RandomState(1).rand(3, 40, 32))
+    proj = _tiny_projection(base)
+    model = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True,
+                      projection=proj, metric="cosine")
+    views = base._views(base.prepare(faces))
+    z = [(v - proj["mean"]) @ proj["components"] for v in views]
+    z = [a / np.linalg.norm(a, axis=1, keepdims=True) for a in z]
+    pooled = (z[0] + z[1]) / 2
+    expected = pooled / np.linalg.norm(pooled, axis=1, keepdims=True) * 2
+    np.testing.assert_allclose(model.features(faces), expected)
+    # mirror pooling without a projection averages the histograms
+    np.testing.assert_allclose(base.features(faces), (views[0] + views[1]) / 2)
+    # a mirrored face has the same mirror-pooled features
+    flipped = [f[:, ::-1] for f in faces]
+    np.testing.assert_allclose(model.features(flipped), model.features(faces),
+                               atol=1e-12)
+    # JSON cannot hold the arrays; .npz round-trips them (components in float16)
+    again = load_model(model.save(tmp_path / "p.npz"))
+    np.testing.assert_allclose(again.features(faces), model.features(faces),
+                               rtol=1e-2, atol=1e-2)
+
+
+def test_bad_projections(tmp_path):
+    base = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2))
+    proj = _tiny_projection(base)
+    with pytest.raises(ValueError, match="projection must be a dict"):
+        FaceModel(projection={"mean": proj["mean"]})
+    with pytest.raises(ValueError, match="do not fit together"):
+        FaceModel(projection=dict(proj, whitening=np.eye(2)))
+    with pytest.raises(ValueError, match="finite"):
+        FaceModel(projection=dict(proj, mean=proj["mean"] * np.nan))
+    with pytest.raises(ValueError, match="mirror"):
+        FaceModel(mirror="yes")
+    other = FaceModel(image_shape=(20, 16), crop="none", grid=(3, 3), projection=proj)
+    with pytest.raises(ValueError, match="expects"):
+        other.features([np.zeros((40, 32))])
+    # a foreign or damaged .npz names the file
+    np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="foreign.npz"):
+        load_model(tmp_path / "foreign.npz")
+    good = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), projection=proj)
+    path = good.save(tmp_path / "cut.npz")
+    data = open(path, "rb").read()
+    with open(tmp_path / "cut.npz", "wb") as fh:
+        fh.write(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cut.npz"):
+        load_model(tmp_path / "cut.npz")
 
 
 @pytest.mark.parametrize("content, match", [
@@ -120,3 +183,33 @@ def test_photos_go_through_the_detector(tmp_path, capsys):
     assert main(["verify", str(photo), str(flat)]) == 2
     err = capsys.readouterr().err
     assert "flat.png" in err and "no face" in err
+
+
+def test_json_models_still_load(tmp_path):
+    model = FaceModel(threshold=3.0, info={"note": "plain"})
+    again = load_model(model.save(tmp_path / "m.json"))
+    assert again.to_dict() == model.to_dict() and again.projection is None
+    # a version-1 file (written before "mirror" existed)
+    d = model.to_dict()
+    d.pop("mirror")
+    d["version"] = 1
+    (tmp_path / "v1.json").write_text(json.dumps(d))
+    assert load_model(tmp_path / "v1.json").mirror is False
+
+
+def test_cli_uses_the_whole_default_model(tmp_path, capsys):
+    # the command line must apply the model's projection, not only its LBP
+    rng = np.random.RandomState(3)
+    paths = []
+    for i in range(2):
+        img = (rng.rand(250, 250) * 255).astype(np.uint8)
+        paths.append(str(tmp_path / f"face{i}.png"))
+        Image.fromarray(img).save(paths[-1])
+    assert main(["verify", *paths, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    model = load_model()
+    from facekit.io import imread
+
+    feats = model.features([imread(p) for p in paths])
+    assert out["distance"] == pytest.approx(float(model.distance(feats[:1], feats[1:])[0]))
+    assert out["threshold"] == pytest.approx(model.threshold)
