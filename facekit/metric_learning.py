@@ -127,7 +127,13 @@ class SamePairWhitening(TransformerMixin, BaseEstimator):
             )
         n_features = pairs.shape[2]
         diff = pairs[same, 0] - pairs[same, 1]
-        within = diff.T @ diff / (2.0 * same.sum())
+        with np.errstate(over="ignore", invalid="ignore"):
+            within = diff.T @ diff / (2.0 * same.sum())
+        if not np.all(np.isfinite(within)):
+            raise ValueError(
+                f"{type(self).__name__}: the within-person covariance overflows "
+                "float64; the features are too large, rescale them first"
+            )
         scale = np.trace(within) / n_features
         if not np.isfinite(scale) or scale <= 0:
             scale = 1.0  # identical same pairs: shrink towards the identity

@@ -98,3 +98,6 @@ def test_bad_pairs():
         SamePairWhitening().fit(bad, y)
     with pytest.raises(ValueError, match="reg"):
         SamePairWhitening(reg=0).fit(pairs, y)
+    huge = np.full((4, 2, 3), 1e200) * np.array([1, -1])[None, :, None]
+    with pytest.raises(ValueError, match="overflows"):
+        SamePairWhitening().fit(huge, [1, 1, 0, 0])
