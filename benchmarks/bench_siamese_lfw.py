@@ -213,12 +213,15 @@ def run_one(config, lfw, args, *, train_people, train_pairs, test_pairs):
     Z[needed] = emb.transform(lfw.X[needed])
     verifier = ThresholdVerifier(metric="sqeuclidean").fit(Z[tr_idx], tr_y)
     scores = verifier.decision_function(Z[te_idx])
+    # kept for score fusion (not printed)
+    scores_train = verifier.decision_function(Z[tr_idx])
     out = {
         "config": config, "n_train": n_train, "fit_time": fit_time,
         "epochs": len(emb.history),
         "accuracy": float(np.mean(verifier.predict(Z[te_idx]) == te_y)),
         "auc": roc_auc(te_y, scores), "eer": equal_error_rate(te_y, scores),
         "final_loss": float(emb.history[-1, "train_loss"]),
+        "_scores": (scores_train, scores),
     }
     if config.startswith("logistic"):
         head_tr = emb.score_pairs(lfw.X[tr_idx])
@@ -248,11 +251,48 @@ def view1(lfw, args):
     return rows
 
 
+def _lbp_fold_scores(lfw, y, folds):
+    """Per fold: the View 2 LBP recipe's (train, test) scores, fitted on the
+    training folds' pairs only (facekit.benchmark, image-restricted)."""
+    from facekit.benchmark import METHODS, fixed_features, make_pipeline
+    from facekit.datasets import fetch_lfw_pairs
+
+    data = fetch_lfw_pairs(subset="10_folds", data_home=lfw.home.parent,
+                           **METHODS["lbp"].load)
+    if not (np.array_equal(data.target, y) and np.array_equal(data.folds, folds)):
+        raise RuntimeError("fetch_lfw_pairs and pairs.txt disagree on the pairs")
+    feats = fixed_features("lbp", data.pairs, data.image_shape)
+
+    def scores(k):
+        train = folds != k
+        pipe = make_pipeline("lbp", data.image_shape, precomputed=True)
+        pipe.fit(feats[train], y[train])
+        return (pipe.decision_function(feats[train]),
+                pipe.decision_function(feats[~train]))
+    return scores
+
+
+def _fuse(sia, lbp, y_train, y_test, weight):
+    """Sum of the two scores, each standardised on its training pairs; the
+    threshold is the best-accuracy one on the training pairs."""
+    from facekit.metrics import best_accuracy_threshold, equal_error_rate, roc_auc
+
+    def z(pair):
+        tr, te = pair
+        return (tr - tr.mean()) / tr.std(), (te - tr.mean()) / tr.std()
+    (a_tr, a_te), (b_tr, b_te) = z(sia), z(lbp)
+    f_tr, f_te = a_tr + weight * b_tr, a_te + weight * b_te
+    cut, _ = best_accuracy_threshold(y_train, f_tr)
+    return {"accuracy": float(np.mean((f_te >= cut) == y_test)),
+            "auc": roc_auc(y_test, f_te), "eer": equal_error_rate(y_test, f_te)}
+
+
 def view2(lfw, args):
     idx, y, folds = lfw.pairs("pairs.txt")
+    lbp_scores = _lbp_fold_scores(lfw, y, folds) if args.fuse_lbp else None
     rows = []
     for config in args.configs:
-        accs, aucs, eers, times = [], [], [], []
+        accs, aucs, eers, times, fusion = [], [], [], [], []
         for k in args.folds:
             train = folds != k
             people = [n for n, f in lfw.person_fold.items() if f != k]
@@ -264,6 +304,12 @@ def view2(lfw, args):
             eers.append(res["eer"])
             times.append(res["fit_time"])
             print(f"  fold {k}: " + format_row(res), flush=True)
+            if lbp_scores is not None:
+                fused = _fuse(res["_scores"], lbp_scores(k), y[train], y[~train],
+                              args.fuse_weight)
+                fusion.append(fused)
+                print(f"  fold {k}: fused with LBP: acc {fused['accuracy']:.4f}  "
+                      f"AUC {fused['auc']:.4f}  EER {fused['eer']:.4f}", flush=True)
         n = len(accs)
         se = np.std(accs, ddof=1) / np.sqrt(n) if n > 1 else float("nan")
         row = {"config": config, "n_folds": n, "accuracy_mean": float(np.mean(accs)),
@@ -273,6 +319,18 @@ def view2(lfw, args):
         print(f"{config}: accuracy {row['accuracy_mean']:.4f} ± {se:.4f} (SE, "
               f"{n} folds), AUC {row['auc_mean']:.4f}, EER {row['eer_mean']:.4f}, "
               f"training {row['fit_time_total'] / 60:.1f} min", flush=True)
+        if fusion:
+            acc = np.array([f["accuracy"] for f in fusion])
+            fse = acc.std(ddof=1) / np.sqrt(len(acc)) if len(acc) > 1 else float("nan")
+            row["fused_with_lbp"] = {
+                "weight": args.fuse_weight, "accuracy_mean": float(acc.mean()),
+                "accuracy_se": float(fse),
+                "auc_mean": float(np.mean([f["auc"] for f in fusion])),
+                "eer_mean": float(np.mean([f["eer"] for f in fusion]))}
+            f = row["fused_with_lbp"]
+            print(f"{config} + LBP score fusion (weight {args.fuse_weight}): accuracy "
+                  f"{f['accuracy_mean']:.4f} ± {fse:.4f} (SE, {n} folds), AUC "
+                  f"{f['auc_mean']:.4f}, EER {f['eer_mean']:.4f}", flush=True)
     return rows
 
 
@@ -346,6 +404,11 @@ def main(argv=None):
     parser.add_argument("--view", choices=("1", "2", "open-set"), default="1",
                         help="1: View 1 comparison, 2: 10-fold View 2, open-set: "
                              "identification on peopleDevTest (first config)")
+    parser.add_argument("--fuse-lbp", action="store_true",
+                        help="view 2: also fuse each fold's scores with the LBP "
+                             "recipe of facekit benchmark lfw")
+    parser.add_argument("--fuse-weight", type=float, default=1.0,
+                        help="weight of the standardised LBP score in the fusion")
     parser.add_argument("--open-set-methods", nargs="+",
                         default=["eigenfaces", "lbp", "siamese"])
     parser.add_argument("--configs", default=",".join(ALL_CONFIGS))
