@@ -340,6 +340,12 @@ def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
         One row per (method, verifier) with accuracy mean / SE, AUC, EER, TAR
         at each FAR, fit and predict time and, for plotting, the pooled test
         ``scores`` and ``y_true``.
+
+    Examples
+    --------
+    >>> from facekit.benchmark import format_table, run_lfw_benchmark
+    >>> rows = run_lfw_benchmark(["lbp"], view=1)  # doctest: +SKIP
+    >>> print(format_table(rows))  # doctest: +SKIP
     """
     if view not in (1, 2):
         raise ValueError(f"view must be 1 or 2, got {view!r}")

@@ -361,6 +361,12 @@ def main(argv=None):
     -------
     status : int
         0 on success, 2 on bad input.
+
+    Examples
+    --------
+    >>> from facekit.cli import main
+    >>> main(["verify", "no_such_a.jpg", "no_such_b.jpg"])  # one-line reason on stderr
+    2
     """
     parser = build_parser()
     args = parser.parse_args(argv)
