@@ -519,15 +519,15 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
     return FaceModel(**params, projection=projection, info=info)
 
 
-DEFAULT_MODEL = dict(image_shape=(80, 60), scales=((8, 1), (8, 2), (8, 3)),
+DEFAULT_MODEL = dict(image_shape=(80, 60), scales=((8, 1), (8, 2)),
                      method="nri_uniform", grid=(8, 6), normalize="sqrt",
                      metric="cosine", mirror=True)
 
 
-def make_default_model(path, *, data_home=None, n_components=200):
+def make_default_model(path, *, data_home=None, n_components=150):
     """Build the model shipped as ``facekit/data/default_model.npz``.
 
-    Multi-scale uniform LBP (P = 8 at R = 1, 2, 3; 8 x 6 cells of an 80 x 60
+    Multi-scale uniform LBP (P = 8 at R = 1, 2; 8 x 6 cells of an 80 x 60
     crop; square root), face and mirror image pooled, whitened PCA and
     same-pair whitening fitted on LFW View 1 ``pairsDevTrain``, cosine
     distance, τ for best accuracy there (see :func:`calibrate_model`).
@@ -538,8 +538,9 @@ def make_default_model(path, *, data_home=None, n_components=200):
         Where to write the model (``.npz``).
     data_home : str or path, default=None
         scikit-learn data home holding LFW.
-    n_components : int, default=200
-        PCA components.
+    n_components : int, default=150
+        PCA components (the file holds an n_lbp_features x n_components
+        float16 matrix: 150 keeps it under 2 MiB).
 
     Returns
     -------
