@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from facekit.pairs import check_pair_labels, check_pairs
+from facekit.pairs import _check_fitted_pairs, check_pair_labels, check_pairs
 
 __all__ = ["SamePairWhitening"]
 
@@ -158,12 +158,7 @@ class SamePairWhitening(TransformerMixin, BaseEstimator):
             ``pairs @ components_``.
         """
         check_is_fitted(self)
-        pairs = check_pairs(pairs, dtype=np.float64, estimator=self)
-        if pairs.shape[2] != self.n_features_in_:
-            raise ValueError(
-                f"pairs have {pairs.shape[2]} features per face, but "
-                f"{type(self).__name__} is expecting {self.n_features_in_}"
-            )
+        pairs = _check_fitted_pairs(self, pairs, dtype=np.float64)
         return pairs @ self.components_
 
     def __sklearn_tags__(self):

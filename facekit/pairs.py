@@ -254,6 +254,17 @@ def make_pairs(X, y, *, n_pairs=None, same_fraction=0.5, random_state=None,
     return pairs, y_pairs
 
 
+def _check_fitted_pairs(estimator, pairs, dtype="numeric"):
+    """Validate pairs for a fitted pair estimator: as many features as in fit."""
+    pairs = check_pairs(pairs, dtype=dtype, estimator=estimator)
+    if pairs.shape[2] != estimator.n_features_in_:
+        raise ValueError(
+            f"pairs have {pairs.shape[2]} features per face, but "
+            f"{type(estimator).__name__} is expecting {estimator.n_features_in_}"
+        )
+    return pairs
+
+
 class PairTransformer(TransformerMixin, BaseEstimator):
     """Apply a single-image transformer to both faces of every pair.
 
@@ -337,12 +348,7 @@ class PairTransformer(TransformerMixin, BaseEstimator):
             The transformed pairs.
         """
         check_is_fitted(self)
-        pairs = check_pairs(pairs, estimator=self)
-        if pairs.shape[2] != self.n_features_in_:
-            raise ValueError(
-                f"pairs have {pairs.shape[2]} features per face, but "
-                f"{type(self).__name__} is expecting {self.n_features_in_}"
-            )
+        pairs = _check_fitted_pairs(self, pairs)
         out = np.asarray(self.transformer_.transform(pairs.reshape(-1, pairs.shape[2])))
         return out.reshape(pairs.shape[0], 2, -1)
 
