@@ -278,11 +278,32 @@ def test_user_batch_sampler_and_custom_criterion(faces):
     assert isinstance(emb.criterion_, MeanNorm)
 
 
+def test_mirror_embeds_a_face_and_its_mirror_image_alike(faces):
+    X, y = faces
+    emb = tiny().fit(X, y)
+    flipped = X.reshape(-1, 16, 16)[:, :, ::-1].reshape(len(X), -1)
+    plain, plain_flipped = emb.transform(X), emb.transform(flipped)
+    assert not np.allclose(plain, plain_flipped, atol=1e-3)  # the net is not symmetric
+    emb.set_params(mirror=True)
+    Z = emb.transform(X)
+    expected = plain + plain_flipped
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(Z, expected, atol=1e-6)
+    np.testing.assert_allclose(emb.transform(flipped), Z, atol=1e-6)
+    pairs = np.stack([X[:5], flipped[:5]], axis=1)
+    Zp = emb.transform(pairs)
+    np.testing.assert_allclose(Zp[:, 0], Zp[:, 1], atol=1e-6)
+    np.testing.assert_allclose(Zp[:, 0], Z[:5], atol=1e-6)
+    # training is untouched by the flag: the same seed trains the same network
+    np.testing.assert_allclose(tiny(mirror=True).fit(X, y).transform(X), Z, atol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, data, error, match", [
     ({"image_shape": (8, 8)}, "images", ValueError, "image_shape"),
     ({"loss": "triplet"}, "pairs", ValueError, "identity labels"),
     ({"mining": "hardest"}, "images", InvalidParameterError, "mining"),
     ({"margin": -1}, "images", InvalidParameterError, "margin"),
+    ({"mirror": "yes"}, "images", InvalidParameterError, "mirror"),
     ({}, "one_identity", ValueError, "2 identities"),
 ])
 def test_invalid_input(faces, face_pairs, kwargs, data, error, match):
