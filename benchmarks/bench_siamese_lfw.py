@@ -179,10 +179,16 @@ def make_embedder(config, args):
                   embedding_dim=args.embedding_dim, max_epochs=args.epochs,
                   lr=args.lr, n_identities=args.p, n_per_identity=args.k,
                   augment=args.augment, max_shift=args.max_shift,
+                  mirror=args.mirror,
                   random_state=args.seed, verbose=args.verbose, device=args.device,
                   batch_size=args.batch_size, optimizer="adamw",
                   optimizer__weight_decay=args.weight_decay,
                   module__convs_per_block=args.convs_per_block)
+    if args.lr_schedule == "cosine":
+        from skorch.callbacks import LRScheduler
+
+        common["callbacks"] = [("lr_schedule", LRScheduler(
+            policy="CosineAnnealingLR", T_max=args.epochs))]
     if loss == "triplet":
         return SiameseEmbedder(loss="triplet", mining=rest, margin=args.margin,
                                **common)
@@ -242,13 +248,39 @@ def view1(lfw, args):
     people, _ = read_people(lfw.home / "peopleDevTrain.txt")
     tr_idx, tr_y, _ = lfw.pairs("pairsDevTrain.txt")
     te_idx, te_y, _ = lfw.pairs("pairsDevTest.txt")
-    rows = []
+    rows, lbp = [], {}
     for config in args.configs:
         res = run_one(config, lfw, args, train_people=list(people),
                       train_pairs=(tr_idx, tr_y), test_pairs=(te_idx, te_y))
         rows.append(res)
         print(format_row(res), flush=True)
+        if args.fuse_lbp:
+            if not lbp:  # the same for every configuration
+                lbp["scores"] = _lbp_view1_scores(lfw, tr_y, te_y)
+            for weight in (0.5, 1.0, 2.0):
+                fused = _fuse(res["_scores"], lbp["scores"], tr_y, te_y, weight)
+                res[f"fused_with_lbp_{weight}"] = fused
+                print(f"  fused with LBP (weight {weight}): acc "
+                      f"{fused['accuracy']:.4f}  AUC {fused['auc']:.4f}  "
+                      f"EER {fused['eer']:.4f}", flush=True)
     return rows
+
+
+def _lbp_view1_scores(lfw, y_train, y_test):
+    """The LBP recipe's View 1 (train, test) scores (image-restricted)."""
+    from facekit.benchmark import METHODS, fixed_features, make_pipeline
+    from facekit.datasets import fetch_lfw_pairs
+
+    data = {subset: fetch_lfw_pairs(subset=subset, data_home=lfw.home.parent,
+                                    **METHODS["lbp"].load)
+            for subset in ("train", "test")}
+    if not (np.array_equal(data["train"].target, y_train)
+            and np.array_equal(data["test"].target, y_test)):
+        raise RuntimeError("fetch_lfw_pairs and pairsDev*.txt disagree on the pairs")
+    shape = data["train"].image_shape
+    feats = {k: fixed_features("lbp", d.pairs, shape) for k, d in data.items()}
+    pipe = make_pipeline("lbp", shape, precomputed=True).fit(feats["train"], y_train)
+    return pipe.decision_function(feats["train"]), pipe.decision_function(feats["test"])
 
 
 def _lbp_fold_scores(lfw, y, folds):
@@ -405,8 +437,9 @@ def main(argv=None):
                         help="1: View 1 comparison, 2: 10-fold View 2, open-set: "
                              "identification on peopleDevTest (first config)")
     parser.add_argument("--fuse-lbp", action="store_true",
-                        help="view 2: also fuse each fold's scores with the LBP "
-                             "recipe of facekit benchmark lfw")
+                        help="also fuse the embedder's scores with the LBP "
+                             "recipe of facekit benchmark lfw (view 1: weights "
+                             "0.5, 1, 2; view 2: --fuse-weight, per fold)")
     parser.add_argument("--fuse-weight", type=float, default=1.0,
                         help="weight of the standardised LBP score in the fusion")
     parser.add_argument("--open-set-methods", nargs="+",
@@ -421,6 +454,9 @@ def main(argv=None):
     parser.add_argument("--embedding-dim", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"),
+                        default="constant",
+                        help="cosine: anneal the learning rate to 0 over the epochs")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--margin", type=float, default=0.2)
     parser.add_argument("--contrastive-margin", type=float, default=1.0)
@@ -432,6 +468,9 @@ def main(argv=None):
     parser.add_argument("--no-augment", dest="augment", action="store_false")
     parser.add_argument("--max-shift", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mirror", action="store_true",
+                        help="embed each test image and its mirror image "
+                             "(SiameseEmbedder(mirror=True))")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--verbose", type=int, default=0)
@@ -450,7 +489,8 @@ def main(argv=None):
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"images {args.size[0]}x{args.size[1]}, width {args.width}, depth "
           f"{args.depth}, {args.epochs} epochs, P x K = {args.p} x {args.k}, "
-          f"augment {args.augment}", flush=True)
+          f"augment {args.augment}, mirror {args.mirror}, lr {args.lr} "
+          f"({args.lr_schedule})", flush=True)
     lfw = LFW(Path(args.lfw_home) if args.lfw_home else lfw_home_default(),
               tuple(args.size))
     t0 = time.perf_counter()

@@ -169,6 +169,18 @@ def test_early_stopping_on_train_loss(faces):
     assert len(emb.history) == 3
 
 
+def test_cosine_learning_rate_schedule_callback(faces):
+    from skorch.callbacks import LRScheduler
+
+    X, y = faces
+    schedule = LRScheduler(policy="CosineAnnealingLR", T_max=4)
+    emb = tiny(max_epochs=4, lr=1e-2, callbacks=[("lr", schedule)]).fit(X, y)
+    lrs = emb.history[:, "event_lr"]
+    assert lrs[0] == pytest.approx(1e-2)
+    assert all(b < a for a, b in zip(lrs, lrs[1:]))  # annealed every epoch
+    assert emb.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_checkpoint_and_resume(faces, tmp_path):
     from skorch.callbacks import Checkpoint, LoadInitState
 
