@@ -271,42 +271,43 @@ def view1(lfw, args):
     return rows
 
 
-def _lbp_view1_scores(lfw, y_train, y_test):
-    """The LBP recipe's View 1 (train, test) scores (image-restricted)."""
-    from facekit.benchmark import METHODS, fixed_features, make_pipeline
+def _lbp_pairs(lfw, subset, y, folds=None):
+    """The LBP recipe's fixed features of a pair subset and the image shape,
+    checked to be the same pairs as the benchmark's own reading."""
+    from facekit.benchmark import METHODS, fixed_features
     from facekit.datasets import fetch_lfw_pairs
 
-    data = {subset: fetch_lfw_pairs(subset=subset, data_home=lfw.home.parent,
-                                    **METHODS["lbp"].load)
-            for subset in ("train", "test")}
-    if not (np.array_equal(data["train"].target, y_train)
-            and np.array_equal(data["test"].target, y_test)):
-        raise RuntimeError("fetch_lfw_pairs and pairsDev*.txt disagree on the pairs")
-    shape = data["train"].image_shape
-    feats = {k: fixed_features("lbp", d.pairs, shape) for k, d in data.items()}
-    pipe = make_pipeline("lbp", shape, precomputed=True).fit(feats["train"], y_train)
-    return pipe.decision_function(feats["train"]), pipe.decision_function(feats["test"])
+    data = fetch_lfw_pairs(subset=subset, data_home=lfw.home.parent,
+                           **METHODS["lbp"].load)
+    if not (np.array_equal(data.target, y)
+            and (folds is None or np.array_equal(data.folds, folds))):
+        raise RuntimeError(f"fetch_lfw_pairs and the pairs file disagree ({subset})")
+    return fixed_features("lbp", data.pairs, data.image_shape), data.image_shape
+
+
+def _lbp_scores(feats, shape, y, train):
+    """(train, test) scores of the LBP recipe (facekit.benchmark,
+    image-restricted) fitted on the pairs where ``train`` is true."""
+    from facekit.benchmark import make_pipeline
+
+    pipe = make_pipeline("lbp", shape, precomputed=True).fit(feats[train], y[train])
+    return pipe.decision_function(feats[train]), pipe.decision_function(feats[~train])
+
+
+def _lbp_view1_scores(lfw, y_train, y_test):
+    """The LBP recipe's View 1 (train, test) scores."""
+    f_train, shape = _lbp_pairs(lfw, "train", y_train)
+    f_test, _ = _lbp_pairs(lfw, "test", y_test)
+    train = np.r_[np.ones(len(y_train), bool), np.zeros(len(y_test), bool)]
+    return _lbp_scores(np.concatenate([f_train, f_test]), shape,
+                       np.r_[y_train, y_test], train)
 
 
 def _lbp_fold_scores(lfw, y, folds):
     """Per fold: the View 2 LBP recipe's (train, test) scores, fitted on the
-    training folds' pairs only (facekit.benchmark, image-restricted)."""
-    from facekit.benchmark import METHODS, fixed_features, make_pipeline
-    from facekit.datasets import fetch_lfw_pairs
-
-    data = fetch_lfw_pairs(subset="10_folds", data_home=lfw.home.parent,
-                           **METHODS["lbp"].load)
-    if not (np.array_equal(data.target, y) and np.array_equal(data.folds, folds)):
-        raise RuntimeError("fetch_lfw_pairs and pairs.txt disagree on the pairs")
-    feats = fixed_features("lbp", data.pairs, data.image_shape)
-
-    def scores(k):
-        train = folds != k
-        pipe = make_pipeline("lbp", data.image_shape, precomputed=True)
-        pipe.fit(feats[train], y[train])
-        return (pipe.decision_function(feats[train]),
-                pipe.decision_function(feats[~train]))
-    return scores
+    training folds' pairs only."""
+    feats, shape = _lbp_pairs(lfw, "10_folds", y, folds)
+    return lambda k: _lbp_scores(feats, shape, y, folds != k)
 
 
 def _fuse(sia, lbp, y_train, y_test, weight):

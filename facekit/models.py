@@ -323,18 +323,20 @@ class FaceModel:
             raise ValueError(
                 f"the model's projection expects {mean.shape[0]} LBP features, "
                 f"its LBP settings give {views[0].shape[1]}")
+        from facekit.features._flip import _l2_normalize
+
         comp = self.projection["components"]
-        pooled = np.mean([_l2_rows((v - mean) @ comp) for v in views], axis=0)
-        return _l2_rows(pooled) @ self.projection["whitening"]
+        pooled = np.mean([_l2_normalize((v - mean) @ comp) for v in views], axis=0)
+        return _l2_normalize(pooled) @ self.projection["whitening"]
 
     def _views(self, faces):
         """LBP histograms of the faces (and of their mirror images)."""
         lbp = self._lbp().fit(faces[:1] if len(faces) else faces)
         views = [lbp.transform(faces)]
         if self.mirror:
-            h, w = self.image_shape
-            flipped = faces.reshape(-1, h, w)[:, :, ::-1].reshape(len(faces), -1)
-            views.append(lbp.transform(flipped))
+            from facekit.features._flip import _mirror
+
+            views.append(lbp.transform(_mirror(faces, self.image_shape)))
         return views
 
     def distance(self, feat_a, feat_b):
@@ -400,12 +402,6 @@ def load_model(path=None):
     except json.JSONDecodeError as exc:
         raise ValueError(f"model file {path} is not valid JSON: {exc}") from exc
     return FaceModel.from_dict(d, source=f"model file {path}")
-
-
-def _l2_rows(X):
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    norms[norms == 0] = 1
-    return X / norms
 
 
 def _check_projection(projection):
@@ -556,7 +552,5 @@ def make_default_model(path, *, data_home=None, n_components=150):
 if __name__ == "__main__":  # python -m facekit.models OUTPUT.npz
     import sys
 
-    made = make_default_model(sys.argv[1] if len(sys.argv) > 1
-                              else default_model_path())
-    print(f"wrote {sys.argv[1] if len(sys.argv) > 1 else default_model_path()}: "
-          f"{made.info}")
+    out = sys.argv[1] if len(sys.argv) > 1 else default_model_path()
+    print(f"wrote {out}: {make_default_model(out).info}")

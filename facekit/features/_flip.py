@@ -37,6 +37,12 @@ def _l2_normalize(X):
     return X / norms
 
 
+def _mirror(X, image_shape):
+    """Flattened (height, width) images flipped left to right."""
+    h, w = image_shape
+    return X.reshape(-1, h, w)[:, :, ::-1].reshape(X.shape[0], -1)
+
+
 def _image_shape(image_shape, n_features):
     if image_shape is None:
         return (1, n_features)
@@ -136,9 +142,6 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
         )
         return self
 
-    def _flip(self, X):
-        h, w = self.image_shape_
-        return X.reshape(-1, h, w)[:, :, ::-1].reshape(X.shape[0], -1)
 
     def transform(self, X):
         """Features of the images and of their mirror images.
@@ -155,7 +158,7 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype="numeric", reset=False)
-        flipped = self._flip(X)
+        flipped = _mirror(X, self.image_shape_)
         if self.transformer_ is None:
             return np.hstack([X, flipped])
         return np.hstack(
