@@ -4,6 +4,8 @@
   faces is at most a threshold τ.
 - :class:`LogisticVerifier` learns a weighting of ``|f(a) - f(b)|`` (and
   optionally ``f(a) * f(b)``) with a logistic regression on training pairs.
+- :class:`BilinearVerifier` learns a full bilinear similarity from the
+  training pairs, regularised towards the cosine similarity.
 
 Both take pairs of shape ``(n_pairs, 2, n_features)`` -- typically the output
 of :class:`facekit.pairs.PairTransformer` -- and expose a ``decision_function``
@@ -11,16 +13,20 @@ that is a similarity (higher = more alike).
 """
 
 import numbers
+import warnings
 
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from facekit.base import PairVerifierMixin, _pair_classes
-from facekit.distances import METRICS, paired_distances
+from facekit.distances import METRICS, _unit_rows, paired_distances
 from facekit.metrics import (
     best_accuracy_threshold,
     equal_error_rate,
@@ -28,7 +34,7 @@ from facekit.metrics import (
 )
 from facekit.pairs import check_pair_labels
 
-__all__ = ["ThresholdVerifier", "LogisticVerifier"]
+__all__ = ["ThresholdVerifier", "LogisticVerifier", "BilinearVerifier"]
 
 
 class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
@@ -350,3 +356,265 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             1 when the decision function is >= 0, else 0.
         """
         return (self.decision_function(pairs) >= 0).astype(int)
+
+
+# Two d x d matrices are learned; above this many features per face the
+# optimiser's memory (about 40 d^2 floats) and time stop being reasonable.
+_BILINEAR_MAX_FEATURES = 4096
+
+
+def _bilinear_scores(a, b, G, M, intercept):
+    """``a^T G b - (a^T M a + b^T M b) / 2 + intercept`` for every pair."""
+    cross = np.einsum("ij,ij->i", a @ G, b)
+    self_a = np.einsum("ij,ij->i", a @ M, a)
+    self_b = np.einsum("ij,ij->i", b @ M, b)
+    return cross - 0.5 * (self_a + self_b) + intercept
+
+
+def _bilinear_objective(params, a, b, y, alpha, prior_scale):
+    """Mean logistic loss + ridge towards ``G = prior_scale * I, M = 0``.
+
+    Returns the objective and its gradient with respect to ``params``
+    (``G`` and ``M`` raveled, then the intercept).  ``G`` and ``M`` enter
+    symmetrised, so the gradient is symmetric too.
+    """
+    d = a.shape[1]
+    G = params[: d * d].reshape(d, d)
+    M = params[d * d: 2 * d * d].reshape(d, d)
+    G = (G + G.T) / 2
+    M = (M + M.T) / 2
+    scores = _bilinear_scores(a, b, G, M, params[-1])
+    sign = 2.0 * y - 1.0
+    G_off = G.copy()
+    G_off.flat[:: d + 1] -= prior_scale
+    loss = np.logaddexp(0.0, -sign * scores).mean()
+    loss += alpha * (np.einsum("ij,ij->", G_off, G_off) + np.einsum("ij,ij->", M, M))
+    resid = (expit(scores) - y) / len(y)
+    grad_G = a.T @ (resid[:, None] * b)
+    grad_G = (grad_G + grad_G.T) / 2 + 2 * alpha * G_off
+    grad_M = -0.5 * (a.T @ (resid[:, None] * a) + b.T @ (resid[:, None] * b))
+    grad_M += 2 * alpha * M
+    return loss, np.concatenate([grad_G.ravel(), grad_M.ravel(), [resid.sum()]])
+
+
+class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
+    """Learned bilinear similarity, regularised towards the cosine.
+
+    Scores a pair of faces ``(a, b)`` by
+
+    .. math::
+
+        s(a, b) = a^\\top G b - \\tfrac12 (a^\\top M a + b^\\top M b) + c
+
+    with symmetric matrices ``G`` and ``M`` learned from labelled training
+    pairs by logistic regression on ``s`` (the same / different log-odds).
+    The penalty ``alpha * (||G - beta I||^2 + ||M||^2)`` pulls the model
+    towards ``beta`` times the cosine similarity, where ``beta`` (and the
+    starting intercept) come from a one-dimensional logistic fit on the
+    cosine: a large ``alpha`` gives back a (rescaled) cosine verifier, a
+    small one lets the pairs reshape the similarity, using the different
+    pairs as well as the same ones.  Since ``(a - b)^T M (a - b)`` expands
+    into these terms, ``s`` covers both a learned inner product and a
+    learned Mahalanobis distance.  This is the similarity of Cao, Ying and Li
+    (ICCV 2013, "Similarity metric learning for face recognition") fitted
+    with a logistic rather than a hinge loss; like theirs it works best on
+    low-dimensional features already whitened within person (e.g. a whitened
+    PCA followed by :class:`~facekit.metric_learning.SamePairWhitening`).
+
+    Uses the pair labels only, so it fits the image-restricted setting.
+
+    Parameters
+    ----------
+    alpha : float, default=3e-5
+        Strength of the pull towards the cosine similarity (relative to the
+        mean logistic loss over the training pairs).
+    normalize : bool, default=True
+        Scale both faces to unit L2 norm first, so that the model starts
+        from the cosine similarity.  With ``False`` it starts from the plain
+        inner product ``a . b``.
+    threshold : {"auto", "eer", "logistic"}, default="auto"
+        Where :meth:`predict` cuts the score: ``"auto"`` takes the cut with
+        the best accuracy on the training pairs, ``"eer"`` their
+        equal-error-rate point, ``"logistic"`` the model's own even odds
+        (``s = 0``).  The first two are measured on the pairs the model was
+        fitted on, where its scores are optimistic.
+    max_iter : int, default=500
+        Iterations of the L-BFGS solver.
+    tol : float, default=1e-6
+        Gradient tolerance of the solver.
+
+    Attributes
+    ----------
+    G_ : ndarray of shape (n_features, n_features)
+        Learned symmetric cross term.
+    M_ : ndarray of shape (n_features, n_features)
+        Learned symmetric self term.
+    intercept_ : float
+        The constant ``c``.
+    prior_scale_ : float
+        ``beta``: the weight of the cosine similarity the model is pulled to.
+    threshold_ : float
+        Pairs with ``decision_function >= threshold_`` are accepted.
+    decision_threshold_ : float
+        The same as ``threshold_``.
+    n_iter_ : int
+        Iterations the solver ran.
+    classes_ : ndarray of shape (2,)
+        ``[0, 1]``.
+    n_features_in_ : int
+        Number of features of one face.
+
+    See Also
+    --------
+    ThresholdVerifier : A fixed distance and a threshold.
+    LogisticVerifier : A diagonal weighting of ``|a - b|`` and ``a * b``.
+    facekit.metric_learning.SamePairWhitening : Within-person whitening,
+        the usual step before this verifier.
+
+    Notes
+    -----
+    The model has ``n_features * (n_features + 1)`` free parameters; with a
+    few thousand training pairs keep ``n_features`` in the low hundreds and
+    tune ``alpha`` (e.g. with :class:`~sklearn.model_selection.GridSearchCV`).
+    More than 4096 features per face are refused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.verification import BilinearVerifier
+    >>> rng = np.random.RandomState(0)
+    >>> who = rng.randn(60, 2)                  # identity, in 2 dimensions
+    >>> def face(ids):                          # + a large nuisance dimension
+    ...     return np.c_[ids + 0.1 * rng.randn(len(ids), 2),
+    ...                  3 * rng.randn(len(ids), 1)]
+    >>> same = np.stack([face(who[:30]), face(who[:30])], axis=1)
+    >>> diff = np.stack([face(who[30:45]), face(who[45:])], axis=1)
+    >>> pairs = np.concatenate([same, diff])
+    >>> y = np.r_[np.ones(30), np.zeros(15)].astype(int)
+    >>> verifier = BilinearVerifier(alpha=1e-3, normalize=False).fit(pairs, y)
+    >>> verifier.score(pairs, y) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "normalize": ["boolean"],
+        "threshold": [StrOptions({"auto", "eer", "logistic"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, alpha=3e-5, normalize=True, threshold="auto", max_iter=500,
+                 tol=1e-6):
+        self.alpha = alpha
+        self.normalize = normalize
+        self.threshold = threshold
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _faces(self, pairs):
+        a = pairs[:, 0].astype(np.float64)
+        b = pairs[:, 1].astype(np.float64)
+        if self.normalize:
+            a, b = _unit_rows(a)[0], _unit_rows(b)[0]
+        return a, b
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, pairs, y):
+        """Learn ``G``, ``M`` and ``c`` from labelled pairs.
+
+        Parameters
+        ----------
+        pairs : array-like of shape (n_pairs, 2, n_features)
+            Training pairs.
+        y : array-like of shape (n_pairs,)
+            1 = same, 0 = different.
+
+        Returns
+        -------
+        self : BilinearVerifier
+            The fitted verifier.
+        """
+        pairs = self._validate_pairs(pairs, reset=True)
+        y = check_pair_labels(y, n_pairs=pairs.shape[0])
+        if np.unique(y).size < 2:
+            raise ValueError(
+                "BilinearVerifier needs both same (1) and different (0) pairs"
+            )
+        d = pairs.shape[2]
+        if d > _BILINEAR_MAX_FEATURES:
+            raise ValueError(
+                f"BilinearVerifier learns two n_features x n_features matrices; "
+                f"got {d} features per face (at most {_BILINEAR_MAX_FEATURES}): "
+                "reduce the dimension first, e.g. with a PCA"
+            )
+        a, b = self._faces(pairs)
+        y = y.astype(np.float64)
+        prior = LogisticRegression(C=1e6, max_iter=1000).fit(
+            np.einsum("ij,ij->i", a, b)[:, None], y
+        )
+        self.prior_scale_ = float(prior.coef_[0, 0])
+        start = np.concatenate([
+            (self.prior_scale_ * np.eye(d)).ravel(), np.zeros(d * d),
+            [prior.intercept_[0]],
+        ])
+        result = minimize(
+            _bilinear_objective, start, jac=True, method="L-BFGS-B",
+            args=(a, b, y, self.alpha, self.prior_scale_),
+            options={"maxiter": self.max_iter, "gtol": self.tol},
+        )
+        if not result.success and result.nit >= self.max_iter:
+            warnings.warn(
+                f"BilinearVerifier's solver did not converge in {self.max_iter} "
+                "iterations; increase max_iter or alpha",
+                ConvergenceWarning,
+            )
+        G = result.x[: d * d].reshape(d, d)
+        M = result.x[d * d: 2 * d * d].reshape(d, d)
+        self.G_ = (G + G.T) / 2
+        self.M_ = (M + M.T) / 2
+        self.intercept_ = float(result.x[-1])
+        self.n_iter_ = int(result.nit)
+        self.classes_ = _pair_classes()
+        scores = _bilinear_scores(a, b, self.G_, self.M_, self.intercept_)
+        if self.threshold == "auto":
+            self.threshold_ = float(best_accuracy_threshold(y.astype(int), scores)[0])
+        elif self.threshold == "eer":
+            _, cut = equal_error_rate(y.astype(int), scores, return_threshold=True)
+            self.threshold_ = float(cut)
+        else:
+            self.threshold_ = 0.0
+        self.decision_threshold_ = self.threshold_
+        return self
+
+    def decision_function(self, pairs):
+        """The learned similarity ``s(a, b)`` (higher = more alike).
+
+        Parameters
+        ----------
+        pairs : array-like of shape (n_pairs, 2, n_features)
+            Pairs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_pairs,)
+            Log-odds of *same person* under the fitted model.
+        """
+        pairs = self._validate_pairs(pairs, reset=False)
+        a, b = self._faces(pairs)
+        return _bilinear_scores(a, b, self.G_, self.M_, self.intercept_)
+
+    def predict(self, pairs):
+        """Predict same person (1) or different people (0).
+
+        Parameters
+        ----------
+        pairs : array-like of shape (n_pairs, 2, n_features)
+            Pairs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_pairs,)
+            1 when the decision function is >= ``threshold_``, else 0.
+        """
+        return (self.decision_function(pairs) >= self.threshold_).astype(int)

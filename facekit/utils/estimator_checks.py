@@ -133,7 +133,7 @@ def check_grid_search_smoke(name, est, pairs, y):
             break
     if not grid or not hasattr(est, "predict"):
         return
-    search = GridSearchCV(clone(est), grid, cv=2).fit(pairs, y)
+    search = GridSearchCV(clone(est), grid, cv=2, error_score="raise").fit(pairs, y)
     assert search.best_params_.keys() == grid.keys()
 
 
