@@ -46,6 +46,8 @@ class Recipe:
     ``reg`` behind the features, learned from the training pairs' labels,
     and the PCA keeps ``pair_components`` components.  Identification and
     clustering, which have no pair labels, use ``n_components``.
+    ``bilinear_alpha`` is the ``alpha`` of the ``"bilinear"`` verifier
+    (:class:`~facekit.verification.BilinearVerifier`).
     """
 
     description: str
@@ -54,6 +56,7 @@ class Recipe:
     n_components: int = None
     pair_components: int = None
     pair_whitening: float = None
+    bilinear_alpha: float = 3e-5
 
     def fixed(self, image_shape):
         return None
@@ -175,7 +178,7 @@ METHODS = {
     ),
 }
 
-VERIFIERS = ("threshold", "logistic")
+VERIFIERS = ("threshold", "logistic", "bilinear")
 
 
 def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=False,
@@ -188,10 +191,12 @@ def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=Fals
         A key of :data:`METHODS`.
     image_shape : tuple of int
         Shape of the loaded face images.
-    verifier : {"threshold", "logistic"}, default="threshold"
+    verifier : {"threshold", "logistic", "bilinear"}, default="threshold"
         :class:`~facekit.verification.ThresholdVerifier` (τ chosen for best
-        accuracy on the training pairs) or
-        :class:`~facekit.verification.LogisticVerifier`.
+        accuracy on the training pairs),
+        :class:`~facekit.verification.LogisticVerifier` or
+        :class:`~facekit.verification.BilinearVerifier` (``alpha`` chosen on
+        View 1).
     precomputed : bool, default=False
         The pairs given to the pipeline already went through the method's
         data-independent ``fixed`` step (see :func:`fixed_features`): the
@@ -214,7 +219,11 @@ def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=Fals
     >>> make_pipeline("pixels", (62, 47)).steps[-1][0]
     'verify'
     """
-    from facekit.verification import LogisticVerifier, ThresholdVerifier
+    from facekit.verification import (
+        BilinearVerifier,
+        LogisticVerifier,
+        ThresholdVerifier,
+    )
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {sorted(METHODS)}")
@@ -223,6 +232,8 @@ def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=Fals
         verify = ThresholdVerifier(metric=recipe.metric, threshold="auto")
     elif verifier == "logistic":
         verify = LogisticVerifier(combine="absdiff+product", C=0.01)
+    elif verifier == "bilinear":
+        verify = BilinearVerifier(alpha=recipe.bilinear_alpha)
     else:
         raise ValueError(f"unknown verifier {verifier!r}; choose from {VERIFIERS}")
     if precomputed and recipe.fixed(image_shape) is not None:

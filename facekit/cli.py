@@ -25,9 +25,10 @@ def _add_benchmark(sub):
         "lfw", help="LFW verification (View 2, 10 folds; image-restricted)")
     lfw.add_argument("--method", nargs="+", default=None,
                      help="methods to run (default: eigenfaces lbp)")
-    lfw.add_argument("--verifier", nargs="+", default=["threshold", "logistic"],
-                     choices=["threshold", "logistic"],
-                     help="verifiers behind every method (default: both)")
+    lfw.add_argument("--verifier", nargs="+",
+                     default=["threshold", "logistic", "bilinear"],
+                     choices=["threshold", "logistic", "bilinear"],
+                     help="verifiers behind every method (default: all three)")
     lfw.add_argument("--view", type=int, choices=[1, 2], default=2,
                      help="1 = development (DevTrain/DevTest), 2 = 10-fold report")
     lfw.add_argument("--data-home", default=None,

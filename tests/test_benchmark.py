@@ -26,8 +26,9 @@ def test_lbp_fixed_step_learns_nothing():
     assert_array_equal(full[2:], part)
 
 
+@pytest.mark.parametrize("verifier", ["threshold", "bilinear"])
 @pytest.mark.parametrize("method", ["lbp", "eigenfaces"])
-def test_precomputed_pipeline_matches_full_pipeline(method, verifier="threshold"):
+def test_precomputed_pipeline_matches_full_pipeline(method, verifier):
     pairs, y = _pairs()
     train, test = slice(0, 110), slice(110, None)
     full = make_pipeline(method, (20, 20), verifier).fit(pairs[train], y[train])
@@ -61,3 +62,12 @@ def test_verification_learns_from_pair_labels_identification_does_not(method):
     pairs, y = _pairs()
     pipe.fit(pairs, y)
     assert pipe.named_steps["whiten"].n_same_pairs_ == y.sum()
+
+
+@pytest.mark.parametrize("method", ["lbp", "eigenfaces"])
+def test_bilinear_verifier_uses_the_recipe_alpha(method):
+    from facekit.verification import BilinearVerifier
+
+    verify = make_pipeline(method, (20, 20), "bilinear").named_steps["verify"]
+    assert isinstance(verify, BilinearVerifier)
+    assert verify.alpha == METHODS[method].bilinear_alpha

@@ -101,9 +101,12 @@ def test_objective_gradient_matches_finite_differences():
 
     # the objective sees G and M symmetrised, so compare along symmetric moves
     numeric = approx_fprime(params, loss, 1e-7)
-    sym = np.r_[((numeric[:9].reshape(3, 3) + numeric[:9].reshape(3, 3).T) / 2).ravel(),
-                ((numeric[9:18].reshape(3, 3) + numeric[9:18].reshape(3, 3).T) / 2).ravel(),
-                numeric[18]]
+
+    def symmetrised(flat):
+        square = flat.reshape(3, 3)
+        return ((square + square.T) / 2).ravel()
+
+    sym = np.r_[symmetrised(numeric[:9]), symmetrised(numeric[9:18]), numeric[18]]
     np.testing.assert_allclose(grad, sym, rtol=1e-4, atol=1e-6)
     scores = _bilinear_scores(a, b, np.eye(3), np.zeros((3, 3)), 0.5)
     np.testing.assert_allclose(scores, (a * b).sum(1) + 0.5)
