@@ -550,9 +550,14 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             )
         a, b = self._faces(pairs)
         y = y.astype(np.float64)
-        prior = LogisticRegression(C=1e6, max_iter=1000).fit(
-            np.einsum("ij,ij->i", a, b)[:, None], y
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            inner = np.einsum("ij,ij->i", a, b)
+        if not np.isfinite(inner).all():
+            raise ValueError(
+                "BilinearVerifier: the faces' inner products overflow; scale "
+                "the features down or use normalize=True"
+            )
+        prior = LogisticRegression(C=1e6, max_iter=1000).fit(inner[:, None], y)
         self.prior_scale_ = float(prior.coef_[0, 0])
         start = np.concatenate([
             (self.prior_scale_ * np.eye(d)).ravel(), np.zeros(d * d),

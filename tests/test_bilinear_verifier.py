@@ -146,6 +146,10 @@ def test_bad_input():
     bad[0, 1, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         BilinearVerifier().fit(bad, y)
+    with pytest.raises(ValueError, match="overflow"):
+        BilinearVerifier(normalize=False).fit(pairs * 1e200, y)
+    # unit-normalised faces do not overflow however large the values
+    assert BilinearVerifier(alpha=1e-2).fit(pairs * 1e200, y).score(pairs, y) > 0.9
     v = BilinearVerifier(alpha=1e-2).fit(pairs, y)
     with pytest.raises(ValueError, match="features"):
         v.predict(np.ones((2, 2, 4)))
