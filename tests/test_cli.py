@@ -98,3 +98,13 @@ def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
     assert crows[0]["n_people"] == 158 and crows[0]["n_images"] == 4324
     for r in crows:
         assert 0 < r["pairwise_f1"] < 1 and 0 < r["bcubed_f1"] < 1
+
+
+def test_cli_verifier_choices_are_the_benchmark_verifiers():
+    from facekit.benchmark import VERIFIERS
+    from facekit.cli import build_parser
+
+    args = build_parser().parse_args(["benchmark", "lfw"])
+    assert tuple(args.verifier) == VERIFIERS
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["benchmark", "lfw", "--verifier", "magic"])
