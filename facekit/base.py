@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from facekit.pairs import check_pairs
+from facekit.pairs import check_pair_labels, check_pairs
 
 __all__ = ["PairVerifierMixin"]
 
@@ -31,6 +31,16 @@ class PairVerifierMixin:
                     "features as input"
                 )
         return pairs
+
+    def _validate_labelled_pairs(self, pairs, y):
+        """Training pairs and their labels, with both classes present."""
+        pairs = self._validate_pairs(pairs, reset=True)
+        y = check_pair_labels(y, n_pairs=pairs.shape[0])
+        if np.unique(y).size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs both same (1) and different (0) pairs"
+            )
+        return pairs, y
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -288,12 +288,7 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         self : LogisticVerifier
             The fitted verifier.
         """
-        pairs = self._validate_pairs(pairs, reset=True)
-        y = check_pair_labels(y, n_pairs=pairs.shape[0])
-        if np.unique(y).size < 2:
-            raise ValueError(
-                "LogisticVerifier needs both same (1) and different (0) pairs"
-            )
+        pairs, y = self._validate_labelled_pairs(pairs, y)
         feats = self._pair_features(pairs)
         self.scaler_ = StandardScaler().fit(feats) if self.standardize else None
         if self.scaler_ is not None:
@@ -371,6 +366,13 @@ def _bilinear_scores(a, b, G, M, intercept):
     return cross - 0.5 * (self_a + self_b) + intercept
 
 
+def _unpack_bilinear(params, d):
+    """Symmetric ``G`` and ``M`` and the intercept from the solver's vector."""
+    G = params[: d * d].reshape(d, d)
+    M = params[d * d: 2 * d * d].reshape(d, d)
+    return (G + G.T) / 2, (M + M.T) / 2, float(params[-1])
+
+
 def _bilinear_objective(params, a, b, y, alpha, prior_scale):
     """Mean logistic loss + ridge towards ``G = prior_scale * I, M = 0``.
 
@@ -379,11 +381,8 @@ def _bilinear_objective(params, a, b, y, alpha, prior_scale):
     symmetrised, so the gradient is symmetric too.
     """
     d = a.shape[1]
-    G = params[: d * d].reshape(d, d)
-    M = params[d * d: 2 * d * d].reshape(d, d)
-    G = (G + G.T) / 2
-    M = (M + M.T) / 2
-    scores = _bilinear_scores(a, b, G, M, params[-1])
+    G, M, intercept = _unpack_bilinear(params, d)
+    scores = _bilinear_scores(a, b, G, M, intercept)
     sign = 2.0 * y - 1.0
     G_off = G.copy()
     G_off.flat[:: d + 1] -= prior_scale
@@ -535,12 +534,7 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         self : BilinearVerifier
             The fitted verifier.
         """
-        pairs = self._validate_pairs(pairs, reset=True)
-        y = check_pair_labels(y, n_pairs=pairs.shape[0])
-        if np.unique(y).size < 2:
-            raise ValueError(
-                "BilinearVerifier needs both same (1) and different (0) pairs"
-            )
+        pairs, y = self._validate_labelled_pairs(pairs, y)
         d = pairs.shape[2]
         if d > _BILINEAR_MAX_FEATURES:
             raise ValueError(
@@ -574,11 +568,7 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
                 "iterations; increase max_iter or alpha",
                 ConvergenceWarning,
             )
-        G = result.x[: d * d].reshape(d, d)
-        M = result.x[d * d: 2 * d * d].reshape(d, d)
-        self.G_ = (G + G.T) / 2
-        self.M_ = (M + M.T) / 2
-        self.intercept_ = float(result.x[-1])
+        self.G_, self.M_, self.intercept_ = _unpack_bilinear(result.x, d)
         self.n_iter_ = int(result.nit)
         self.classes_ = _pair_classes()
         scores = _bilinear_scores(a, b, self.G_, self.M_, self.intercept_)
