@@ -26,8 +26,11 @@ def _instances():
             out.append(cls(PCA(n_components=2)))
         elif name == "ViewPoolingTransformer":
             out.append(cls(PCA(n_components=1), n_views=1))
-        elif name == "FaceDetector":
-            continue  # takes images of any size / paths, tested in test_detection
+        elif name in ("FaceDetector", "FaceAligner"):
+            # take photos of any size or file paths, not (n_samples,
+            # n_features) matrices: tested in tests/detection and
+            # tests/test_face_model.py
+            continue
         else:
             out.append(cls(**INIT_PARAMS.get(name, {})))
     return out
