@@ -1,6 +1,8 @@
 """Neural face embeddings: :class:`SiameseEmbedder`, a shared-weight CNN
 trained through skorch with the triplet loss (online and offline mining) or
-the pair objectives (contrastive loss, logistic unit).
+the pair objectives (contrastive loss, logistic unit); and
+:class:`PretrainedEmbedder`, dlib's pretrained face ResNet read into torch by
+:func:`read_dlib_resnet` (no dlib needed).
 
 Needs the ``nn`` extra: ``pip install "facekit[nn]"`` (torch and skorch).
 ``import facekit`` never imports this subpackage.
@@ -15,6 +17,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch
         f"({exc}). Install them with: pip install \"facekit[nn]\""
     ) from exc
 
+from facekit.nn._dlib_resnet import DlibResNet, read_dlib_resnet
 from facekit.nn._embedder import OfflineTripletMining, SiameseEmbedder, resolve_device
 from facekit.nn._losses import (
     MINING_STRATEGIES,
@@ -30,7 +33,9 @@ from facekit.nn._losses import (
     triplet_category_counts,
     triplet_loss,
 )
+from facekit.nn._mmod import MMODDetector, read_mmod_detector
 from facekit.nn._modules import EmbeddingNet, SiameseNetwork
+from facekit.nn._pretrained import DlibHead, PretrainedEmbedder
 from facekit.nn._sampling import (
     FaceDataset,
     IdentitySplit,
@@ -42,6 +47,10 @@ from facekit.nn._triplets import TRIPLET_CATEGORIES, classify_triplets, count_tr
 
 __all__ = [
     "SiameseEmbedder",
+    "PretrainedEmbedder",
+    "DlibHead",
+    "DlibResNet",
+    "read_dlib_resnet",
     "OfflineTripletMining",
     "resolve_device",
     "EmbeddingNet",
@@ -66,4 +75,6 @@ __all__ = [
     "TRIPLET_CATEGORIES",
     "classify_triplets",
     "count_triplets",
+    "MMODDetector",
+    "read_mmod_detector",
 ]
