@@ -1,9 +1,21 @@
-"""Finding faces in photos.
+"""Finding, landmarking and aligning faces in photos.
 
 - :class:`FaceDetector` / :func:`detect_faces`: scikit-image's multi-block LBP
   cascade (no extra dependency), the detector of the classical pipelines.
+- :class:`ShapePredictor` / :func:`read_shape_predictor`: dlib's 5-point
+  landmark model (an ensemble of regression trees) read from its model file
+  and run in numpy.
+- :func:`extract_face_chips` / :func:`face_chip_transforms`: dlib's
+  similarity-aligned face chips (150 x 150 for the pretrained ResNet) from
+  landmarks, in numpy.
+
+The CNN face detector (MMOD) and the pretrained embedding network need torch
+and live in :mod:`facekit.nn`; :class:`FaceAligner` imports them when asked
+for the MMOD detector.
 """
 
+from facekit.detection._align import extract_face_chips, face_chip_transforms
+from facekit.detection._aligner import Face, FaceAligner
 from facekit.detection._cascade import (
     DEFAULT_DETECTION_MAX_SIDE,
     FaceDetector,
@@ -11,11 +23,18 @@ from facekit.detection._cascade import (
     FaceNotFoundWarning,
     detect_faces,
 )
+from facekit.detection._landmarks import ShapePredictor, read_shape_predictor
 
 __all__ = [
     "DEFAULT_DETECTION_MAX_SIDE",
+    "Face",
+    "FaceAligner",
     "FaceDetector",
     "FaceNotFoundError",
     "FaceNotFoundWarning",
+    "ShapePredictor",
     "detect_faces",
+    "extract_face_chips",
+    "face_chip_transforms",
+    "read_shape_predictor",
 ]
