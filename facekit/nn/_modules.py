@@ -88,7 +88,8 @@ class SiameseNetwork(nn.Module):
 
     ``forward`` embeds single images ``(n, C, H, W)`` to ``(n, d)`` or pairs
     ``(n, 2, C, H, W)`` to ``(n, 2, d)`` (both sides go through the same
-    ``embedding`` module in one batch) and L2-normalises the result. ``head``
+    ``embedding`` module in one batch) and L2-normalises the result (unless
+    ``normalize=False``). ``head``
     is the logistic unit ``w · |f(a) - f(b)| + b`` of the pair objective.
 
     Parameters
@@ -97,6 +98,8 @@ class SiameseNetwork(nn.Module):
         The network ``(n, C, H, W) -> (n, embedding_dim)``.
     embedding_dim : int
         Output size of ``embedding``.
+    normalize : bool, default=True
+        L2-normalise the embeddings.
 
     Examples
     --------
@@ -109,17 +112,19 @@ class SiameseNetwork(nn.Module):
     ((5, 2, 8), (5,))
     """
 
-    def __init__(self, embedding, embedding_dim):
+    def __init__(self, embedding, embedding_dim, normalize=True):
         super().__init__()
         self.embedding = embedding
         self.head = nn.Linear(embedding_dim, 1)
+        self.normalize = normalize
 
     def forward(self, x):
         """Embed images ``(n, C, H, W)`` or pairs ``(n, 2, C, H, W)``."""
         if x.dim() == 5:
             n = x.shape[0]
             return self.forward(x.flatten(0, 1)).view(n, x.shape[1], -1)
-        return F.normalize(self.embedding(x), dim=1)
+        z = self.embedding(x)
+        return F.normalize(z, dim=1) if self.normalize else z
 
     def pair_logits(self, emb_a, emb_b):
         """Logit of *same person*: ``w · |emb_a - emb_b| + b``, shape ``(n,)``."""
