@@ -23,7 +23,7 @@ from facekit.metrics import evaluate_protocol, verification_report
 
 __all__ = ["METHODS", "VERIFIERS", "make_pipeline", "fixed_features",
            "run_lfw_benchmark", "run_lfw_open_set", "open_set_row",
-           "run_lfw_clustering",
+           "run_lfw_clustering", "run_lfw_pretrained", "PRETRAINED_SETTING",
            "format_table", "plot_roc"]
 
 DEFAULT_SLICE = (slice(70, 195), slice(78, 172))
@@ -527,6 +527,11 @@ def plot_roc(rows, path):
 def _people(method, data_home, cache, download_if_missing=False):
     from facekit.datasets import fetch_lfw_people
 
+    if method == "pretrained":
+        if "pretrained-people" not in cache:
+            cache["pretrained-people"] = _pretrained_people(data_home)
+        return cache["pretrained-people"]
+
     key = ("people",) + tuple(sorted((k, repr(v))
                                      for k, v in METHODS[method].load.items()))
     if key not in cache:
@@ -538,7 +543,35 @@ def _people(method, data_home, cache, download_if_missing=False):
 
 def _image_features(method, image_shape):
     """The single-image feature transformer of a method (unfitted)."""
+    if method == "pretrained":  # the rows already are the embeddings
+        from sklearn.preprocessing import FunctionTransformer
+
+        return FunctionTransformer()
     return METHODS[method].features(image_shape).transformer
+
+
+def _metric(method):
+    return "euclidean" if method == "pretrained" else METHODS[method].metric
+
+
+def _pretrained_people(data_home, verbose=True):
+    """All LFW images embedded by the pretrained front end, in the order of
+    :func:`~facekit.datasets.fetch_lfw_people` (people and files sorted)."""
+    from sklearn.utils import Bunch
+
+    from facekit.face_model import _lfw_image_folder, lfw_embeddings
+
+    folder = _lfw_image_folder(data_home)
+    files, people = [], []
+    for person in sorted(p.name for p in folder.iterdir() if p.is_dir()):
+        for f in sorted(q.name for q in (folder / person).iterdir()):
+            files.append(f"{person}/{f}")
+            people.append(person.replace("_", " "))
+    emb, failed = lfw_embeddings(files, data_home=data_home, mirror=True,
+                                 verbose=verbose)
+    target_names, target = np.unique(people, return_inverse=True)
+    return Bunch(data=emb, target=target, target_names=target_names,
+                 image_shape=None, n_no_face=int(failed.sum()))
 
 
 def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
@@ -598,7 +631,7 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
         probes = np.concatenate([genuine, impostor])
         row = open_set_row(feats.transform(data.data[gallery]), names[gallery],
                            feats.transform(data.data[probes]), names[probes],
-                           n_genuine=len(genuine), metric=METHODS[method].metric,
+                           n_genuine=len(genuine), metric=_metric(method),
                            fars=fars)
         row.update(method=method, load_time=t1 - t0,
                    run_time=time.perf_counter() - t1)
@@ -724,7 +757,7 @@ def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,
         pairs, y_pairs, _ = make_pairs(feats.transform(data.data[cal_idx]),
                                        data.target[cal_idx], n_pairs=2000,
                                        random_state=random_state)
-        metric = METHODS[method].metric
+        metric = _metric(method)
         tau = ThresholdVerifier(metric=metric).fit(pairs, y_pairs).threshold_
         n_people = len(np.unique(y_in))
         for algo, clusterer in (
@@ -747,3 +780,101 @@ def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,
                       f"BCubed F1 {row['bcubed_f1']:.3f}  ARI {row['ari']:.3f}  "
                       f"NMI {row['nmi']:.3f}", flush=True)
     return rows
+
+
+# -----------------------------------------------------------------------------
+# The pretrained model (labeled outside data)
+
+#: Setting of the pretrained rows, in LFW's terms.
+PRETRAINED_SETTING = ("labeled outside data: dlib's ResNet trained on ~3M faces; "
+                      "facekit's own MMOD detector, 5-point alignment, embedding "
+                      "of the face and its mirror image")
+
+
+def run_lfw_pretrained(view=2, *, data_home=None, fars=(1e-2, 1e-3), detector="mmod",
+                       mirror=True, verbose=True):
+    """LFW verification with the pretrained front end and network.
+
+    Every image goes through what a user's photo goes through
+    (:class:`~facekit.detection.FaceAligner`: the face nearest the centre,
+    5 landmarks, aligned chip; :class:`~facekit.nn.PretrainedEmbedder`), on
+    the deep-funneled 250 x 250 images; images without a detected face get a
+    centred stand-in box (counted in ``n_no_face``). The only fitted part is
+    τ of a euclidean :class:`~facekit.verification.ThresholdVerifier`: on
+    ``pairsDevTrain`` for View 1, on the nine training folds for View 2
+    (:func:`~facekit.metrics.evaluate_protocol`).
+
+    Parameters
+    ----------
+    view : {1, 2}, default=2
+        Which view.
+    data_home : str or path, default=None
+        scikit-learn data home holding ``lfw_home``.
+    fars : tuple of float, default=(1e-2, 1e-3)
+        False-accept rates for the TAR columns.
+    detector : {"mmod", "cascade"}, default="mmod"
+        Face detector of the front end.
+    mirror : bool, default=True
+        Average each face's embedding with its mirror image's (the recipe
+        chosen on View 1 by ``benchmarks/choose_pretrained_recipe.py``).
+    verbose : bool, default=True
+        Progress.
+
+    Returns
+    -------
+    row : dict
+        As the rows of :func:`run_lfw_benchmark`, with ``method="pretrained"``,
+        ``verifier="threshold"`` and ``n_no_face``.
+    """
+    from facekit.datasets import load_lfw_pairs_metadata
+    from facekit.face_model import lfw_embeddings
+    from facekit.verification import ThresholdVerifier
+
+    t0 = time.perf_counter()
+    subsets = ("10_folds",) if view == 2 else ("train", "test")
+    data = {}
+    n_no_face = 0
+    for subset in subsets:
+        meta = load_lfw_pairs_metadata(subset, data_home)
+        if verbose:
+            print(f"[pretrained] {len(meta.target)} pairs of {subset}: detect, "
+                  "align, embed", flush=True)
+        emb, failed = lfw_embeddings(meta.filenames.ravel(), data_home=data_home,
+                                     detector=detector, mirror=mirror,
+                                     verbose=verbose)
+        n_no_face += len(set(meta.filenames.ravel()[failed]))
+        data[subset] = (emb.reshape(len(meta.target), 2, -1), meta.target, meta.folds)
+    load_time = time.perf_counter() - t0
+    verifier = ThresholdVerifier(metric="euclidean")
+    if view == 2:
+        pairs, y, folds = data["10_folds"]
+        res = evaluate_protocol(verifier, pairs, y, folds, fars=fars, verbose=verbose)
+        row = {
+            "accuracy": res["accuracy_mean"], "accuracy_sem": res["accuracy_sem"],
+            "auc": res["auc_mean"], "eer": res["eer_mean"],
+            "fold_accuracy": res["fold_accuracy"].tolist(),
+            "scores": res["scores"], "y_true": res["y_true"],
+            "fit_time": res["fit_time"], "predict_time": res["predict_time"],
+        }
+        for far in fars:
+            row[f"tar@far={far:g}"] = res[f"tar@far={far:g}"]
+    else:
+        (train, y_train, _), (test, y_test, _) = data["train"], data["test"]
+        t1 = time.perf_counter()
+        verifier.fit(train, y_train)
+        scores = verifier.decision_function(test)
+        row = dict(verification_report(y_test, scores, fars=fars))
+        row.update({
+            "accuracy": float(np.mean(verifier.predict(test) == y_test)),
+            "accuracy_sem": float("nan"),
+            "scores": scores - verifier.decision_threshold_,
+            "y_true": y_test, "fit_time": time.perf_counter() - t1,
+            "predict_time": 0.0,
+        })
+    row.update({"method": "pretrained", "verifier": "threshold", "view": view,
+                "load_time": load_time, "n_no_face": n_no_face,
+                "setting": PRETRAINED_SETTING})
+    if verbose:
+        print(f"  accuracy {row['accuracy']:.4f}  AUC {row['auc']:.4f}  "
+              f"({n_no_face} images without a detected face)", flush=True)
+    return row
