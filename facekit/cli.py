@@ -1,7 +1,8 @@
 """facekit's command line: ``facekit benchmark lfw`` and friends.
 
-Every command exits with status 0 on success and a non-zero status with a
-one-line reason on stderr on bad input.
+Every command exits with status 0 on success, 2 with a one-line reason on
+stderr on bad input, and 3 when it finished but skipped photos (unreadable,
+or without a face), which it lists.
 """
 
 import argparse
@@ -24,7 +25,8 @@ def _add_benchmark(sub):
     lfw = bsub.add_parser(
         "lfw", help="LFW verification (View 2, 10 folds; image-restricted)")
     lfw.add_argument("--method", nargs="+", default=None,
-                     help="methods to run (default: eigenfaces lbp)")
+                     help="methods to run (default: eigenfaces lbp pretrained; "
+                          "pretrained needs facekit[pretrained])")
     lfw.add_argument("--verifier", nargs="+",
                      default=["threshold", "logistic", "bilinear"],
                      choices=["threshold", "logistic", "bilinear"],
@@ -51,7 +53,7 @@ def _add_benchmark(sub):
     ):
         q = bsub.add_parser(name, help=helptext)
         q.add_argument("--method", nargs="+", default=None,
-                       help="methods to run (default: eigenfaces lbp)")
+                       help="methods to run (default: eigenfaces lbp pretrained)")
         q.add_argument("--data-home", default=None,
                        help="scikit-learn data home holding lfw_home")
         q.add_argument("--no-download", action="store_true",
@@ -62,18 +64,50 @@ def _add_benchmark(sub):
 
 
 def _cmd_benchmark_lfw(args):
-    from facekit.benchmark import format_table, plot_roc, run_lfw_benchmark
+    from facekit.benchmark import (
+        PRETRAINED_SETTING,
+        format_table,
+        plot_roc,
+        run_lfw_benchmark,
+        run_lfw_pretrained,
+    )
 
-    methods = _check_methods(args.method)
+    methods = _check_methods(args.method, pretrained=True)
+    classical = [m for m in methods if m != "pretrained"]
+    if args.plot:
+        _require_matplotlib()
     t0 = time.perf_counter()
-    rows = run_lfw_benchmark(methods, args.verifier, view=args.view,
-                             data_home=args.data_home, verbose=not args.quiet,
-                             download_if_missing=not args.no_download)
+    rows = []
+    if classical:
+        rows += run_lfw_benchmark(classical, args.verifier, view=args.view,
+                                  data_home=args.data_home, verbose=not args.quiet,
+                                  download_if_missing=not args.no_download)
+    if "pretrained" in methods:
+        from facekit.face_model import _lfw_image_folder
+
+        try:
+            _lfw_image_folder(args.data_home)
+        except FileNotFoundError:
+            if args.no_download:
+                raise
+            # the pretrained rows read the image files: download LFW first
+            from facekit.datasets import fetch_lfw_pairs
+
+            fetch_lfw_pairs(subset="test", data_home=args.data_home,
+                            download_if_missing=True)
+        rows.append(run_lfw_pretrained(args.view, data_home=args.data_home,
+                                       verbose=not args.quiet))
     wall = time.perf_counter() - t0
     setting = ("View 2, 10-fold (threshold / fitting on 9 folds, mean ± standard "
                "error)" if args.view == 2 else "View 1 (DevTrain -> DevTest)")
-    print(f"\nLFW verification, {setting}; image-restricted, no outside data")
-    print(format_table(rows))
+    if classical:
+        print(f"\nLFW verification, {setting}; image-restricted, no outside data")
+        print(format_table([r for r in rows if r["method"] != "pretrained"]))
+    if "pretrained" in methods:
+        print(f"\nLFW verification, {setting}; {PRETRAINED_SETTING}")
+        print(format_table([r for r in rows if r["method"] == "pretrained"]))
+        n = rows[-1]["n_no_face"]
+        print(f"({n} images without a detected face got a centred stand-in box)")
     print(f"wall time {wall:.0f}s")
     if args.plot:
         print(f"ROC curves written to {plot_roc(rows, args.plot)}")
@@ -84,24 +118,90 @@ def _cmd_benchmark_lfw(args):
     return 0
 
 
+def _require_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CommandError(
+            '--plot needs matplotlib: pip install "facekit[plot]"') from None
+
+
+def _pretrained_available():
+    try:
+        from facekit._model_files import dlib_model_path
+
+        dlib_model_path("resnet")
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+MODEL_CHOICES = ("pretrained", "lbp")
+#: Exit status of a command that finished but skipped photos (no face found,
+#: unreadable file); bad input is 2.
+EXIT_SKIPPED = 3
+
+
 def _add_model_args(p, threshold=True):
-    p.add_argument("--model", default=None, metavar="FILE",
-                   help="face model file, .json or .npz (default: the model shipped "
-                        "with facekit)")
-    p.add_argument("--method", default="lbp", choices=["lbp"],
-                   help="feature method of the model (default: lbp)")
+    p.add_argument("--model", default="pretrained", metavar="MODEL",
+                   help="'pretrained' (default: detector + alignment + dlib's "
+                        "ResNet, needs facekit[pretrained]), 'lbp' (the LFW-only "
+                        "LBP model) or a model file (.json or .npz)")
+    p.add_argument("--method", default=None, choices=["lbp"],
+                   help=argparse.SUPPRESS)
     if threshold:
         p.add_argument("--threshold", type=float, default=None,
                        help="distance threshold τ (default: the model's)")
     p.add_argument("--crop", default=None, choices=["auto", "lfw", "detect", "none"],
-                   help="how faces are cut from the images (default: the model's)")
+                   help="LBP models only: how faces are cut from the images")
+    p.add_argument("--detector", default=None, choices=["mmod", "cascade"],
+                   help="pretrained model only: face detector (default: mmod)")
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="CPU threads for the networks (default: torch's)")
+    p.add_argument("--progress", action="store_true",
+                   help="progress on stderr (default: on for more than 20 photos)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _model(args):
-    from facekit.models import FaceModel, load_model
+    """The model a command runs: a PretrainedFaceModel or an LBP FaceModel."""
+    from facekit.models import FaceModel, default_model_path, load_model
 
-    model = load_model(args.model)
+    name = args.model
+    if name == "pretrained" or (name.endswith(".json") and _is_pretrained_file(name)):
+        from facekit._model_files import PRETRAINED_INSTALL_HINT
+        from facekit.face_model import (
+            PretrainedFaceModel,
+            _load_json_model,
+            pretrained_model_path,
+        )
+
+        path = pretrained_model_path() if name == "pretrained" else name
+        d = _load_json_model(path)
+        model = PretrainedFaceModel.from_dict(d, source=f"model file {path}")
+        params = {k: getattr(model, k) for k in
+                  ("detector", "upsample", "min_score", "mirror", "metric",
+                   "threshold")}
+        if getattr(args, "threshold", None) is not None:
+            params["threshold"] = args.threshold
+        if args.detector is not None:
+            params["detector"] = args.detector
+        if args.crop is not None:
+            raise CommandError("--crop applies to LBP models only; the pretrained "
+                               "model finds and aligns every face itself")
+        model = PretrainedFaceModel(**params, n_jobs=args.n_jobs, info=model.info)
+        try:
+            model._parts()
+        except ImportError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            if "pip install" not in message:
+                message = f"{message}; {PRETRAINED_INSTALL_HINT}".lstrip("; ")
+            raise CommandError(message) from None
+        return model
+    if args.detector is not None:
+        raise CommandError("--detector applies to the pretrained model only")
+    model = load_model(default_model_path() if name == "lbp" else name)
     params = model.to_dict_params()
     if getattr(args, "threshold", None) is not None:
         params["threshold"] = args.threshold
@@ -110,10 +210,60 @@ def _model(args):
     return FaceModel(**params, projection=model.projection, info=model.info)
 
 
-def _read_images(paths):
-    from facekit.io import imread
+def _is_pretrained_file(path):
+    try:
+        return json.loads(open(path).read()).get("kind") == "pretrained"
+    except (OSError, ValueError, AttributeError):
+        return False
 
-    return [imread(p) for p in paths]
+
+def _faces(model, paths, args):
+    """Per photo: its faces (box, score, embedding) or the reason it has none.
+
+    Unreadable files and photos without a face are reported, not fatal.
+    """
+    verbose = args.progress or len(paths) > 20
+    if hasattr(model, "find_faces"):
+        model.verbose = max(1, len(paths) // 20) if verbose else 0
+        return model.find_faces(paths, on_error="skip")
+    from facekit.detection import FaceNotFoundError
+    from facekit.io import ImageLoadError, imread
+
+    out = []
+    for i, path in enumerate(paths):
+        try:
+            feats = model.features([imread(path)], names=[path])
+            out.append({"faces": [{"box": None, "score": None,
+                                   "embedding": feats[0]}], "error": None})
+        except FaceNotFoundError:
+            out.append({"faces": [], "error": None})
+        except (ImageLoadError, FileNotFoundError, OSError, ValueError) as exc:
+            out.append({"faces": [], "error": str(exc).splitlines()[0]})
+        if verbose and ((i + 1) % max(1, len(paths) // 20) == 0 or i + 1 == len(paths)):
+            print(f"  {i + 1}/{len(paths)} photos", file=sys.stderr, flush=True)
+    return out
+
+
+def _problem(path, res):
+    """Why a photo gave no face (None when it gave one)."""
+    if res["error"]:
+        return res["error"]
+    if not res["faces"]:
+        return f"no face found in {path}"
+    return None
+
+
+def _public(face):
+    return {k: v for k, v in face.items() if k != "embedding"}
+
+
+def _box_text(face):
+    if face.get("box") is None:
+        return ""
+    left, top, right, bottom = (int(round(v)) for v in face["box"])
+    score = face.get("score")
+    score = "" if score is None else f", score {score:.2f}"
+    return f" [box {left},{top},{right},{bottom}{score}]"
 
 
 def _emit(args, data, text):
@@ -122,41 +272,91 @@ def _emit(args, data, text):
 
 def _cmd_verify(args):
     model = _model(args)
-    feats = model.features(_read_images([args.image_a, args.image_b]),
-                           names=[args.image_a, args.image_b])
-    d = float(model.distance(feats[:1], feats[1:])[0])
+    paths = [args.image_a, args.image_b]
+    res = _faces(model, paths, args)
+    for path, r in zip(paths, res):
+        problem = _problem(path, r)
+        if problem:
+            raise CommandError(problem)
+    fa = np.stack([f["embedding"] for f in res[0]["faces"]])
+    fb = np.stack([f["embedding"] for f in res[1]["faces"]])
+    ia, ib = np.meshgrid(np.arange(len(fa)), np.arange(len(fb)), indexing="ij")
+    ia, ib = ia.ravel(), ib.ravel()
+    dists = model.distance(fa[ia], fb[ib])
+    k = int(np.argmin(dists))
+    d = float(dists[k])
     same = d <= model.threshold
+    face_a, face_b = res[0]["faces"][ia[k]], res[1]["faces"][ib[k]]
     data = {"image_a": args.image_a, "image_b": args.image_b, "same": bool(same),
-            "distance": d, "threshold": model.threshold, "metric": model.metric}
+            "distance": d, "threshold": model.threshold, "metric": model.metric,
+            "face_a": _public(face_a), "face_b": _public(face_b),
+            "n_faces_a": len(fa), "n_faces_b": len(fb)}
     verdict = "same person" if same else "different people"
-    _emit(args, data, f"{verdict}: {model.metric} distance {d:.4g} "
-                      f"{'<=' if same else '>'} threshold {model.threshold:.4g}")
+    text = (f"{verdict}: {model.metric} distance {d:.4g} "
+            f"{'<=' if same else '>'} threshold {model.threshold:.4g}")
+    if len(fa) > 1 or len(fb) > 1:
+        text += (f" (closest of {len(fa)} x {len(fb)} faces: "
+                 f"{_box_text(face_a).strip()} and {_box_text(face_b).strip()})")
+    _emit(args, data, text)
     return 0
 
 
+def _list_people(folder):
+    """``[(path, person)]`` of a ``folder/<person>/<image>`` tree, sorted."""
+    from pathlib import Path
+
+    from facekit.datasets import IMAGE_EXTENSIONS
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise CommandError(f"{folder} is not a folder")
+    out = []
+    for person in sorted(p for p in root.iterdir()
+                         if p.is_dir() and not p.name.startswith(".")):
+        out.extend((str(f), person.name) for f in sorted(person.iterdir())
+                   if f.is_file() and not f.name.startswith(".")
+                   and f.suffix.lower() in IMAGE_EXTENSIONS)
+    if not out:
+        raise CommandError(f"no images found in {folder}/<person>/")
+    return out
+
+
 def _cmd_enroll(args):
-    from facekit.datasets import load_image_folder
     from facekit.identification import OneShotIdentifier
     from facekit.persistence import save_gallery
 
     model = _model(args)
-    folder = load_image_folder(args.folder, on_error="skip" if args.skip_bad else "raise")
-    if len(folder.filenames) == 0:
-        raise CommandError(f"no readable images in {args.folder}")
-    feats = model.features(list(folder.images), names=list(folder.filenames))
-    names = np.asarray(folder.target_names)[folder.target]
+    entries = _list_people(args.folder)
+    paths = [p for p, _ in entries]
+    res = _faces(model, paths, args)
+    feats, names, skipped, used = [], [], [], []
+    for (path, person), r in zip(entries, res):
+        problem = _problem(path, r)
+        if problem:
+            skipped.append([path, problem])
+            continue
+        # one person per enrolment photo: the largest face is theirs
+        face = max(r["faces"], key=lambda f: 0 if f.get("box") is None else
+                   (f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1]))
+        feats.append(face["embedding"])
+        names.append(person)
+        used.append({"image": path, "person": person, **_public(face),
+                     "n_faces": len(r["faces"])})
+    if not feats:
+        raise CommandError(f"no face could be enrolled from {args.folder} "
+                           f"({len(skipped)} photos skipped)")
+    feats = np.stack(feats)
     ident = OneShotIdentifier(metric=model.metric, threshold=model.threshold,
-                              matching=args.matching).fit(feats, names)
+                              matching=args.matching).fit(feats, np.asarray(names))
     save_gallery(ident, args.out)
     data = {"gallery": args.out, "n_people": len(ident.classes_),
             "n_images": int(len(feats)), "people": [str(c) for c in ident.classes_],
-            "skipped": [[str(p), str(r)] for p, r in folder.skipped]}
-    text = (f"enrolled {len(feats)} images of {len(ident.classes_)} people into "
-            f"{args.out}")
-    if folder.skipped:
-        text += f" ({len(folder.skipped)} unreadable files skipped)"
-    _emit(args, data, text)
-    return 0
+            "enrolled": used, "skipped": skipped}
+    text = [f"enrolled {len(feats)} images of {len(ident.classes_)} people into "
+            f"{args.out}"]
+    text += [f"  skipped {p}: {why}" for p, why in skipped]
+    _emit(args, data, "\n".join(text))
+    return EXIT_SKIPPED if skipped else 0
 
 
 def _cmd_identify(args):
@@ -166,25 +366,39 @@ def _cmd_identify(args):
     ident = load_gallery(args.gallery)
     if args.threshold is not None:
         ident.set_params(threshold=args.threshold)
-    feats = model.features(_read_images(args.images), names=list(args.images))
-    if feats.shape[1] != ident.n_features_in_:
-        raise CommandError(
-            f"gallery {args.gallery} holds {ident.n_features_in_}-d features but the "
-            f"model makes {feats.shape[1]}-d ones: enroll and identify with one model")
-    pred = ident.predict(feats)
-    k = min(args.top_k, len(ident.classes_))
-    labels, dists = ident.rank(feats, k=k)
-    results, lines = [], []
-    for path, p, lab, dist in zip(args.images, pred, labels, dists):
-        known = p != ident.unknown_label
-        results.append({"image": path, "identity": str(p) if known else None,
-                        "recognized": bool(known),
-                        "top": [{"identity": str(a), "distance": float(b)}
-                                for a, b in zip(lab, dist)]})
-        shown = str(p) if known else "not recognized"
-        lines.append(f"{path}: {shown} (nearest {lab[0]} at {dist[0]:.4g})")
-    _emit(args, {"threshold": ident.threshold, "results": results}, "\n".join(lines))
-    return 0
+    res = _faces(model, list(args.images), args)
+    results, lines, skipped = [], [], []
+    for path, r in zip(args.images, res):
+        problem = _problem(path, r)
+        if problem:
+            skipped.append([path, problem])
+            results.append({"image": path, "faces": [], "error": problem})
+            lines.append(f"{path}: skipped ({problem})")
+            continue
+        feats = np.stack([f["embedding"] for f in r["faces"]])
+        if feats.shape[1] != ident.n_features_in_:
+            raise CommandError(
+                f"gallery {args.gallery} holds {ident.n_features_in_}-d features but "
+                f"the model makes {feats.shape[1]}-d ones: enroll and identify with "
+                "one model")
+        pred = ident.predict(feats)
+        k = min(args.top_k, len(ident.classes_))
+        labels, dists = ident.rank(feats, k=k)
+        faces = []
+        for face, p, lab, dist in zip(r["faces"], pred, labels, dists):
+            known = not (isinstance(p, (int, np.integer)) and p == ident.unknown_label)
+            known = known and str(p) != str(ident.unknown_label)
+            faces.append({**_public(face), "identity": str(p) if known else None,
+                          "recognized": bool(known),
+                          "top": [{"identity": str(a), "distance": float(b)}
+                                  for a, b in zip(lab, dist)]})
+            shown = str(p) if known else "not recognized"
+            lines.append(f"{path}{_box_text(face)}: {shown} "
+                         f"(nearest {lab[0]} at {dist[0]:.4g})")
+        results.append({"image": path, "faces": faces, "error": None})
+    data = {"threshold": ident.threshold, "results": results, "skipped": skipped}
+    _emit(args, data, "\n".join(lines))
+    return EXIT_SKIPPED if skipped else 0
 
 
 def _list_images(folder):
@@ -205,27 +419,48 @@ def _list_images(folder):
 def _cmd_cluster(args):
     from facekit.clustering import FaceClusterer
 
+    if args.n_clusters is not None and args.n_clusters < 1:
+        raise CommandError(f"--n-clusters must be >= 1, got {args.n_clusters}")
     model = _model(args)
     paths = _list_images(args.folder)
-    feats = model.features(_read_images(paths), names=paths)
+    res = _faces(model, paths, args)
+    items, feats, skipped = [], [], []
+    for path, r in zip(paths, res):
+        problem = _problem(path, r)
+        if problem:
+            skipped.append([path, problem])
+            continue
+        for face in r["faces"]:
+            items.append({"image": path, **_public(face)})
+            feats.append(face["embedding"])
+    if not feats:
+        raise CommandError(f"no face found in the {len(paths)} images of {args.folder}")
+    feats = np.stack(feats)
     if args.n_clusters:
+        if args.n_clusters > len(feats):
+            raise CommandError(f"--n-clusters {args.n_clusters} exceeds the "
+                               f"{len(feats)} faces found")
         clusterer = FaceClusterer(method="kmeans", n_clusters=args.n_clusters,
                                   random_state=0)
+    elif len(feats) == 1:
+        clusterer = None
     else:
         clusterer = FaceClusterer(method="threshold", threshold=model.threshold,
                                   metric=model.metric)
-    labels = clusterer.fit_predict(feats)
+    labels = np.zeros(1, int) if clusterer is None else clusterer.fit_predict(feats)
     clusters = {}
-    for path, lab in zip(paths, labels):
-        clusters.setdefault(int(lab), []).append(path)
-    lines = [f"{len(paths)} images in {len(set(labels) - {-1})} clusters"]
+    for item, lab in zip(items, labels):
+        clusters.setdefault(int(lab), []).append(item)
+    lines = [f"{len(feats)} faces in {len(paths)} images: "
+             f"{len(set(labels.tolist()) - {-1})} clusters"]
     for lab in sorted(clusters):
         name = "noise" if lab == -1 else f"cluster {lab}"
         lines.append(f"{name} ({len(clusters[lab])}):")
-        lines.extend(f"  {p}" for p in clusters[lab])
-    _emit(args, {"clusters": {str(k): v for k, v in sorted(clusters.items())}},
-          "\n".join(lines))
-    return 0
+        lines.extend(f"  {it['image']}{_box_text(it)}" for it in clusters[lab])
+    lines += [f"skipped {p}: {why}" for p, why in skipped]
+    payload = {str(k): v for k, v in sorted(clusters.items())}
+    _emit(args, {"clusters": payload, "skipped": skipped}, "\n".join(lines))
+    return EXIT_SKIPPED if skipped else 0
 
 
 def _add_recognition(sub):
@@ -240,7 +475,8 @@ def _add_recognition(sub):
     p.add_argument("--out", "-o", default="gallery.npz", help="gallery file to write")
     p.add_argument("--matching", default="nearest", choices=["nearest", "centroid"])
     p.add_argument("--skip-bad", action="store_true",
-                   help="report and skip unreadable images instead of failing")
+                   help="(kept for compatibility: unreadable photos and photos "
+                        "without a face are always reported and skipped)")
     _add_model_args(p)
     p.set_defaults(func=_cmd_enroll)
 
@@ -251,23 +487,36 @@ def _add_recognition(sub):
     _add_model_args(p)
     p.set_defaults(func=_cmd_identify)
 
-    p = sub.add_parser("cluster", help="group the face images of a folder by person")
+    p = sub.add_parser("cluster", help="group the faces of a folder's photos by person")
     p.add_argument("folder")
     p.add_argument("--n-clusters", type=int, default=None,
-                   help="number of people if known (k-means); else threshold clustering")
+                   help="number of people if known (k-means); "
+                        "else threshold clustering")
     _add_model_args(p)
     p.set_defaults(func=_cmd_cluster)
 
 
-def _check_methods(methods):
+def _check_methods(methods, pretrained=False):
     from facekit.benchmark import METHODS
 
-    methods = methods or ["eigenfaces", "lbp"]
-    unknown = [m for m in methods if m not in METHODS]
+    if not methods:
+        methods = ["eigenfaces", "lbp"]
+        if pretrained:
+            if _pretrained_available():
+                methods.append("pretrained")
+            else:
+                print("note: the pretrained row needs facekit[pretrained]; "
+                      "running the classical methods only", file=sys.stderr)
+    known = set(METHODS) | ({"pretrained"} if pretrained else set())
+    unknown = [m for m in methods if m not in known]
     if unknown:
         raise CommandError(
             f"unknown method(s) {', '.join(unknown)}; choose from "
-            f"{', '.join(sorted(METHODS))}")
+            f"{', '.join(sorted(known))}")
+    if "pretrained" in methods and not _pretrained_available():
+        from facekit._model_files import PRETRAINED_INSTALL_HINT
+
+        raise CommandError(PRETRAINED_INSTALL_HINT)
     return methods
 
 
@@ -284,7 +533,8 @@ def _cmd_benchmark_open_set(args):
     from facekit.benchmark import run_lfw_open_set
 
     t0 = time.perf_counter()
-    rows = run_lfw_open_set(_check_methods(args.method), data_home=args.data_home,
+    rows = run_lfw_open_set(_check_methods(args.method, pretrained=True),
+                            data_home=args.data_home,
                             download_if_missing=not args.no_download)
     wall = time.perf_counter() - t0
     r0 = rows[0]
@@ -303,7 +553,8 @@ def _cmd_benchmark_cluster(args):
     from facekit.benchmark import run_lfw_clustering
 
     t0 = time.perf_counter()
-    rows = run_lfw_clustering(_check_methods(args.method), data_home=args.data_home,
+    rows = run_lfw_clustering(_check_methods(args.method, pretrained=True),
+                              data_home=args.data_home,
                               download_if_missing=not args.no_download)
     wall = time.perf_counter() - t0
     r0 = rows[0]

@@ -41,6 +41,23 @@ def lfw_data_home():
     return home
 
 
+@pytest.fixture(scope="session")
+def pretrained_models():
+    """Paths of dlib's model files (the ``pretrained`` extra).
+
+    Skips when they are not installed, except under ``CI=true``, where CI
+    installs the extra and a missing one is a failure.
+    """
+    from facekit._model_files import DLIB_MODEL_FILES, dlib_model_path
+
+    try:
+        return {name: dlib_model_path(name) for name in DLIB_MODEL_FILES}
+    except ImportError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _facekit_cache(tmp_path_factory):
     """Keep every cache the tests make in a temporary folder."""
