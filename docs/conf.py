@@ -133,6 +133,7 @@ sphinx_gallery_conf = {
         "../examples/nn",
         "../examples/identification",
         "../examples/clustering",
+        "../examples/pretrained",
     ],
     "reset_modules": ("matplotlib", "seaborn"),
     "matplotlib_animations": False,

@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "PretrainedFaceModel",
+    "load_pretrained_model",
     "calibrate_pretrained_model",
     "lfw_embeddings",
     "pretrained_model_path",
@@ -320,6 +321,33 @@ class PretrainedFaceModel:
         )
 
 
+def load_pretrained_model(path=None):
+    """Load a pretrained face model description (default: the shipped one).
+
+    Parameters
+    ----------
+    path : str or path-like, default=None
+        A JSON file written by :meth:`PretrainedFaceModel.save`; None loads
+        :func:`pretrained_model_path`.
+
+    Returns
+    -------
+    model : PretrainedFaceModel
+        The model (the networks are read on first use).
+
+    Examples
+    --------
+    >>> from facekit.face_model import load_pretrained_model
+    >>> model = load_pretrained_model()
+    >>> model.metric, model.mirror, 0.5 < model.threshold < 0.7
+    ('euclidean', True, True)
+    """
+    path = pretrained_model_path() if path is None else Path(path)
+    return PretrainedFaceModel.from_dict(
+        _load_json_model(path), source=f"model file {path}"
+    )
+
+
 def _load_json_model(path):
     path = Path(path)
     try:
@@ -411,7 +439,10 @@ def lfw_embeddings(
         try:
             with np.load(store, allow_pickle=False) as z:
                 for row in zip(
-                    z["names"].tolist(), z["features"], z["features_mirror"], z["failed"]
+                    z["names"].tolist(),
+                    z["features"],
+                    z["features_mirror"],
+                    z["failed"],
                 ):
                     known[row[0]] = (row[1], row[2], bool(row[3]))
         except (OSError, ValueError, KeyError):
