@@ -108,3 +108,14 @@ def test_cli_verifier_choices_are_the_benchmark_verifiers():
     assert tuple(args.verifier) == VERIFIERS
     with pytest.raises(SystemExit):
         build_parser().parse_args(["benchmark", "lfw", "--verifier", "magic"])
+
+
+def test_plot_without_matplotlib_fails_before_the_work(monkeypatch, tmp_path, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    status = main(["benchmark", "lfw", "--method", "pixels", "--plot",
+                   str(tmp_path / "roc.png"), "--data-home", str(tmp_path)])
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "matplotlib" in err[0]
