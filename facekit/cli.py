@@ -244,6 +244,25 @@ def _faces(model, paths, args):
     return out
 
 
+def _model_signature(model):
+    """What decides a model's feature space (not τ), for galleries to record."""
+    if hasattr(model, "find_faces"):
+        return {"kind": "pretrained",
+                "network": "dlib_face_recognition_resnet_model_v1",
+                "mirror": model.mirror}
+    import hashlib
+
+    d = model.to_dict()
+    sig = {"kind": "lbp", **{k: v for k, v in d.items()
+                             if k not in ("threshold", "crop", "info")}}
+    if model.projection is not None:
+        digest = hashlib.sha1()
+        for key in sorted(model.projection):
+            digest.update(np.ascontiguousarray(model.projection[key]).tobytes())
+        sig["projection_sha1"] = digest.hexdigest()
+    return sig
+
+
 def _problem(path, res):
     """Why a photo gave no face (None when it gave one)."""
     if res["error"]:
@@ -348,7 +367,7 @@ def _cmd_enroll(args):
     feats = np.stack(feats)
     ident = OneShotIdentifier(metric=model.metric, threshold=model.threshold,
                               matching=args.matching).fit(feats, np.asarray(names))
-    save_gallery(ident, args.out)
+    save_gallery(ident, args.out, model=_model_signature(model))
     data = {"gallery": args.out, "n_people": len(ident.classes_),
             "n_images": int(len(feats)), "people": [str(c) for c in ident.classes_],
             "enrolled": used, "skipped": skipped}
@@ -360,10 +379,16 @@ def _cmd_enroll(args):
 
 
 def _cmd_identify(args):
-    from facekit.persistence import load_gallery
+    from facekit.persistence import gallery_model, load_gallery
 
     model = _model(args)
     ident = load_gallery(args.gallery)
+    enrolled_with = gallery_model(args.gallery)
+    if enrolled_with is not None and enrolled_with != _model_signature(model):
+        raise CommandError(
+            f"gallery {args.gallery} was enrolled with another face model "
+            f"({enrolled_with.get('kind')}); identify with the model that enrolled "
+            "it (--model), or enroll again")
     if args.threshold is not None:
         ident.set_params(threshold=args.threshold)
     res = _faces(model, list(args.images), args)

@@ -27,7 +27,7 @@ import zlib
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["save_gallery", "load_gallery"]
+__all__ = ["save_gallery", "load_gallery", "gallery_model"]
 
 GALLERY_FORMAT = "facekit.gallery"
 GALLERY_VERSION = 1
@@ -236,7 +236,7 @@ def _labels_to_plain(labels):
     )
 
 
-def save_gallery(identifier, path):
+def save_gallery(identifier, path, *, model=None):
     """Store a fitted identifier's gallery and parameters, safely.
 
     Parameters
@@ -246,6 +246,11 @@ def save_gallery(identifier, path):
     path : str or path-like
         File to write (conventionally ``*.npz``; no suffix is added). An
         existing file is replaced atomically.
+    model : dict, default=None
+        A JSON-serialisable description of the model that made the features
+        (the command line stores which face model enrolled the gallery, so
+        that identifying with another one is an error, not wrong answers);
+        read back by :func:`gallery_model`.
 
     Returns
     -------
@@ -307,6 +312,13 @@ def save_gallery(identifier, path):
     names = getattr(identifier, "feature_names_in_", None)
     if names is not None:
         meta["feature_names_in"] = [str(v) for v in names]
+    if model is not None:
+        if not isinstance(model, dict):
+            raise TypeError(f"model must be a dict, got {type(model).__name__}")
+        try:
+            meta["model"] = json.loads(json.dumps(model))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"model is not JSON-serialisable: {exc}") from None
     from facekit import __version__
 
     meta["facekit_version"] = __version__
@@ -399,3 +411,37 @@ def load_gallery(path):
             raise fail("bad feature_names_in")
         identifier.feature_names_in_ = np.asarray(names, dtype=object)
     return identifier
+
+
+def gallery_model(path):
+    """The description of the model that made a gallery's features.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File written by :func:`save_gallery`.
+
+    Returns
+    -------
+    model : dict or None
+        What ``save_gallery(..., model=...)`` stored; None for a gallery
+        saved without one.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from facekit.identification import OneShotIdentifier
+    >>> from facekit.persistence import gallery_model, save_gallery
+    >>> ident = OneShotIdentifier().fit(np.eye(2), ["ann", "bob"])
+    >>> path = os.path.join(tempfile.mkdtemp(), "gallery.npz")
+    >>> _ = save_gallery(ident, path, model={"kind": "pretrained"})
+    >>> gallery_model(path)
+    {'kind': 'pretrained'}
+    """
+    _, meta = _read_npz(path, GALLERY_FORMAT, max_version=GALLERY_VERSION)
+    model = meta.get("model")
+    if model is not None and not isinstance(model, dict):
+        raise _SafeFileError(
+            f"{os.fspath(path)}: not a valid {GALLERY_FORMAT} file: bad model field")
+    return model

@@ -146,6 +146,28 @@ def test_cli_enroll_identify_cluster_verify(tmp_path, capsys):
     assert groups == [["person0"], ["person1"], ["person2"]]
 
 
+def test_gallery_remembers_its_model(tmp_path, capsys):
+    from facekit.persistence import gallery_model
+
+    _write_people(tmp_path / "people")
+    kw = {"image_shape": (40, 32), "crop": "none", "threshold": 1.0, "grid": (4, 4)}
+    mpath = str(FaceModel(**kw).save(tmp_path / "model.json"))
+    # same feature count, another feature space
+    other = str(FaceModel(**kw, normalize="sqrt").save(tmp_path / "other.json"))
+    gallery = str(tmp_path / "g.npz")
+    assert main(["enroll", str(tmp_path / "people"), "-o", gallery,
+                 "--model", mpath]) == 0
+    assert gallery_model(gallery)["kind"] == "lbp"
+    probe = str(tmp_path / "people" / "person1" / "p1_2.png")
+    capsys.readouterr()
+    assert main(["identify", probe, "--gallery", gallery, "--model", other]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "enrolled with another face model" in err[0]
+    # τ is not part of the feature space
+    assert main(["identify", probe, "--gallery", gallery, "--model", mpath,
+                 "--threshold", "0.5"]) == 0
+
+
 def test_cli_bad_input_exit_codes(tmp_path, capsys):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
