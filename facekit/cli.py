@@ -172,17 +172,13 @@ def _model(args):
     if name == "pretrained" or (name.endswith(".json") and _is_pretrained_file(name)):
         from facekit._model_files import PRETRAINED_INSTALL_HINT
         from facekit.face_model import (
+            _PARAMS,
             PretrainedFaceModel,
-            _load_json_model,
-            pretrained_model_path,
+            load_pretrained_model,
         )
 
-        path = pretrained_model_path() if name == "pretrained" else name
-        d = _load_json_model(path)
-        model = PretrainedFaceModel.from_dict(d, source=f"model file {path}")
-        params = {k: getattr(model, k) for k in
-                  ("detector", "upsample", "min_score", "mirror", "metric",
-                   "threshold")}
+        model = load_pretrained_model(None if name == "pretrained" else name)
+        params = {k: getattr(model, k) for k in _PARAMS}
         if getattr(args, "threshold", None) is not None:
             params["threshold"] = args.threshold
         if args.detector is not None:

@@ -252,10 +252,10 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         return self
 
     # -- one photo -----------------------------------------------------------------
-    def _boxes(self, image):
-        """Face boxes (l, t, r, b) and scores in one float image in [0, 1]."""
+    def _boxes(self, image, rgb):
+        """Face boxes (l, t, r, b) and scores of one photo (float in [0, 1]
+        and its uint8 RGB copy)."""
         if self.detector == "mmod":
-            rgb = _to_uint8(image)
             ups = 0 if self.upsample == "auto" else int(self.upsample)
             boxes, scores = self.mmod_.detect(
                 rgb, upsample_num_times=ups, threshold=self.min_score
@@ -283,7 +283,8 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     def _faces_of(self, image, *, stand_in):
         from facekit.detection._align import extract_face_chips
 
-        boxes, scores = self._boxes(image)
+        rgb = _to_uint8(image)  # once: the detector, landmarks and chips share it
+        boxes, scores = self._boxes(image, rgb)
         detected = np.ones(len(boxes), dtype=bool)
         if len(boxes) == 0 and stand_in:
             boxes = _center_face_box(image.shape)[np.newaxis]
@@ -291,7 +292,6 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             detected = np.zeros(1, dtype=bool)
         if len(boxes) == 0:
             return []
-        rgb = _to_uint8(image)
         landmarks = self.shape_predictor_.predict(rgb, boxes)
         chips = extract_face_chips(
             rgb, landmarks, size=self.chip_size, padding=self.padding
@@ -361,10 +361,12 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         failed = []
         for i, item in enumerate(images):
             image, name = _load(item, i, color=True)
-            faces = self._faces_of(image, stand_in=False)
-            if faces:
-                boxes = np.array([f.box for f in faces])
-                face = faces[_pick(boxes, image.shape, self.select)]
+            # one detection per photo: the stand-in comes with it when asked
+            faces = self._faces_of(image, stand_in=self.no_face == "center")
+            found = [f for f in faces if f.detected]
+            if found:
+                boxes = np.array([f.box for f in found])
+                face = found[_pick(boxes, image.shape, self.select)]
                 rows[i] = face.chip.reshape(-1)
             else:
                 failed.append(name)
@@ -373,7 +375,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
                 if self.no_face == "mark":
                     rows[i] = np.nan
                 else:
-                    rows[i] = self._faces_of(image, stand_in=True)[0].chip.reshape(-1)
+                    rows[i] = faces[0].chip.reshape(-1)
             self._progress(i, len(images))
         self.n_failed_ = len(failed)
         if failed and self.no_face == "center":

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facekit._dlib_format import DlibFormatError, DlibReader
+from facekit.nn._dlib_resnet import _read_affine, _read_con, _read_relu
 
 __all__ = ["MMODDetector", "read_mmod_detector"]
 
@@ -53,15 +54,6 @@ __all__ = ["MMODDetector", "read_mmod_detector"]
 # --------------------------------------------------------------------------------------
 # parsing
 # --------------------------------------------------------------------------------------
-
-
-def _read_alias_tensor(reader):
-    """An ``alias_tensor``: version 1 and its four dimensions (no data)."""
-    reader.expect_int(1)
-    shape = tuple(reader.read_int() for _ in range(4))
-    if min(shape) < 0:
-        raise reader.error(f"negative alias_tensor shape {shape}")
-    return shape
 
 
 def _read_mmod_options(reader):
@@ -119,113 +111,36 @@ def _read_input_layer(reader, name):
     }
 
 
-def _read_con(reader, name):
-    params = reader.read_tensor().ravel()
-    num_filters = reader.read_int()
-    nr, nc, stride_y, stride_x = (reader.read_int() for _ in range(4))
-    padding_y, padding_x = reader.read_int(), reader.read_int()
-    filters = _read_alias_tensor(reader)
-    biases = _read_alias_tensor(reader)
-    for _ in range(4):  # learning-rate and weight-decay multipliers
-        reader.read_float()
-    use_bias = True
-    if name in ("con_5", "con_6"):
-        use_bias = reader.read_bool()
-    if name == "con_6" and reader.read_bool():
-        raise reader.error("con_ with a fused relu is not supported")
-    if not (
-        nr > 0
-        and nc > 0
-        and stride_y > 0
-        and stride_x > 0
-        and 0 <= padding_y < nr
-        and 0 <= padding_x < nc
-    ):
-        raise reader.error(f"bad convolution geometry {nr}x{nc}/{stride_y},{stride_x}")
-    if filters[0] != num_filters or filters[2:] != (nr, nc):
-        raise reader.error(
-            f"filter shape {filters} does not match {num_filters} {nr}x{nc}"
-        )
-    n_weights = math.prod(filters)
-    n_bias = num_filters if use_bias else 0
-    if use_bias and math.prod(biases) != num_filters:
-        raise reader.error(f"bias shape {biases} does not match {num_filters} filters")
-    if params.size != n_weights + n_bias:
-        raise reader.error(
-            f"con_ holds {params.size} parameters, expected {n_weights + n_bias}"
-        )
-    weight = params[:n_weights].reshape(filters)
-    bias = params[n_weights:].copy() if use_bias else np.zeros(num_filters, np.float32)
-    return {
-        "type": "con",
-        "weight": weight,
-        "bias": bias,
-        "stride": (stride_y, stride_x),
-        "padding": (padding_y, padding_x),
-    }
-
-
-def _read_affine(reader, name):
-    params = reader.read_tensor().ravel()
-    gamma = _read_alias_tensor(reader)
-    beta = _read_alias_tensor(reader)
-    mode = reader.read_int()
-    disabled = reader.read_bool() if name == "affine_2" else False
-    if disabled:
-        return None
-    if mode != 0:
-        raise reader.error("affine_ in fully-connected mode is not supported")
-    k = math.prod(gamma)
-    if gamma != beta or params.size != 2 * k:
-        raise reader.error(f"affine_ holds {params.size} parameters for gamma {gamma}")
-    return {"type": "affine", "gamma": params[:k].copy(), "beta": params[k:].copy()}
-
-
-def _read_bn_as_affine(reader, name):
-    if name != "bn_con2":
-        raise reader.error(
-            "batch normalisation in fully-connected mode is not supported"
-        )
-    params = reader.read_tensor().ravel()
-    gamma = _read_alias_tensor(reader)
-    _read_alias_tensor(reader)  # beta
-    reader.read_tensor()  # means (of the last training batch)
-    reader.read_tensor()  # invstds
-    running_means = reader.read_tensor().ravel()
-    running_variances = reader.read_tensor().ravel()
-    reader.read_int()  # num_updates
-    reader.read_int()  # running_stats_window_size
-    for _ in range(4):
-        reader.read_float()
-    eps = reader.read_float()
-    k = math.prod(gamma)
-    if params.size != 2 * k or running_means.size != k or running_variances.size != k:
-        raise reader.error(
-            f"bn_con holds inconsistent parameter sizes for {k} channels"
-        )
-    # affine_(const bn_&): g = gamma / sqrt(running_variances + eps),
-    #                      b = beta - g * running_means   (float arithmetic)
-    g = params[:k] / np.sqrt(running_variances + np.float32(eps))
-    b = params[k:] - g * running_means
-    return {
-        "type": "affine",
-        "gamma": g.astype(np.float32),
-        "beta": b.astype(np.float32),
-    }
-
-
 def _read_layer_details(reader):
+    """One layer's details, read by the face ResNet's layer readers.
+
+    Returns the layer as the detector runs it (``None`` for a disabled one).
+    """
     name = reader.read_string(max_length=256)
     if name in ("con_4", "con_5", "con_6"):
-        return _read_con(reader, name)
-    if name in ("affine_", "affine_2"):
-        return _read_affine(reader, name)
-    if name in ("bn_con2", "bn_fc2"):
-        return _read_bn_as_affine(reader, name)
-    if name == "relu_":
-        return {"type": "relu"}
-    if name == "relu_2":
-        return None if reader.read_bool() else {"type": "relu"}
+        d = _read_con(reader, name)
+        if d["relu"]:
+            raise reader.error("con_ with a fused relu is not supported")
+        n_filters = d["weight"].shape[0]
+        bias = d["bias"] if d["bias"] is not None else np.zeros(n_filters)
+        return {
+            "type": "con",
+            "weight": d["weight"],
+            "bias": np.asarray(bias, dtype=np.float32).ravel(),
+            "stride": d["stride"],
+            "padding": d["padding"],
+        }
+    if name in ("affine_", "affine_2", "bn_con2", "bn_fc2"):
+        d = _read_affine(reader, name)
+        if d["disabled"]:
+            return None
+        if d["mode"] != "conv":
+            raise reader.error(
+                f"{name} in fully-connected mode is not supported in a detector")
+        return {"type": "affine", "gamma": d["gamma"].ravel(),
+                "beta": d["beta"].ravel()}
+    if name in ("relu_", "relu_2"):
+        return None if _read_relu(reader, name)["disabled"] else {"type": "relu"}
     raise reader.error(f"unsupported layer {name!r} in an MMOD detector")
 
 
