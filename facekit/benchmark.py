@@ -825,6 +825,12 @@ def run_lfw_pretrained(view=2, *, data_home=None, fars=(1e-2, 1e-3), detector="m
     row : dict
         As the rows of :func:`run_lfw_benchmark`, with ``method="pretrained"``,
         ``verifier="threshold"`` and ``n_no_face``.
+
+    Examples
+    --------
+    >>> from facekit.benchmark import format_table, run_lfw_pretrained
+    >>> row = run_lfw_pretrained(view=2)  # doctest: +SKIP
+    >>> print(format_table([row]))  # doctest: +SKIP
     """
     from facekit.datasets import load_lfw_pairs_metadata
     from facekit.face_model import lfw_embeddings

@@ -420,6 +420,14 @@ def lfw_embeddings(
         float32, one row per file name (repeated names share one).
     failed : ndarray of shape (n_files,), dtype bool
         True where no face was found (the stand-in box was used).
+
+    Examples
+    --------
+    >>> from facekit.face_model import lfw_embeddings
+    >>> files = ["Serena_Williams/Serena_Williams_0001.jpg"]
+    >>> emb, failed = lfw_embeddings(files)  # doctest: +SKIP
+    >>> emb.shape, int(failed.sum())  # doctest: +SKIP
+    ((1, 128), 0)
     """
     import torch
 
@@ -523,6 +531,13 @@ def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):
     model : PretrainedFaceModel
         A new model with τ for best accuracy on DevTrain and the accuracy on
         DevTest (at that τ) recorded in ``info``.
+
+    Examples
+    --------
+    >>> from facekit.face_model import calibrate_pretrained_model
+    >>> model = calibrate_pretrained_model()  # doctest: +SKIP
+    >>> model.info["view1_test_accuracy"]  # doctest: +SKIP
+    0.992
     """
     from facekit.datasets import load_lfw_pairs_metadata
     from facekit.metrics import best_accuracy_threshold

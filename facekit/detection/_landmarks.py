@@ -294,6 +294,16 @@ def read_shape_predictor(path):
     DlibFormatError
         When the file cannot be read or is not a shape predictor (the message
         names the file).
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from facekit._model_files import dlib_model_path
+    >>> from facekit.detection import read_shape_predictor
+    >>> predictor = read_shape_predictor(dlib_model_path("shape_predictor_5"))
+    >>> points = predictor.predict(data.astronaut(), [[168, 69, 263, 164]])
+    >>> points.shape
+    (1, 5, 2)
     """
     return _load(os.fspath(path))
 

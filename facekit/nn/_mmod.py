@@ -647,6 +647,16 @@ def read_mmod_detector(path, device="cpu"):
     DlibFormatError
         When the file is missing, truncated or not an MMOD detector; the
         message names the file.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from facekit._model_files import dlib_model_path
+    >>> from facekit.nn import read_mmod_detector
+    >>> detector = read_mmod_detector(dlib_model_path("mmod"))
+    >>> boxes, scores = detector.detect(data.astronaut())
+    >>> boxes.astype(int).tolist(), bool(scores[0] > 0)
+    ([[168, 69, 263, 164]], True)
     """
     path = Path(os.fspath(path))
     try:
