@@ -407,8 +407,9 @@ def _cmd_identify(args):
         labels, dists = ident.rank(feats, k=k)
         faces = []
         for face, p, lab, dist in zip(r["faces"], pred, labels, dists):
-            known = not (isinstance(p, (int, np.integer)) and p == ident.unknown_label)
-            known = known and str(p) != str(ident.unknown_label)
+            unknown = ident._unknown_label()
+            known = ident.threshold is None or not (
+                isinstance(p, str) == isinstance(unknown, str) and p == unknown)
             faces.append({**_public(face), "identity": str(p) if known else None,
                           "recognized": bool(known),
                           "top": [{"identity": str(a), "distance": float(b)}

@@ -353,7 +353,7 @@ def open_set_accuracy(
     y_pred,
     *,
     known_labels=None,
-    unknown_label=-1,
+    unknown_label="auto",
     balanced=False,
     sample_weight=None,
 ):
@@ -369,8 +369,12 @@ def open_set_accuracy(
         Predicted identities, ``unknown_label`` for rejected probes.
     known_labels : array-like, default=None
         The enrolled identities (``identifier.classes_``).
-    unknown_label : int, str or float, default=-1
-        Label of rejected probes.
+    unknown_label : "auto", int, str or float, default="auto"
+        Label of rejected probes. ``"auto"`` is what
+        :class:`~facekit.identification.OneShotIdentifier` predicts by
+        default: ``"unknown"`` when the predicted identities are strings,
+        ``-1`` otherwise (also for an ``object`` array that mixes names with
+        ``-1``, as identifiers with ``unknown_label=-1`` predict).
     balanced : bool, default=False
         Average the accuracy on enrolled people and on strangers (each group
         that is present counts equally) instead of over all probes.
@@ -385,7 +389,8 @@ def open_set_accuracy(
     Examples
     --------
     >>> from facekit.evaluation import open_set_accuracy
-    >>> open_set_accuracy(["a", "b", "zed"], ["a", -1, -1], known_labels=["a", "b"])
+    >>> open_set_accuracy(["a", "b", "zed"], ["a", "unknown", "unknown"],
+    ...                   known_labels=["a", "b"])
     0.666...
     >>> open_set_accuracy(["a", "b", "zed"], ["a", -1, -1], known_labels=["a", "b"],
     ...                   balanced=True)
@@ -394,6 +399,8 @@ def open_set_accuracy(
     y_true = _labels(y_true)
     y_pred = _labels(y_pred)
     check_consistent_length(y_true, y_pred)
+    if isinstance(unknown_label, str) and unknown_label == "auto":
+        unknown_label = _auto_unknown_label(y_pred)
     if y_true.shape[0] == 0:
         raise ValueError("y_true is empty")
     w = (
@@ -418,6 +425,18 @@ def open_set_accuracy(
     return float(np.mean(parts))
 
 
+def _auto_unknown_label(y_pred):
+    """The rejection label of predictions made with ``unknown_label="auto"``."""
+    from facekit.identification import UNKNOWN_STRING, _string_labels
+
+    if y_pred.dtype.kind == "O" and any(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v == -1
+        for v in y_pred.tolist()
+    ):
+        return -1  # names mixed with -1: an identifier with unknown_label=-1
+    return UNKNOWN_STRING if _string_labels(y_pred) else -1
+
+
 def _final_estimator(estimator):
     while hasattr(estimator, "_final_estimator"):
         estimator = estimator._final_estimator
@@ -440,7 +459,8 @@ def make_open_set_scorer(*, balanced=False, unknown_label=None):
         Balanced open-set accuracy (see :func:`open_set_accuracy`).
     unknown_label : int, str or float, default=None
         Label of rejected probes; ``None`` reads the estimator's
-        ``unknown_label`` (default -1).
+        ``unknown_label`` (``"auto"`` resolved for its ``classes_``: -1 for
+        numeric identities, ``"unknown"`` for string ones).
 
     Returns
     -------
@@ -469,10 +489,13 @@ def make_open_set_scorer(*, balanced=False, unknown_label=None):
 
     def open_set_scorer(estimator, X, y):
         final = _final_estimator(estimator)
+        from facekit.identification import _resolve_unknown_label
+
         label = (
             getattr(final, "unknown_label", -1) if unknown_label is None
             else unknown_label
         )
+        label = _resolve_unknown_label(label, estimator.classes_)
         return open_set_accuracy(
             y,
             estimator.predict(X),

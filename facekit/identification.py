@@ -192,6 +192,39 @@ def _reduce(index, R):
     return R
 
 
+#: The label of rejected probes under ``unknown_label="auto"`` when the
+#: identities are strings (numbers get -1).
+UNKNOWN_STRING = "unknown"
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
+
+
+def _string_labels(labels):
+    """Whether ``labels`` are strings (a str dtype, or an object array of str)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "US":
+        return True
+    return (
+        labels.dtype.kind == "O"
+        and labels.size > 0
+        and all(isinstance(v, str) for v in labels.ravel().tolist())
+    )
+
+
+def _resolve_unknown_label(unknown_label, labels):
+    """``unknown_label``, with ``"auto"`` following the type of ``labels``.
+
+    ``"auto"`` is ``"unknown"`` (:data:`UNKNOWN_STRING`) for string identities
+    and ``-1`` for numeric ones, so that predictions keep the dtype of the
+    labels and scikit-learn's metrics accept them.
+    """
+    if not _is_auto(unknown_label):
+        return unknown_label
+    return UNKNOWN_STRING if _string_labels(labels) else -1
+
+
 def _label_array(values, unknown_label):
     """``values`` with room for ``unknown_label`` (object dtype if needed)."""
     kind = values.dtype.kind
@@ -235,11 +268,19 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         Distance of a probe to a person: to the nearest of the person's
         images, or to the mean of the person's images (for ``"cosine"``, the
         mean of the L2-normalised images).
-    unknown_label : int, str or float, default=-1
-        Label predicted for rejected probes. With a ``threshold`` it is never
-        a class: ``fit``, :meth:`enroll` and :meth:`predict` refuse
-        identities equal to it. In the closed set (``threshold=None``)
-        nothing is rejected and it may be an ordinary identity.
+    unknown_label : "auto", int, str or float, default="auto"
+        Label predicted for rejected probes. ``"auto"`` follows the type of
+        the identities: ``-1`` when they are numbers, ``"unknown"`` when they
+        are strings, so that ``predict`` returns an array of one type that
+        :func:`sklearn.metrics.accuracy_score` and
+        :func:`sklearn.metrics.classification_report` accept. With a
+        ``threshold`` it is never a class: ``fit``, :meth:`enroll` and
+        :meth:`predict` refuse identities equal to it (name a person
+        ``"unknown"`` only with another ``unknown_label``). In the closed set
+        (``threshold=None``) nothing is rejected and it may be an ordinary
+        identity. The default used to be ``-1`` for every label type
+        (string names then gave an ``object`` array mixing names and
+        ``-1``); galleries saved with that value keep it.
     working_memory : float, default=None
         MiB for the temporaries of one chunk of probes during a search (score
         matrix, per-identity reduction, top-k selection). ``None`` uses
@@ -303,7 +344,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
     >>> y = np.array(["ann", "ann", "bob"])
     >>> ident = OneShotIdentifier(threshold=0.2).fit(X, y)
     >>> ident.predict([[1.0, 0.05], [0.1, 1.0], [-1.0, 0.0]])
-    array(['ann', 'bob', -1], dtype=object)
+    array(['ann', 'bob', 'unknown'], dtype='<U7')
     >>> labels, distances = ident.rank([[1.0, 0.05]], k=2)
     >>> labels
     array([['ann', 'bob']], dtype='<U3')
@@ -311,7 +352,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
     array([False])
     >>> _ = ident.enroll([[-1.0, 0.0]], ["cy"])
     >>> ident.predict([[-1.0, 0.0]])
-    array(['cy'], dtype=object)
+    array(['cy'], dtype='<U7')
     """
 
     _parameter_constraints = {
@@ -319,7 +360,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         "p": [Interval(numbers.Real, 1, None, closed="left")],
         "threshold": [Interval(numbers.Real, 0, None, closed="left"), None],
         "matching": [StrOptions({"nearest", "centroid"})],
-        "unknown_label": [numbers.Real, str],
+        "unknown_label": [numbers.Real, str],  # str includes "auto"
         "working_memory": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "n_jobs": [numbers.Integral, None],
     }
@@ -331,7 +372,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         p=2,
         threshold=None,
         matching="nearest",
-        unknown_label=-1,
+        unknown_label="auto",
         working_memory=None,
         n_jobs=None,
     ):
@@ -345,9 +386,15 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    def _unknown_label(self, labels=None):
+        """``unknown_label`` resolved for ``labels`` (default: ``classes_``)."""
+        return _resolve_unknown_label(
+            self.unknown_label, self.classes_ if labels is None else labels
+        )
+
     def _contains_unknown(self, y):
         """Whether label array ``y`` contains ``unknown_label``."""
-        u = self.unknown_label
+        u = self._unknown_label(y)
         if y.dtype.kind in "US" and not isinstance(u, str):
             return False
         if y.dtype.kind in "biuf" and isinstance(u, str):
@@ -360,7 +407,8 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         """With rejection on, refuse identities equal to ``unknown_label``."""
         if self.threshold is not None and self._contains_unknown(y):
             raise ValueError(
-                f"y contains unknown_label={self.unknown_label!r}, which is "
+                f"y contains {self._unknown_label(y)!r} (unknown_label="
+                f"{self.unknown_label!r}), which is "
                 "reserved for rejected probes when a threshold is set; give "
                 "that person another label or change unknown_label"
             )
@@ -730,8 +778,9 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             return y_pred
         self._check_labels(self.classes_)
         rejected = dist > self.threshold
-        y_pred = _label_array(y_pred, self.unknown_label)
-        y_pred[rejected] = self.unknown_label
+        unknown = self._unknown_label()
+        y_pred = _label_array(y_pred, unknown)
+        y_pred[rejected] = unknown
         return y_pred
 
     def best_match(self, X):
@@ -954,7 +1003,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             y,
             self.predict(X),
             known_labels=self.classes_,
-            unknown_label=self.unknown_label,
+            unknown_label=self._unknown_label(),
             sample_weight=sample_weight,
         )
 

@@ -273,7 +273,7 @@ def save_gallery(identifier, path, *, model=None):
     ...     path = save_gallery(ident, os.path.join(tmp, "gallery.npz"))
     ...     loaded = load_gallery(path)
     >>> loaded.predict([[0.9, 0.1], [-1.0, 0.0]])
-    array(['ann', -1], dtype=object)
+    array(['ann', 'unknown'], dtype='<U7')
     >>> loaded.threshold
     0.5
     """
@@ -364,7 +364,7 @@ def load_gallery(path):
     >>> path = os.path.join(tempfile.mkdtemp(), "gallery.npz")
     >>> _ = save_gallery(ident, path)
     >>> load_gallery(path).predict([[0.9, 0.1, 0.0], [0.3, 0.3, 0.3]]).tolist()
-    ['ann', -1]
+    ['ann', 'unknown']
     """
     from facekit.identification import OneShotIdentifier
 

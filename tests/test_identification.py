@@ -205,6 +205,58 @@ def test_unknown_label_types():
     assert pred.dtype.kind == "i" and pred.tolist() == [3, -1]
 
 
+def test_default_unknown_label_follows_the_type_of_the_labels():
+    from sklearn.metrics import accuracy_score, classification_report
+
+    from facekit.evaluation import open_set_accuracy
+
+    G = np.array([[1.0, 0.0], [0.0, 1.0]])
+    probes = [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]
+    # string names: rejected probes are "unknown", the array stays strings
+    names = OneShotIdentifier(threshold=0.5).fit(G, ["ann", "bob"])
+    pred = names.predict(probes)
+    assert pred.dtype.kind == "U" and pred.tolist() == ["ann", "bob", "unknown"]
+    truth = ["ann", "bob", "unknown"]
+    assert accuracy_score(truth, pred) == 1.0
+    report = classification_report(truth, pred, output_dict=True)
+    assert report["unknown"]["recall"] == 1.0 and report["ann"]["precision"] == 1.0
+    # integer identities keep -1 and their integer dtype
+    ids = OneShotIdentifier(threshold=0.5).fit(G, [3, 7])
+    pred_ids = ids.predict(probes)
+    assert pred_ids.dtype.kind == "i" and pred_ids.tolist() == [3, 7, -1]
+    assert accuracy_score([3, 7, -1], pred_ids) == 1.0
+    # score, the open-set scorer and open_set_accuracy read the same label
+    strangers = ["ann", "bob", "zed"]
+    assert names.score(probes, strangers) == 1.0
+    assert make_open_set_scorer()(names, probes, strangers) == 1.0
+    assert open_set_accuracy(strangers, pred, known_labels=names.classes_) == 1.0
+    assert ids.score(probes, [3, 7, 99]) == 1.0
+    # with rejection, a person named "unknown" needs another unknown_label
+    with pytest.raises(ValueError, match="'unknown' .unknown_label='auto'"):
+        OneShotIdentifier(threshold=0.5).fit(G, ["unknown", "bob"])
+    ok = OneShotIdentifier(threshold=0.5, unknown_label="?").fit(
+        G, ["unknown", "bob"])
+    assert ok.predict(probes).tolist() == ["unknown", "bob", "?"]
+
+
+def test_galleries_saved_with_unknown_label_minus_one_keep_it(tmp_path):
+    from facekit.evaluation import open_set_accuracy
+    from facekit.persistence import load_gallery, save_gallery
+
+    G = np.array([[1.0, 0.0], [0.0, 1.0]])
+    old = OneShotIdentifier(threshold=0.5, unknown_label=-1).fit(G, ["ann", "bob"])
+    loaded = load_gallery(save_gallery(old, tmp_path / "g.npz"))
+    assert loaded.unknown_label == -1
+    pred = loaded.predict([[1.0, 0.0], [-1.0, -1.0]])
+    assert pred.dtype == object and pred.tolist() == ["ann", -1]
+    # "auto" in open_set_accuracy recognises those predictions too
+    assert open_set_accuracy(["ann", "zed"], pred, known_labels=["ann", "bob"]) == 1.0
+    new = load_gallery(save_gallery(OneShotIdentifier(threshold=0.5).fit(
+        G, ["ann", "bob"]), tmp_path / "h.npz"))
+    assert new.unknown_label == "auto"
+    assert new.predict([[-1.0, -1.0]]).tolist() == ["unknown"]
+
+
 def test_unknown_label_is_reserved_only_with_rejection():
     G = np.eye(3)
     with pytest.raises(ValueError, match="unknown_label"):

@@ -118,7 +118,7 @@ rank5 = rank_k_accuracy(y_true[genuine], scores[genuine], k=5, labels=labels)
 print(f"{genuine.sum()} genuine probes, {(~genuine).sum()} stranger probes")
 print(f"closed-set rank-1: {rank1:.3f}, rank-5: {rank5:.3f} "
       f"(chance: {1 / 15:.3f} and {5 / 15:.3f})")
-print(f"strangers rejected: {np.mean(y_pred[~genuine] == -1):.3f}, "
+print(f"strangers rejected: {np.mean(y_pred[~genuine] == 'unknown'):.3f}, "
       f"enrolled people identified: {np.mean(y_pred[genuine] == y_true[genuine]):.3f}")
 accuracy = open_set_accuracy(y_true, y_pred, known_labels=labels, balanced=True)
 print(f"balanced open-set accuracy: {accuracy:.3f}")
@@ -132,7 +132,7 @@ print(f"balanced open-set accuracy: {accuracy:.3f}")
 # alarm rate (strangers accepted). τ moves along this curve.
 fars = np.linspace(0.01, 1, 50)
 dirs = dir_at_far(y_true, scores, labels=labels, far=fars)
-stranger_far = np.mean(y_pred[~genuine] != -1)
+stranger_far = np.mean(y_pred[~genuine] != "unknown")
 fig, ax = plt.subplots(figsize=(5.5, 3.6))
 ax.plot(fars, dirs)
 ax.plot(stranger_far, np.mean(y_pred[genuine] == y_true[genuine]), "ko",
@@ -152,8 +152,8 @@ show = np.r_[rng.choice(np.flatnonzero(genuine), 8, replace=False),
 nearest, distance = identifier.best_match(F[probes[show]])
 fig, axes = plt.subplots(2, 6, figsize=(10, 5.8))
 for ax, i, near, d in zip(axes.flat, show, nearest, distance):
-    truth = y_true[i] if genuine[i] else -1
-    answer = "unknown" if y_pred[i] == -1 else y_pred[i]
+    truth = y_true[i] if genuine[i] else "unknown"
+    answer = y_pred[i]  # "unknown" when rejected (string names)
     ax.imshow(people.data[probes[i]].reshape(h, w), cmap="gray")
     ax.set_title(f"{y_true[i].split()[-1]}\n-> {str(answer).split()[-1]}\n"
                  f"(nearest: {near.split()[-1]}, {d:.2f})", fontsize=8,
