@@ -18,7 +18,8 @@ except ImportError as exc:  # pragma: no cover - exercised without torch
     ) from exc
 
 from facekit.nn._dlib_resnet import DlibResNet, read_dlib_resnet
-from facekit.nn._embedder import OfflineTripletMining, SiameseEmbedder, resolve_device
+from facekit.nn._device import resolve_device
+from facekit.nn._embedder import OfflineTripletMining, SiameseEmbedder
 from facekit.nn._losses import (
     MINING_STRATEGIES,
     ContrastiveLoss,

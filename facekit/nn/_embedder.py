@@ -31,6 +31,7 @@ from skorch.utils import is_dataset, to_tensor
 from torch.nn import functional as F
 from torch.utils.data import Subset
 
+from facekit.nn._device import check_device, resolve_device
 from facekit.nn._losses import (
     ContrastiveLoss,
     LogisticPairLoss,
@@ -65,32 +66,6 @@ _MODULE_PARAMS = ("image_shape", "embedding_dim", "width", "depth")
 # parameters of the built-in losses: changing them re-initialises the criterion
 _CRITERION_PARAMS = ("loss", "mining", "margin", "distance")
 _MAX_SEED = np.iinfo(np.int32).max
-
-
-def resolve_device(device):
-    """Resolve ``"auto"`` to ``"cuda"`` when CUDA is available, else ``"cpu"``.
-
-    Parameters
-    ----------
-    device : str, torch.device or None
-        ``"auto"``, or any device torch accepts (returned unchanged).
-
-    Returns
-    -------
-    device : str, torch.device or None
-        The device to use.
-
-    Examples
-    --------
-    >>> from facekit.nn import resolve_device
-    >>> resolve_device("cpu")
-    'cpu'
-    >>> resolve_device("auto") in ("cpu", "cuda")
-    True
-    """
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 class OfflineTripletMining(Callback):
@@ -261,7 +236,10 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
         For example ``skorch.callbacks.EarlyStopping(monitor="train_loss")``
         or ``Checkpoint`` / ``LoadInitState`` for checkpoint and resume.
     device : str or torch.device, default="auto"
-        ``"auto"`` uses CUDA when available and the CPU otherwise.
+        ``"auto"`` uses CUDA when available and the CPU otherwise. A device
+        this torch cannot use (``"cuda"`` on a CPU-only build) is a
+        ``ValueError`` at initialisation naming the device and the installed
+        torch.
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initialisation, the batch sampler, the
         augmentation and the random choices of mining, without touching
@@ -495,6 +473,7 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
         self._mining_rng_ = np.random.RandomState(seeds[3])
         self._valid_seed_ = int(seeds[4])
         self._split_seed_ = int(seeds[5])
+        check_device(self.device)  # a clear error before torch's own
         self.device_ = resolve_device(self.device)
         with self._skorch_device():
             super().initialize()

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facekit._dlib_format import DlibFormatError, DlibReader
+from facekit.nn._device import check_device
 from facekit.nn._dlib_resnet import _read_affine, _read_con, _read_relu
 
 __all__ = ["MMODDetector", "read_mmod_detector"]
@@ -327,14 +328,6 @@ def _box_overlaps(kept, box, iou_thresh, covered_thresh):
 # --------------------------------------------------------------------------------------
 
 
-def _resolve_device(device):
-    if device is None:
-        return torch.device("cpu")
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def _as_rgb_uint8(image):
     image = np.asarray(image)
     if image.ndim == 2:
@@ -386,7 +379,7 @@ class MMODDetector:
     def __init__(self, options, input_layer, layers, device="cpu"):
         self.options = options
         self.input_layer = input_layer
-        self.device_ = _resolve_device(device)
+        self.device_ = check_device(device)
         self.detector_windows_ = list(options["detector_windows"])
         modules = []
         # output point -> input point: composed from the top layer down
@@ -663,7 +656,7 @@ def read_mmod_detector(path, device="cpu"):
         stat = path.stat()
     except OSError as exc:
         raise DlibFormatError(f"{path}: cannot read: {exc}") from None
-    device = _resolve_device(device)
+    device = check_device(device)
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(device))
     with _CACHE_LOCK:
         detector = _CACHE.get(key)

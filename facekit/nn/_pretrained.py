@@ -14,6 +14,7 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from facekit.nn._device import check_device
 from facekit.nn._dlib_resnet import read_dlib_resnet
 
 __all__ = ["PretrainedEmbedder"]
@@ -22,24 +23,6 @@ __all__ = ["PretrainedEmbedder"]
 # clone, reuses the network instead of reading 22 MB again.
 _NETWORK_CACHE = {}
 _CACHE_LOCK = threading.Lock()
-
-
-def _check_device(device):
-    """``"auto"`` -> cuda or cpu; a clear error for CUDA that torch lacks."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        why = ("was built without CUDA" if torch.version.cuda is None
-               else f"has CUDA {torch.version.cuda} but sees no GPU")
-        raise ValueError(
-            f"device={device!r} asks for CUDA, but torch {torch.__version__} {why}; "
-            "use device='cpu' or 'auto'"
-        )
-    return resolved
 
 
 def load_network(path, device="cpu"):
@@ -154,7 +137,7 @@ class PretrainedEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if self.output not in ("embedding", "features"):
             raise ValueError(
                 f"output must be 'embedding' or 'features'; got {self.output!r}")
-        return _check_device(self.device)
+        return check_device(self.device)
 
     def _validate_chips(self, X, shape):
         """X as an (n, nr, nc, 3) array of uint8 or float32 chips."""
