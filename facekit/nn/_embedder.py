@@ -9,13 +9,18 @@ callback regenerates the triplets of offline mining at every epoch. ``fit``
 is skorch's own.
 """
 
+import inspect
 import math
 import numbers
 from contextlib import contextmanager
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -66,6 +71,13 @@ _MODULE_PARAMS = ("image_shape", "embedding_dim", "width", "depth")
 # parameters of the built-in losses: changing them re-initialises the criterion
 _CRITERION_PARAMS = ("loss", "mining", "margin", "distance")
 _MAX_SEED = np.iinfo(np.int32).max
+# skorch's own constructor defaults (arguments the embedder passes through
+# ``**kwargs``): left out of the shallow parameters while unchanged
+_SKORCH_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(NeuralNet.__init__).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
 
 
 class OfflineTripletMining(Callback):
@@ -310,6 +322,10 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
     network (``image_shape``, ``embedding_dim``, ``width``, ``depth``) or the
     loss (``loss``, ``mining``, ``margin``, ``distance``) on an initialised
     embedder re-initialises that part, as skorch does for ``module__*``.
+
+    **Repr.** The embedder prints as scikit-learn estimators do, with the
+    parameters that differ from their defaults (``SiameseEmbedder(margin=0.5)``,
+    also inside a pipeline); the network is ``module_``.
 
     scikit-learn's common estimator checks do not apply to skorch nets (they
     set attributes such as ``history_`` in ``__init__``); facekit's tests check
@@ -560,6 +576,44 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
                 and self.criterion is None):
             callbacks.insert(1, ("offline_mining", OfflineTripletMining()))
         return callbacks
+
+    # ------------------------------------------------------------------
+    # parameters and repr
+    # ------------------------------------------------------------------
+    # scikit-learn's changed-parameters repr (``SiameseEmbedder(margin=0.5)``),
+    # in a Pipeline too, instead of skorch's ``<class ...>[uninitialized](...)``;
+    # the network itself is ``module_``.
+    __repr__ = BaseEstimator.__repr__
+
+    def get_params(self, deep=True):
+        """Get the parameters of the embedder.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of skorch's callbacks
+            (``callbacks__*``). With ``deep=False`` (what
+            :func:`~sklearn.base.clone` and the repr read), the skorch
+            arguments that the embedder does not name itself (``dataset``,
+            ``iterator_train``, ``compile``...) are left out while they keep
+            skorch's defaults; they can still be set.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep:
+            return params
+        own = inspect.signature(type(self).__init__).parameters
+        return {
+            k: v for k, v in params.items()
+            if k in own or not (
+                k == "_params_to_validate"
+                or (k in _SKORCH_DEFAULTS and repr(v) == repr(_SKORCH_DEFAULTS[k]))
+            )
+        }
 
     def set_params(self, **kwargs):
         """Set parameters; re-initialise the parts of a net they shape.

@@ -237,6 +237,36 @@ def test_cuda_training(faces, face_pairs, mining):
     assert logistic.predict_pair_proba(pairs).shape == (len(pairs), 2)
 
 
+def test_repr_is_sklearns_changed_parameters(faces):
+    from sklearn.pipeline import Pipeline
+
+    from facekit.pairs import PairTransformer
+    from facekit.verification import ThresholdVerifier
+
+    assert repr(SiameseEmbedder()) == "SiameseEmbedder()"
+    assert repr(SiameseEmbedder(margin=0.5)) == "SiameseEmbedder(margin=0.5)"
+    # skorch arguments show when given, and stay settable and cloneable
+    emb = SiameseEmbedder((8, 8), iterator_train__num_workers=0)
+    assert repr(emb) == (
+        "SiameseEmbedder(image_shape=(8, 8), iterator_train__num_workers=0)")
+    emb.set_params(use_caching=False, compile=False)
+    assert " ".join(repr(emb).split()) == (
+        "SiameseEmbedder(image_shape=(8, 8), iterator_train__num_workers=0, "
+        "use_caching=False)")
+    assert clone(emb).use_caching is False
+    assert clone(emb).iterator_train__num_workers == 0
+    pipe = Pipeline([("features", PairTransformer(SiameseEmbedder(margin=0.5))),
+                     ("verify", ThresholdVerifier())])
+    text = repr(pipe)
+    assert "PairTransformer(transformer=SiameseEmbedder(margin=0.5))" in text
+    for internal in ("uninitialized", "dataset", "_params_to_validate", "<class"):
+        assert internal not in text
+    X, y = faces
+    fitted = tiny(margin=0.5).fit(X, y)
+    assert repr(fitted).startswith("SiameseEmbedder(") and "margin=0.5" in repr(fitted)
+    assert "module" not in repr(fitted)  # the network is module_
+
+
 def test_clone_pickle_set_params(faces):
     X, y = faces
     emb = tiny(margin=0.3, device="auto")
