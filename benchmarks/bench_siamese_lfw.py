@@ -62,6 +62,31 @@ ALL_CONFIGS = [
 ]
 
 
+def environment(threads=None):
+    """What a number depends on beyond the seed: torch, threads, processor."""
+    import platform
+
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "processor": model, "python": platform.python_version()}
+
+
+def env_line(env, seed):
+    return (f"[seed {seed}, torch {env['torch']}, {env['threads']} thread(s), "
+            f"{env['cpu_capability']}, {env['processor']}]")
+
+
 def lfw_home_default():
     home = os.environ.get("SCIKIT_LEARN_DATA", os.path.join("~", "scikit_learn_data"))
     return Path(home).expanduser() / "lfw_home"
@@ -254,11 +279,13 @@ def view1(lfw, args):
     tr_idx, tr_y, _ = lfw.pairs("pairsDevTrain.txt")
     te_idx, te_y, _ = lfw.pairs("pairsDevTest.txt")
     rows, lbp = [], {}
-    for config in args.configs:
+    for config, seed in [(c, s) for c in args.configs for s in args.seeds]:
+        args.seed = seed
         res = run_one(config, lfw, args, train_people=list(people),
                       train_pairs=(tr_idx, tr_y), test_pairs=(te_idx, te_y))
+        res.update(seed=seed, **args.env)
         rows.append(res)
-        print(format_row(res), flush=True)
+        print(format_row(res) + "  " + env_line(args.env, seed), flush=True)
         if args.fuse_lbp:
             if not lbp:  # the same for every configuration
                 lbp["scores"] = _lbp_view1_scores(lfw, tr_y, te_y)
@@ -268,6 +295,12 @@ def view1(lfw, args):
                 print(f"  fused with LBP (weight {weight}): acc "
                       f"{fused['accuracy']:.4f}  AUC {fused['auc']:.4f}  "
                       f"EER {fused['eer']:.4f}", flush=True)
+    if len(args.seeds) > 1:
+        for config in args.configs:
+            acc = np.array([r["accuracy"] for r in rows if r["config"] == config])
+            print(f"{config}: accuracy {acc.mean():.4f} ± {acc.std(ddof=1):.4f} "
+                  f"(mean ± SD over seeds {args.seeds}; "
+                  f"{', '.join(f'{a:.4f}' for a in acc)})", flush=True)
     return rows
 
 
@@ -329,7 +362,8 @@ def view2(lfw, args):
     idx, y, folds = lfw.pairs("pairs.txt")
     lbp_scores = _lbp_fold_scores(lfw, y, folds) if args.fuse_lbp else None
     rows = []
-    for config in args.configs:
+    for config, seed in [(c, s) for c in args.configs for s in args.seeds]:
+        args.seed = seed
         accs, aucs, eers, times = [], [], [], []
         fusion = {w: [] for w in args.fuse_weight}
         for k in args.folds:
@@ -342,7 +376,8 @@ def view2(lfw, args):
             aucs.append(res["auc"])
             eers.append(res["eer"])
             times.append(res["fit_time"])
-            print(f"  fold {k}: " + format_row(res), flush=True)
+            print(f"  fold {k}: " + format_row(res) + "  "
+                  + env_line(args.env, seed), flush=True)
             if lbp_scores is not None:
                 lbp_k = lbp_scores(k)
                 for w in args.fuse_weight:
@@ -355,11 +390,14 @@ def view2(lfw, args):
         se = np.std(accs, ddof=1) / np.sqrt(n) if n > 1 else float("nan")
         row = {"config": config, "n_folds": n, "accuracy_mean": float(np.mean(accs)),
                "accuracy_se": float(se), "auc_mean": float(np.mean(aucs)),
-               "eer_mean": float(np.mean(eers)), "fit_time_total": float(sum(times))}
+               "eer_mean": float(np.mean(eers)), "fit_time_total": float(sum(times)),
+               "fold_accuracy": [float(a) for a in accs], "folds": list(args.folds),
+               "seed": seed, **args.env}
         rows.append(row)
         print(f"{config}: accuracy {row['accuracy_mean']:.4f} ± {se:.4f} (SE, "
               f"{n} folds), AUC {row['auc_mean']:.4f}, EER {row['eer_mean']:.4f}, "
-              f"training {row['fit_time_total'] / 60:.1f} min", flush=True)
+              f"training {row['fit_time_total'] / 60:.1f} min  "
+              + env_line(args.env, seed), flush=True)
         for w, per_fold in fusion.items():
             if not per_fold:
                 continue
@@ -373,6 +411,12 @@ def view2(lfw, args):
             print(f"{config} + LBP score fusion (weight {w}): accuracy "
                   f"{f['accuracy_mean']:.4f} ± {fse:.4f} (SE, {n} folds), AUC "
                   f"{f['auc_mean']:.4f}, EER {f['eer_mean']:.4f}", flush=True)
+    if len(args.seeds) > 1:
+        for config in args.configs:
+            acc = np.array([r["accuracy_mean"] for r in rows if r["config"] == config])
+            print(f"{config}: 10-fold mean accuracy {acc.mean():.4f} ± "
+                  f"{acc.std(ddof=1):.4f} (mean ± SD over seeds {args.seeds})",
+                  flush=True)
     return rows
 
 
@@ -478,7 +522,12 @@ def main(argv=None):
                         help="unrestricted training uses people with this many images")
     parser.add_argument("--no-augment", dest="augment", action="store_false")
     parser.add_argument("--max-shift", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0],
+                        help="random_state of each run (several: one run per "
+                             "seed and the mean ± SD over seeds)")
+    parser.add_argument("--json-out", default=None, metavar="FILE",
+                        help="write the rows (with seed, torch version, threads "
+                             "and processor) to this JSON file")
     parser.add_argument("--mirror", action="store_true",
                         help="embed each test image and its mirror image "
                              "(SiameseEmbedder(mirror=True))")
@@ -497,16 +546,27 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     print("command: python " + " ".join(sys.argv), flush=True)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads "
+          f"({torch.backends.cpu.get_cpu_capability()}), "
           f"images {args.size[0]}x{args.size[1]}, width {args.width}, depth "
           f"{args.depth}, {args.epochs} epochs, P x K = {args.p} x {args.k}, "
           f"augment {args.augment}, mirror {args.mirror}, lr {args.lr} "
           f"({args.lr_schedule})", flush=True)
     lfw = LFW(Path(args.lfw_home) if args.lfw_home else lfw_home_default(),
               tuple(args.size))
+    args.env = environment()
+    args.seed = args.seeds[0]
     t0 = time.perf_counter()
-    {"1": view1, "2": view2, "open-set": open_set}[args.view](lfw, args)
+    rows = {"1": view1, "2": view2, "open-set": open_set}[args.view](lfw, args)
     print(f"total {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    if args.json_out:
+        import json
+
+        clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+        with open(args.json_out, "w") as f:
+            json.dump({"command": "python " + " ".join(sys.argv), "view": args.view,
+                       "environment": args.env, "rows": clean}, f, indent=1,
+                      default=float)
 
 
 if __name__ == "__main__":
