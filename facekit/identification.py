@@ -12,13 +12,22 @@ against it:
 - :meth:`~OneShotIdentifier.enroll` / :meth:`~OneShotIdentifier.remove` add
   and remove people or images without recomputing the rest of the gallery.
 
-The search is vectorised: the gallery is prepared once at enrollment time
-(unit rows for ``"cosine"``, squared norms for ``"euclidean"``), probes are
-compared in chunks of rows by matrix products whose temporaries stay within
-``working_memory`` MiB, per-identity minima are taken with
+The exact search (``index="exact"``) is vectorised: the gallery is held once,
+as given, with what the kernels need besides it prepared at enrollment time
+(inverse norms for ``"cosine"``, squared norms for ``"euclidean"``); probes
+are compared in chunks of rows by matrix products whose temporaries stay
+within ``working_memory`` MiB, per-identity minima are taken with
 :func:`numpy.maximum.reduceat` over the gallery grouped by identity, and the
-top-k identities are found with :func:`numpy.argpartition`. The other metrics
-go through :func:`facekit.distances.pairwise_distances`.
+top-k identities are found with :func:`numpy.argpartition` (the top-1 with
+:func:`numpy.argmax`). The other metrics go through
+:func:`facekit.distances.pairwise_distances`. With ``index=FaissIndex(...)``
+(:mod:`facekit.index`) the nearest rows are found by FAISS instead.
+
+Enrollment is amortised O(1) in the size of the gallery: :meth:`enroll
+<OneShotIdentifier.enroll>` validates the new rows and queues them; they are
+merged into the grouped gallery, in one pass for any number of enrollments,
+by the next search or the next read of a fitted attribute (a search costs
+O(gallery) anyway).
 """
 
 import numbers
@@ -39,6 +48,7 @@ from sklearn.utils.validation import (
 )
 
 from facekit.distances import METRICS, check_metric, pairwise_distances
+from facekit.index import FaissIndex
 
 __all__ = ["OneShotIdentifier"]
 
@@ -74,14 +84,44 @@ def _unit_rows(X):
     return Xn, zero
 
 
+def _inverse_norms(X, block=65536):
+    """``1 / ||row||`` of each row (0 for zero rows) in ``X``'s dtype, and
+    the zero-row mask; blocks of rows bound the temporaries."""
+    inv = np.empty(X.shape[0], dtype=X.dtype)
+    zero = np.empty(X.shape[0], dtype=bool)
+    for sl in gen_batches(X.shape[0], block):
+        part = X[sl]
+        if X.shape[1]:
+            scale = np.max(np.abs(part), axis=1)
+        else:
+            scale = np.zeros(part.shape[0], X.dtype)
+        z = scale == 0
+        scale[z] = 1
+        scaled = part / scale[:, None]
+        norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled, dtype=np.float64))
+        norms *= scale
+        norms[z] = np.inf
+        inv[sl] = 1 / norms
+        zero[sl] = z
+    return inv, zero
+
+
 def _prepare_rows(rows, kind):
-    """Per-row data the kernels reuse: ``{"mat", "sq", "zero"}``."""
+    """Per-row data the kernels reuse: ``{"mat", "inv", "sq", "zero"}``.
+
+    ``mat`` is ``rows`` itself (no copy): the gallery is held once.
+    """
     if kind == "cosine":
-        mat, zero = _unit_rows(rows)
-        return {"mat": mat, "sq": None, "zero": zero}
+        inv, zero = _inverse_norms(rows)
+        return {"mat": rows, "inv": inv, "sq": None, "zero": zero}
     if kind == "dot":
-        return {"mat": rows, "sq": np.einsum("ij,ij->i", rows, rows), "zero": None}
-    return {"mat": rows, "sq": None, "zero": None}
+        return {
+            "mat": rows,
+            "inv": None,
+            "sq": np.einsum("ij,ij->i", rows, rows),
+            "zero": None,
+        }
+    return {"mat": rows, "inv": None, "sq": None, "zero": None}
 
 
 def _centroid_terms(rows, kind):
@@ -90,10 +130,11 @@ def _centroid_terms(rows, kind):
     return _unit_rows(rows)[0] if kind == "cosine" else rows
 
 
-def _insert_prepared(prep, pos, new):
-    """``np.insert`` of the prepared rows ``new`` into ``prep`` (a new dict)."""
-    out = {}
-    for key in ("mat", "sq", "zero"):
+def _insert_prepared(prep, pos, new, mat):
+    """``np.insert`` of the prepared rows ``new`` into ``prep`` (a new dict);
+    ``mat`` is the gallery with the rows inserted (shared, not copied)."""
+    out = {"mat": mat}
+    for key in ("inv", "sq", "zero"):
         if prep[key] is None:
             out[key] = None
         else:
@@ -101,8 +142,11 @@ def _insert_prepared(prep, pos, new):
     return out
 
 
-def _take_prepared(prep, idx):
-    return {k: (None if v is None else v[idx]) for k, v in prep.items()}
+def _take_prepared(prep, idx, mat=None):
+    """Rows ``idx`` of ``prep``; ``mat`` (already taken) replaces its rows."""
+    out = {k: (None if v is None else v[idx]) for k, v in prep.items() if k != "mat"}
+    out["mat"] = prep["mat"][idx] if mat is None else mat
+    return out
 
 
 def _class_bounds(codes, n_classes):
@@ -156,6 +200,7 @@ def _raw_scores(index, Q, cols=slice(None), out=None, working_memory=None):
     if kind == "cosine":
         Qn, qzero = _unit_rows(Q)
         R = np.matmul(Qn, mat.T, out=out)
+        R *= prep["inv"][cols]
         gzero = prep["zero"][cols]
         if qzero.any() and gzero.any():
             # zero vector vs zero vector: distance 0 (facekit.distances)
@@ -238,6 +283,22 @@ def _label_array(values, unknown_label):
     return values.astype(dtype, copy=False)
 
 
+def _gallery_attribute(name, doc):
+    """A fitted attribute read from the gallery store, queued rows merged."""
+
+    def get(self):
+        store = self.__dict__.get("_store")
+        if store is None:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}"
+            )
+        if store["pending"]:
+            self._flush()
+        return store[name]
+
+    return property(get, doc=doc)
+
+
 class OneShotIdentifier(ClassifierMixin, BaseEstimator):
     """Identify faces against a gallery, with optional rejection of strangers.
 
@@ -286,6 +347,15 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         matrix, per-identity reduction, top-k selection). ``None`` uses
         ``sklearn.get_config()["working_memory"]``. At least one probe is
         processed at a time.
+    index : "exact" or FaissIndex, default="exact"
+        How the nearest gallery rows are found. ``"exact"``: matrix products
+        over the whole gallery (every metric and matching). A
+        :class:`~facekit.index.FaissIndex` (the ``faiss`` extra): FAISS
+        finds them (flat, IVF-flat, IVF-PQ or HNSW), for :meth:`predict`,
+        :meth:`best_match` and :meth:`rank`, with ``matching="nearest"``
+        and the cosine or euclidean metrics; distances stay in the metric's
+        units, so ``threshold`` keeps its meaning. :meth:`class_distances`,
+        :meth:`identity_distance` and :meth:`verify` stay exact.
     n_jobs : int, default=None
         Number of threads that search chunks of probes in parallel (each
         takes ``working_memory / n_jobs``). ``None`` means 1 (the matrix
@@ -362,6 +432,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         "matching": [StrOptions({"nearest", "centroid"})],
         "unknown_label": [numbers.Real, str],  # str includes "auto"
         "working_memory": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "index": [StrOptions({"exact"}), FaissIndex],
         "n_jobs": [numbers.Integral, None],
     }
 
@@ -374,6 +445,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         matching="nearest",
         unknown_label="auto",
         working_memory=None,
+        index="exact",
         n_jobs=None,
     ):
         self.metric = metric
@@ -382,6 +454,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         self.matching = matching
         self.unknown_label = unknown_label
         self.working_memory = working_memory
+        self.index = index
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
@@ -443,33 +516,91 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES)
         y = self._validate_y(y)
+        if not isinstance(self.index, str):
+            self.index._validate(X.shape[1], self.metric, self.p, self.matching)
         classes, codes = np.unique(y, return_inverse=True)
         order = np.argsort(codes, kind="stable")
         features = np.ascontiguousarray(X[order])
         codes = codes[order].astype(np.intp)
-        index = _build_index(
-            features, codes, len(classes), self.metric, self.p, self.matching
-        )
-        self.classes_ = classes
-        self.gallery_features_ = features
-        self.gallery_labels_ = y[order]
-        self._codes = codes
-        self._index = index
+        self._store = {
+            "classes_": classes,
+            "gallery_features_": features,
+            "gallery_labels_": y[order],
+            "_codes": codes,
+            "_index": _build_index(
+                features, codes, len(classes), self.metric, self.p, self.matching
+            ),
+            # stable ids of the rows: the i-th row given to fit has id i
+            "row_ids": order.astype(np.int64),
+            "next_id": len(y),
+            "pending": [],  # queued enrollments: (X, y, ids)
+            "pending_kinds": set(),
+            "faiss": None,
+            "id_codes": None,
+        }
+        if not isinstance(self.index, str):
+            self._get_faiss()
         return self
+
+    classes_ = _gallery_attribute("classes_", "Sorted enrolled identities.")
+    gallery_features_ = _gallery_attribute(
+        "gallery_features_", "Enrolled features grouped by identity."
+    )
+    gallery_labels_ = _gallery_attribute(
+        "gallery_labels_", "Identity of each row of ``gallery_features_``."
+    )
+    _codes = _gallery_attribute("_codes", "Position in ``classes_`` of each row.")
+    _index = _gallery_attribute("_index", "The exact search index (a dict).")
 
     def _get_index(self):
         """The search index, rebuilt if ``metric``/``p``/``matching`` changed."""
         check_is_fitted(self)
-        if self._index["key"] != (self.metric, self.p, self.matching):
-            self._index = _build_index(
-                self.gallery_features_,
-                self._codes,
-                len(self.classes_),
+        self._flush()
+        store = self._store
+        if store["_index"]["key"] != (self.metric, self.p, self.matching):
+            store["_index"] = _build_index(
+                store["gallery_features_"],
+                store["_codes"],
+                len(store["classes_"]),
                 self.metric,
                 self.p,
                 self.matching,
             )
-        return self._index
+        return store["_index"]
+
+    def _get_faiss(self):
+        """The FAISS search (None for ``index="exact"``), rebuilt when stale."""
+        if isinstance(self.index, str):
+            return None
+        self._flush()
+        store = self._store
+        n_features = store["gallery_features_"].shape[1]
+        self.index._validate(n_features, self.metric, self.p, self.matching)
+        search = store["faiss"]
+        if (
+            search is None
+            or search.key != self.index._build_key(self.metric, n_features)
+            or search.needs_rebuild()
+        ):
+            store["faiss"] = None  # a failing build leaves no stale index
+            search = self.index._build(
+                store["gallery_features_"], store["row_ids"], self.metric
+            )
+            store["faiss"] = search
+        return search
+
+    def _id_codes(self, ids):
+        """Class codes of FAISS row ids (-1 for -1: nothing found)."""
+        store = self._store
+        table = store["id_codes"]
+        if table is None:
+            table = np.full(store["next_id"], -1, dtype=np.intp)
+            table[store["row_ids"]] = store["_codes"]
+            store["id_codes"] = table
+        out = np.full(ids.shape, -1, dtype=np.intp)
+        found = ids >= 0
+        out[found] = table[ids[found]]
+        return out
 
     # ------------------------------------------------------- enroll, remove
 
@@ -488,22 +619,26 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             found = np.zeros(labels.shape, bool)
         return pos.astype(np.intp), found
 
-    def _merge_classes(self, y):
-        """The class array after adding identities ``y`` (validated)."""
-        kinds = {self.classes_.dtype.kind, y.dtype.kind}
-        if "O" not in kinds and not (
-            kinds <= set("biuf") or kinds <= set("US")
-        ):
+    def _check_mergeable(self, y, classes, kinds=()):
+        """Refuse identities ``y`` that cannot join ``classes`` (sorted)."""
+        kinds = {classes.dtype.kind, y.dtype.kind, *kinds}
+        if "O" not in kinds and not (kinds <= set("biuf") or kinds <= set("US")):
             raise ValueError(
                 f"cannot enroll identities of dtype {y.dtype} into a gallery "
-                f"whose identities have dtype {self.classes_.dtype}"
+                f"whose identities have dtype {classes.dtype}"
             )
         try:
-            return np.unique(np.concatenate([self.classes_, np.unique(y)]))
+            # the extremes of the gallery suffice to find incomparable labels
+            return np.unique(np.concatenate([classes[[0, -1]], np.unique(y)]))
         except TypeError as exc:
             raise ValueError(
                 f"cannot enroll these identities into this gallery: {exc}"
             ) from exc
+
+    def _merge_classes(self, y, classes):
+        """The class array after adding identities ``y`` (validated)."""
+        self._check_mergeable(y, classes)
+        return np.unique(np.concatenate([classes, np.unique(y)]))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def enroll(self, X, y):
@@ -514,6 +649,12 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         failing enrollment (wrong shape, NaN, wrong number of features,
         ``unknown_label`` among the identities) raises and leaves the
         identifier exactly as it was.
+
+        Enrollment is amortised O(1) in the size of the gallery: the rows are
+        queued, and merged into the gallery (grouped by identity) by the next
+        search or read of a fitted attribute, in one O(gallery) pass for all
+        enrollments since the last one. A FAISS index gets the new rows at
+        the same time.
 
         Parameters
         ----------
@@ -530,23 +671,42 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X, y = validate_data(self, X, y, reset=False, dtype=_FLOAT_DTYPES)
         y = self._validate_y(y)
-        classes = self._merge_classes(y)
-        dtype = self.gallery_features_.dtype
-        X = self._to_gallery_dtype(X)
+        store = self._store
+        self._check_mergeable(y, store["classes_"], store["pending_kinds"])
+        X = np.array(self._to_gallery_dtype(X), order="C")  # a copy: it is kept
+        start = store["next_id"]
+        ids = np.arange(start, start + len(y), dtype=np.int64)
+        store["pending"].append((X, np.array(y), ids))
+        store["pending_kinds"].add(y.dtype.kind)
+        store["next_id"] = start + len(y)
+        return self
 
-        # --- everything below builds new arrays; self is untouched until the end
-        old_codes = np.searchsorted(classes, self.classes_)[self._codes]
+    def _flush(self):
+        """Merge the queued enrollments into the grouped gallery, in one pass."""
+        store = self._store
+        pending = store["pending"]
+        if not pending:
+            return
+        X = np.concatenate([p[0] for p in pending])
+        y = np.concatenate([p[1] for p in pending])
+        ids = np.concatenate([p[2] for p in pending])
+        classes_before = store["classes_"]
+        classes = self._merge_classes(y, classes_before)
+        dtype = store["gallery_features_"].dtype
+
+        old_codes = np.searchsorted(classes, classes_before)[store["_codes"]]
         new_codes = np.searchsorted(classes, y).astype(np.intp)
         order = np.argsort(new_codes, kind="stable")
-        new_codes, X, y = new_codes[order], X[order], y[order]
+        new_codes, X, y, ids = new_codes[order], X[order], y[order], ids[order]
         pos = np.searchsorted(old_codes, new_codes, side="right")
-        features = np.insert(self.gallery_features_, pos, X, axis=0)
+        features = np.insert(store["gallery_features_"], pos, X, axis=0)
         labels = np.insert(
-            self.gallery_labels_.astype(classes.dtype, copy=False), pos, y
+            store["gallery_labels_"].astype(classes.dtype, copy=False), pos, y
         )
         codes = np.insert(old_codes, pos, new_codes)
+        row_ids = np.insert(store["row_ids"], pos, ids)
 
-        index = self._index
+        index = store["_index"]
         if index["key"] != (self.metric, self.p, self.matching):
             index = _build_index(
                 features, codes, len(classes), self.metric, self.p, self.matching
@@ -557,10 +717,10 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             kind = index["kind"]
             if self.matching == "nearest":
                 index["prep"] = _insert_prepared(
-                    index["prep"], pos, _prepare_rows(X, kind)
+                    index["prep"], pos, _prepare_rows(X, kind), features
                 )
             else:
-                old_pos = np.searchsorted(classes, self.classes_)
+                old_pos = np.searchsorted(classes, classes_before)
                 n_classes, n_features = len(classes), features.shape[1]
                 sums = np.zeros((n_classes, n_features))
                 counts = np.zeros(n_classes, dtype=np.intp)
@@ -587,12 +747,26 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
                 index["sums"] = sums
                 index["counts"] = counts
 
-        self.classes_ = classes
-        self.gallery_features_ = features
-        self.gallery_labels_ = labels
-        self._codes = codes
-        self._index = index
-        return self
+        search = store["faiss"]
+        if search is not None:
+            if isinstance(self.index, str) or search.key != self.index._build_key(
+                self.metric, features.shape[1]
+            ):
+                search = None  # stale: rebuilt by the next search
+            else:
+                search.add(X, ids)
+        store.update(
+            classes_=classes,
+            gallery_features_=features,
+            gallery_labels_=labels,
+            _codes=codes,
+            _index=index,
+            row_ids=row_ids,
+            pending=[],
+            pending_kinds=set(),
+            faiss=search,
+            id_codes=None,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
@@ -613,12 +787,15 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         self : OneShotIdentifier
             The identifier with the enlarged gallery.
         """
-        if not hasattr(self, "classes_"):
+        if "_store" not in self.__dict__:
             return self.fit(X, y)
         return self.enroll(X, y)
 
     def remove(self, identities):
         """Remove people (all their images) from the gallery.
+
+        Removal costs O(gallery) (the gallery is compacted); a FAISS index
+        removes the rows' ids (HNSW marks them deleted).
 
         Parameters
         ----------
@@ -632,57 +809,68 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             The identifier with the smaller gallery.
         """
         check_is_fitted(self)
+        self._flush()
+        store = self._store
         ids = np.atleast_1d(np.asarray(identities))
         if ids.ndim != 1:
             raise ValueError("identities must be a label or a 1-D array of labels")
-        codes, found = self._encode(ids, self.classes_)
+        codes, found = self._encode(ids, store["classes_"])
         if not found.all():
             raise ValueError(
                 f"not enrolled: {ids[~found][:10].tolist()}"
                 + (" ..." if (~found).sum() > 10 else "")
             )
-        keep_class = np.ones(len(self.classes_), bool)
+        keep_class = np.ones(len(store["classes_"]), bool)
         keep_class[codes] = False
         if not keep_class.any():
             raise ValueError(
                 "cannot remove every identity: a gallery needs at least one; "
                 "fit a new identifier instead"
             )
-        keep_rows = keep_class[self._codes]
+        keep_rows = keep_class[store["_codes"]]
         new_code_of = np.cumsum(keep_class) - 1
-        classes = self.classes_[keep_class]
-        new_codes = new_code_of[self._codes[keep_rows]].astype(np.intp)
-        index = self._index
+        classes = store["classes_"][keep_class]
+        new_codes = new_code_of[store["_codes"][keep_rows]].astype(np.intp)
+        features = store["gallery_features_"][keep_rows]
+        index = store["_index"]
         if index["key"] != (self.metric, self.p, self.matching):
             index = _build_index(
-                self.gallery_features_[keep_rows],
-                new_codes,
-                len(classes),
-                self.metric,
-                self.p,
-                self.matching,
+                features, new_codes, len(classes), self.metric, self.p, self.matching
             )
         else:
             index = dict(index)
             index["bounds"] = _class_bounds(new_codes, len(classes))
             if index["counts"] is None:
-                index["prep"] = _take_prepared(index["prep"], keep_rows)
+                index["prep"] = _take_prepared(index["prep"], keep_rows, features)
             else:
                 index["prep"] = _take_prepared(index["prep"], keep_class)
                 index["sums"] = index["sums"][keep_class]
                 index["counts"] = index["counts"][keep_class]
-        self.gallery_features_ = self.gallery_features_[keep_rows]
-        self.gallery_labels_ = self.gallery_labels_[keep_rows]
-        self.classes_ = classes
-        self._codes = new_codes
-        self._index = index
+        if store["faiss"] is not None:
+            store["faiss"].remove(store["row_ids"][~keep_rows])
+        store.update(
+            classes_=classes,
+            gallery_features_=features,
+            gallery_labels_=store["gallery_labels_"][keep_rows],
+            _codes=new_codes,
+            _index=index,
+            row_ids=store["row_ids"][keep_rows],
+            id_codes=None,
+        )
         return self
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        store = state.get("_store")
+        if store is not None and store["pending"]:
+            self._flush()  # pickle the merged gallery, not the queue
+        return state
 
     # ---------------------------------------------------------------- search
 
     def _to_gallery_dtype(self, X):
         """``X`` in the gallery's dtype; values beyond its range are refused."""
-        dtype = self.gallery_features_.dtype
+        dtype = self._store["gallery_features_"].dtype
         if X.dtype == dtype:
             return X
         with np.errstate(over="ignore"):
@@ -742,7 +930,22 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
     def _best(self, X):
         """Index of the best identity and its distance, for every probe."""
         index = self._get_index()
-        X = self._validate_probes(X)
+        return self._best_checked(index, self._validate_probes(X))
+
+    def _best_checked(self, index, X):
+        """:meth:`_best` of validated probes: FAISS if any, else exact."""
+        search = self._get_faiss()
+        if search is None:
+            return self._best_exact(index, X)
+        D, ids = search.search(X, 1, self.index, self.metric)
+        best, dist = self._id_codes(ids[:, 0]), D[:, 0]
+        lost = best < 0  # nothing found (e.g. IVF cells too few): search exactly
+        if lost.any():
+            best[lost], dist[lost] = self._best_exact(index, X[lost])
+        return best, dist
+
+    def _best_exact(self, index, X):
+        """:meth:`_best` over the exact index, probes validated."""
         n = X.shape[0]
         best = np.empty(n, dtype=np.intp)
         dist = np.empty(n, dtype=np.float64)
@@ -878,6 +1081,19 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
                 f"k must be an integer in [1, n_classes={n_classes}], got {k!r}"
             )
         X = self._validate_probes(X)
+        if k == 1:  # the top-1 search of predict, without a sort
+            best, dist = self._best_checked(index, X)
+            return self.classes_[best][:, None], dist[:, None]
+        search = self._get_faiss()
+        if search is not None:
+            idx, dist = self._rank_faiss(search, index, X, k)
+        else:
+            idx, dist = self._rank_exact(index, X, k)
+        return self.classes_[idx], dist
+
+    def _rank_exact(self, index, X, k):
+        """Codes and distances of the ``k`` nearest identities, exactly."""
+        n_classes = len(self.classes_)
         n = X.shape[0]
         idx_out = np.empty((n, k), dtype=np.intp)
         dist_out = np.empty((n, k), dtype=np.float64)
@@ -895,7 +1111,44 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             )
 
         self._map_chunks(index, X, func, extra_bytes=8)
-        return self.classes_[idx_out], dist_out
+        return idx_out, dist_out
+
+    def _rank_faiss(self, search, index, X, k):
+        """:meth:`_rank_exact` through FAISS: nearest rows, first k identities.
+
+        Asks FAISS for more rows (doubling) until every probe has ``k``
+        distinct identities among them; probes that still lack some (all
+        rows asked, an IVF search reaching too few cells) are ranked exactly.
+        """
+        n = X.shape[0]
+        idx_out = np.empty((n, k), dtype=np.intp)
+        dist_out = np.empty((n, k), dtype=np.float64)
+        todo = np.arange(n)
+        n_rows = search.n_live
+        kk = min(n_rows, 2 * k + 8)
+        while todo.size:
+            D, ids = search.search(X[todo], kk, self.index, self.metric)
+            codes = self._id_codes(ids)
+            # first occurrence of each identity along each row (rows sorted)
+            order = np.argsort(codes, axis=1, kind="stable")
+            srt = np.take_along_axis(codes, order, axis=1)
+            first = np.ones_like(srt, dtype=bool)
+            first[:, 1:] = srt[:, 1:] != srt[:, :-1]
+            first &= srt >= 0
+            keep = np.zeros_like(first)
+            np.put_along_axis(keep, order, first, axis=1)
+            done = keep.sum(axis=1) >= k
+            if done.any():
+                pos = np.argsort(~keep[done], axis=1, kind="stable")[:, :k]
+                idx_out[todo[done]] = np.take_along_axis(codes[done], pos, axis=1)
+                dist_out[todo[done]] = np.take_along_axis(D[done], pos, axis=1)
+            todo = todo[~done]
+            if kk >= n_rows:
+                break
+            kk = min(n_rows, 2 * kk)
+        if todo.size:
+            idx_out[todo], dist_out[todo] = self._rank_exact(index, X[todo], k)
+        return idx_out, dist_out
 
     def identity_distance(self, X, identities):
         """Distance of each probe to one given identity each.

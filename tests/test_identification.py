@@ -376,7 +376,10 @@ def test_enroll_prepares_only_the_new_rows(monkeypatch):
 
     monkeypatch.setattr(identification, "_prepare_rows", spy)
     ident.enroll(G[:2] + 1, [0, 9])
-    assert sizes == [2]
+    assert sizes == []  # queued: merged by the next search
+    ident.enroll(G[2:3] + 1, [9])
+    ident.predict(G[:1])
+    assert sizes == [3]  # the queued rows, prepared once
 
 
 def test_partial_fit_starts_a_gallery_and_ignores_classes():
