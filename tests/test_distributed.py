@@ -1,0 +1,140 @@
+"""Embedding and enrollment in partitions, here and on a Dask LocalCluster."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facekit.distributed import SCHEDULER_ENV, enroll_photos, get_client, map_faces
+from facekit.identification import OneShotIdentifier
+from facekit.io import imread
+from facekit.models import FaceModel
+
+
+def _model():
+    return FaceModel(image_shape=(40, 32), crop="none", threshold=1.0, grid=(4, 4))
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """9 photos of 3 people, one unreadable file in the middle."""
+    rng = np.random.RandomState(0)
+    paths, people = [], []
+    for k in range(3):
+        proto = rng.rand(40, 32)
+        for i in range(3):
+            img = np.clip(proto + 0.03 * rng.randn(40, 32), 0, 1)
+            path = tmp_path / f"p{k}_{i}.png"
+            Image.fromarray((img * 255).astype(np.uint8)).save(path)
+            paths.append(str(path))
+            people.append(f"person{k}")
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff not a jpeg")
+    paths.insert(4, str(bad))
+    people.insert(4, "person9")
+    return paths, people
+
+
+def _reference(paths, people):
+    """The gallery built on one machine without partitions."""
+    model = _model()
+    good = [i for i, p in enumerate(paths) if not p.endswith("bad.jpg")]
+    feats = model.features([imread(paths[i]) for i in good])
+    return OneShotIdentifier(metric=model.metric, threshold=model.threshold).fit(
+        feats, np.asarray(people)[good])
+
+
+def test_no_scheduler_computes_here(monkeypatch):
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    assert get_client() is None
+    with pytest.raises(TypeError, match="scheduler"):
+        get_client(42)
+
+
+def test_partitions_here_equal_one_pass(photos):
+    paths, people = photos
+    ident, enrolled, skipped = enroll_photos(_model(), paths, people,
+                                             partition_size=2)
+    ref = _reference(paths, people)
+    np.testing.assert_array_equal(ident.gallery_features_, ref.gallery_features_)
+    np.testing.assert_array_equal(ident.gallery_labels_, ref.gallery_labels_)
+    assert len(enrolled) == 9 and [s[0] for s in skipped] == [paths[4]]
+    assert "person9" not in ident.classes_
+    assert enrolled[4]["image"] == paths[5] and enrolled[4]["person"] == "person1"
+
+
+def test_enroll_into_an_existing_gallery(photos):
+    paths, people = photos
+    ident, _, _ = enroll_photos(_model(), paths[:4], people[:4])
+    ident, _, skipped = enroll_photos(_model(), paths[4:], people[4:],
+                                      identifier=ident, partition_size=3)
+    ref = _reference(paths, people)
+    np.testing.assert_array_equal(ident.gallery_features_, ref.gallery_features_)
+    assert len(skipped) == 1
+
+
+def test_bad_arguments(photos):
+    paths, people = photos
+    with pytest.raises(ValueError, match="identities"):
+        enroll_photos(_model(), paths, people[:-1])
+    with pytest.raises(ValueError, match="partition_size"):
+        map_faces(_model(), paths, partition_size=0)
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """A LocalCluster of 2 single-threaded workers (threads of this process)."""
+    pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                  processes=False, dashboard_address=None) as lc:
+        with distributed.Client(lc) as client:
+            yield client
+
+
+def test_cluster_gives_the_same_gallery_bit_for_bit(photos, cluster_client):
+    paths, people = photos
+    here = map_faces(_model(), paths, partition_size=2)
+    there = map_faces(_model(), paths, client=cluster_client, partition_size=2)
+    assert [r["error"] is None for r in there] == [r["error"] is None for r in here]
+    for a, b in zip(here, there):
+        for fa, fb in zip(a["faces"], b["faces"]):
+            np.testing.assert_array_equal(fa["embedding"], fb["embedding"])
+    ident, _, skipped = enroll_photos(_model(), paths, people,
+                                      client=cluster_client, partition_size=2)
+    ref = _reference(paths, people)
+    np.testing.assert_array_equal(ident.gallery_features_, ref.gallery_features_)
+    np.testing.assert_array_equal(ident.gallery_labels_, ref.gallery_labels_)
+    assert [s[0] for s in skipped] == [paths[4]]
+
+
+def test_scheduler_address_from_the_environment(monkeypatch, cluster_client):
+    monkeypatch.setenv(SCHEDULER_ENV, cluster_client.scheduler.address)
+    client = get_client()
+    try:
+        assert client.scheduler.address == cluster_client.scheduler.address
+    finally:
+        client.close()
+
+
+def test_grid_search_on_dask_equals_serial(cluster_client):
+    import joblib
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+
+    from facekit.features import EigenfaceTransformer
+
+    rng = np.random.RandomState(0)
+    centres = rng.rand(6, 64)
+    y = np.repeat(np.arange(6), 6)
+    X = centres[y] + 0.2 * rng.randn(len(y), 64)
+    pipe = make_pipeline(EigenfaceTransformer(random_state=0), OneShotIdentifier())
+    grid = {"eigenfacetransformer__n_components": [2, 4, 8],
+            "oneshotidentifier__metric": ["cosine", "euclidean"]}
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    serial = GridSearchCV(pipe, grid, cv=cv).fit(X, y)
+    with joblib.parallel_backend("dask"):
+        on_dask = GridSearchCV(pipe, grid, cv=cv, n_jobs=-1).fit(X, y)
+    assert on_dask.best_params_ == serial.best_params_
+    np.testing.assert_array_equal(on_dask.cv_results_["mean_test_score"],
+                                  serial.cv_results_["mean_test_score"])
+    assert len(set(serial.cv_results_["mean_test_score"])) > 1  # not all alike
