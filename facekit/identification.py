@@ -885,19 +885,19 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
         return self._to_gallery_dtype(X)
 
-    def _map_chunks(self, index, X, func, extra_bytes=0):
+    def _map_chunks(self, index, X, func, extra_bytes=0, per_class=True):
         """Call ``func(sl, R, aux)`` on chunks of probes.
 
         ``R`` holds the per-class raw scores of probes ``X[sl]`` (reduced when
-        a class has several images); temporaries stay within
-        ``working_memory`` MiB.
+        a class has several images; with ``per_class=False``, the scores of
+        the rows); temporaries stay within ``working_memory`` MiB.
         """
         n = X.shape[0]
         n_cols = index["prep"]["mat"].shape[0]
         itemsize = index["prep"]["mat"].dtype.itemsize
         if index["kind"] == "generic":
             itemsize = 16  # float64 distances and their negation
-        reduce = _needs_reduction(index)
+        reduce = per_class and _needs_reduction(index)
         per_col = itemsize * (2 if reduce else 1) + extra_bytes
         n_jobs = effective_n_jobs(self.n_jobs)
         wm = self.working_memory
@@ -918,12 +918,12 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
                 m = sl.stop - sl.start
                 out = None if buf is None else buf[:m]
                 R, aux = _raw_scores(index, X[sl], out=out, working_memory=wm)
-                func(sl, _reduce(index, R), aux)
+                func(sl, _reduce(index, R) if reduce else R, aux)
             return
 
         def work(sl):
             R, aux = _raw_scores(index, X[sl], working_memory=wm)
-            func(sl, _reduce(index, R), aux)
+            func(sl, _reduce(index, R) if reduce else R, aux)
 
         Parallel(n_jobs=n_jobs, prefer="threads")(delayed(work)(sl) for sl in batches)
 
@@ -945,18 +945,24 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         return best, dist
 
     def _best_exact(self, index, X):
-        """:meth:`_best` over the exact index, probes validated."""
+        """:meth:`_best` over the exact index, probes validated.
+
+        The best identity is that of the best row: no per-identity reduction
+        (rows are grouped by identity, so the first best row is in the first
+        best identity, the tie rule of :meth:`rank`).
+        """
         n = X.shape[0]
         best = np.empty(n, dtype=np.intp)
         dist = np.empty(n, dtype=np.float64)
+        row_codes = self._store["_codes"] if _needs_reduction(index) else None
 
         def func(sl, R, aux):
             b = np.argmax(R, axis=1)
             r = R[np.arange(len(b)), b]
-            best[sl] = b
+            best[sl] = b if row_codes is None else row_codes[b]
             dist[sl] = _to_distance(index, r[:, None], aux)[:, 0]
 
-        self._map_chunks(index, X, func)
+        self._map_chunks(index, X, func, per_class=False)
         return best, dist
 
     def predict(self, X):
