@@ -32,6 +32,7 @@ O(gallery) anyway).
 
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -240,6 +241,37 @@ def _reduce(index, R):
 #: The label of rejected probes under ``unknown_label="auto"`` when the
 #: identities are strings (numbers get -1).
 UNKNOWN_STRING = "unknown"
+
+
+def _chunk_results(index, Q, func, working_memory, reduce):
+    """``func``'s results for a chunk of probes ``Q`` (one joblib task)."""
+    R, aux = _raw_scores(index, Q, working_memory=working_memory)
+    return func(index, _reduce(index, R) if reduce else R, aux)
+
+
+def _best_of_chunk(index, R, aux):
+    """Column of the best score of each probe, and its distance."""
+    b = np.argmax(R, axis=1)
+    r = R[np.arange(len(b)), b]
+    return b, _to_distance(index, r[:, None], aux)[:, 0]
+
+
+def _distances_of_chunk(index, R, aux):
+    """Distance of each probe to each class."""
+    return (_to_distance(index, R, aux),)
+
+
+def _top_k_of_chunk(index, R, aux, *, k):
+    """The ``k`` best classes of each probe, best first, and their distances."""
+    n_classes = R.shape[1]
+    if k < n_classes:
+        idx = np.argpartition(R, n_classes - k, axis=1)[:, n_classes - k :]
+    else:
+        idx = np.broadcast_to(np.arange(n_classes), R.shape)
+    vals = np.take_along_axis(R, idx, axis=1)
+    order = np.lexsort((idx, -vals), axis=1)
+    return (np.take_along_axis(idx, order, axis=1),
+            _to_distance(index, np.take_along_axis(vals, order, axis=1), aux))
 
 
 def _is_auto(value):
@@ -885,12 +917,16 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
         return self._to_gallery_dtype(X)
 
-    def _map_chunks(self, index, X, func, extra_bytes=0, per_class=True):
-        """Call ``func(sl, R, aux)`` on chunks of probes.
+    def _map_chunks(self, index, X, func, outs, extra_bytes=0, per_class=True):
+        """Fill ``outs[j][sl] = func(index, R, aux)[j]`` for chunks of probes.
 
         ``R`` holds the per-class raw scores of probes ``X[sl]`` (reduced when
         a class has several images; with ``per_class=False``, the scores of
-        the rows); temporaries stay within ``working_memory`` MiB.
+        the rows); temporaries stay within ``working_memory`` MiB. ``func``
+        is a module-level function (or a :func:`functools.partial` of one)
+        returning the chunk's results. In parallel it runs in joblib workers,
+        which under a process-based backend (loky, multiprocessing, dask) get
+        copies of their arguments: only the caller writes into ``outs``.
         """
         n = X.shape[0]
         n_cols = index["prep"]["mat"].shape[0]
@@ -918,14 +954,17 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
                 m = sl.stop - sl.start
                 out = None if buf is None else buf[:m]
                 R, aux = _raw_scores(index, X[sl], out=out, working_memory=wm)
-                func(sl, _reduce(index, R) if reduce else R, aux)
+                values = func(index, _reduce(index, R) if reduce else R, aux)
+                for target, value in zip(outs, values):
+                    target[sl] = value
             return
 
-        def work(sl):
-            R, aux = _raw_scores(index, X[sl], working_memory=wm)
-            func(sl, _reduce(index, R) if reduce else R, aux)
-
-        Parallel(n_jobs=n_jobs, prefer="threads")(delayed(work)(sl) for sl in batches)
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(_chunk_results)(index, X[sl], func, wm, reduce) for sl in batches
+        )
+        for sl, values in zip(batches, results):
+            for target, value in zip(outs, values):
+                target[sl] = value
 
     def _best(self, X):
         """Index of the best identity and its distance, for every probe."""
@@ -954,15 +993,9 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         n = X.shape[0]
         best = np.empty(n, dtype=np.intp)
         dist = np.empty(n, dtype=np.float64)
-        row_codes = self._store["_codes"] if _needs_reduction(index) else None
-
-        def func(sl, R, aux):
-            b = np.argmax(R, axis=1)
-            r = R[np.arange(len(b)), b]
-            best[sl] = b if row_codes is None else row_codes[b]
-            dist[sl] = _to_distance(index, r[:, None], aux)[:, 0]
-
-        self._map_chunks(index, X, func, per_class=False)
+        self._map_chunks(index, X, _best_of_chunk, (best, dist), per_class=False)
+        if _needs_reduction(index):  # best row -> its identity
+            best = self._store["_codes"][best]
         return best, dist
 
     def predict(self, X):
@@ -1028,11 +1061,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         index = self._get_index()
         X = self._validate_probes(X)
         out = np.empty((X.shape[0], len(self.classes_)), dtype=np.float64)
-
-        def func(sl, R, aux):
-            out[sl] = _to_distance(index, R, aux)
-
-        self._map_chunks(index, X, func, extra_bytes=8)
+        self._map_chunks(index, X, _distances_of_chunk, (out,), extra_bytes=8)
         return out
 
     def decision_function(self, X):
@@ -1099,24 +1128,11 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
 
     def _rank_exact(self, index, X, k):
         """Codes and distances of the ``k`` nearest identities, exactly."""
-        n_classes = len(self.classes_)
         n = X.shape[0]
         idx_out = np.empty((n, k), dtype=np.intp)
         dist_out = np.empty((n, k), dtype=np.float64)
-
-        def func(sl, R, aux):
-            if k < n_classes:
-                idx = np.argpartition(R, n_classes - k, axis=1)[:, n_classes - k :]
-            else:
-                idx = np.broadcast_to(np.arange(n_classes), R.shape)
-            vals = np.take_along_axis(R, idx, axis=1)
-            order = np.lexsort((idx, -vals), axis=1)
-            idx_out[sl] = np.take_along_axis(idx, order, axis=1)
-            dist_out[sl] = _to_distance(
-                index, np.take_along_axis(vals, order, axis=1), aux
-            )
-
-        self._map_chunks(index, X, func, extra_bytes=8)
+        self._map_chunks(index, X, partial(_top_k_of_chunk, k=k),
+                         (idx_out, dist_out), extra_bytes=8)
         return idx_out, dist_out
 
     def _rank_faiss(self, search, index, X, k):

@@ -22,6 +22,16 @@ def _find_lfw_data_home():
     return None
 
 
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked ``slow`` unless ``FACEKIT_RUN_SLOW=1``."""
+    if os.environ.get("FACEKIT_RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set FACEKIT_RUN_SLOW=1 to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def lfw_data_home():
     """Path of a data home holding LFW.

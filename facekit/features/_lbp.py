@@ -13,7 +13,7 @@ import numbers
 from functools import lru_cache
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -424,6 +424,23 @@ def _histograms_chunk(images, plans, grid_plan, normalize, out):
         start += width
 
 
+def _histograms_block(images, plans, grid_plan, normalize, chunk, n_features):
+    """Features of an (m, h, w) block of images, chunk by chunk (one task).
+
+    Returns a new array rather than writing into the caller's: the workers of
+    process-based joblib backends (loky, multiprocessing, dask) get read-only
+    copies of their arguments.
+    """
+    m = images.shape[0]
+    out = np.empty((m, n_features), dtype=np.float64)
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        _histograms_chunk(
+            images[start:stop], plans, grid_plan, normalize, out[start:stop]
+        )
+    return out
+
+
 def _check_scales(scales, method):
     try:
         pairs = [tuple(s) for s in scales]
@@ -626,26 +643,26 @@ class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         images = X.reshape(n, h, w)
         plans = [_LBPPlan(P, R, self.method, h, w) for P, R in self._scales]
         grid_plan = _GridPlan(h, w, self.grid_)
-        out = np.empty((n, self._n_features_out), dtype=np.float64)
+        n_features = self._n_features_out
         chunk = max(1, _CHUNK_PIXELS // (h * w))
-        starts = range(0, n, chunk)
+        n_chunks = -(-n // chunk)
         for plan in plans:  # build the shared index tables before threading
             grid_plan.index_base(plan.n_bins, min(chunk, n))
-
-        def work(start):
-            stop = min(start + chunk, n)
-            _histograms_chunk(
-                images[start:stop], plans, grid_plan, self.normalize, out[start:stop]
+        if self.n_jobs in (None, 1) or n_chunks < 2:
+            return _histograms_block(
+                images, plans, grid_plan, self.normalize, chunk, n_features
             )
-
-        if self.n_jobs in (None, 1) or len(starts) < 2:
-            for start in starts:
-                work(start)
-        else:
-            Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(work)(start) for start in starts
+        # Runs of whole chunks, a few per worker; each task returns its rows
+        # (any joblib backend: threads, processes, a dask cluster).
+        n_tasks = min(n_chunks, 4 * effective_n_jobs(self.n_jobs))
+        bounds = [chunk * (i * n_chunks // n_tasks) for i in range(n_tasks)] + [n]
+        blocks = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_histograms_block)(
+                images[a:b], plans, grid_plan, self.normalize, chunk, n_features
             )
-        return out
+            for a, b in zip(bounds[:-1], bounds[1:])
+        )
+        return np.concatenate(blocks, axis=0)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the histogram bins.
