@@ -1,0 +1,640 @@
+"""Photos in, answers out: the Python side of ``facekit verify / enroll /
+identify / cluster``.
+
+Each function takes image files (or arrays) and a face model, and returns
+*records*: plain dicts of plain values, one per face (or per photo without a
+usable face), that ``pandas.DataFrame(records)`` or :func:`json.dumps` take as
+they are. The command line calls these same functions and prints their
+records, so the Python answer and the command's answer are one computation.
+
+- :func:`compare_faces`: are two photos the same person?
+- :func:`enroll_folder`: a gallery (:class:`~facekit.identification.OneShotIdentifier`)
+  from a ``folder/<person>/<photo>`` tree, optionally saved to a file;
+- :func:`identify_photos`: who is every face of these photos, against a gallery;
+- :func:`cluster_photos`: group the faces of photos by person;
+- :func:`load_face_model`: the face model they run, by name or file.
+
+The default model is the pretrained one
+(:func:`facekit.face_model.load_pretrained_model`: dlib's CNN face detector,
+5-point alignment and ResNet embedding, euclidean distance at τ), which needs
+``pip install "facekit[pretrained]"``; ``model="lbp"`` is the LFW-only
+classical model (:func:`facekit.models.load_model`), one face per image.
+
+Every record has a ``status``: ``"ok"``, ``"no face"`` (the photo was read
+but no face was found) or ``"unreadable"`` (with the reason in ``error``).
+Unreadable photos and photos without a face never stop a run over many
+photos; they are records like the others.
+"""
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "compare_faces",
+    "enroll_folder",
+    "identify_photos",
+    "cluster_photos",
+    "load_face_model",
+]
+
+#: ``status`` of a record.
+OK, NO_FACE, UNREADABLE = "ok", "no face", "unreadable"
+
+
+# ---------------------------------------------------------------------------
+# the model
+
+
+def _is_pretrained_file(path):
+    try:
+        return json.loads(Path(path).read_text()).get("kind") == "pretrained"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load_face_model(model="pretrained", *, threshold=None, detector=None,
+                    crop=None, n_jobs=None):
+    """The face model that the photo functions and the command line run.
+
+    Parameters
+    ----------
+    model : str, path-like or model, default="pretrained"
+        ``"pretrained"`` (detector + alignment + dlib's ResNet, every face of
+        a photo; needs the ``pretrained`` extra), ``"lbp"`` (the LFW-only LBP
+        model, one face per image), the path of a saved model (``.json`` or
+        ``.npz``), or a :class:`~facekit.face_model.PretrainedFaceModel` or
+        :class:`~facekit.models.FaceModel`, returned as it is when no other
+        argument is given.
+    threshold : float, default=None
+        Distance threshold τ instead of the model's.
+    detector : {"mmod", "cascade"}, default=None
+        Face detector of the pretrained model (default: the model's).
+    crop : {"auto", "lfw", "detect", "none"}, default=None
+        How LBP models cut the face from an image (default: the model's).
+    n_jobs : int, default=None
+        CPU threads of the pretrained model's networks (torch's default).
+
+    Returns
+    -------
+    model : PretrainedFaceModel or FaceModel
+        The model; its networks are read on first use.
+
+    Raises
+    ------
+    ValueError
+        For an option that does not apply to the model, or an invalid file.
+    ImportError
+        When the pretrained model's extra is not installed (the message says
+        what to install).
+
+    Examples
+    --------
+    >>> from facekit.api import load_face_model
+    >>> model = load_face_model("lbp", threshold=0.5)
+    >>> model.metric, model.threshold
+    ('cosine', 0.5)
+    >>> load_face_model("lbp", detector="mmod")
+    Traceback (most recent call last):
+    ...
+    ValueError: detector applies to the pretrained model only
+    """
+    from facekit.face_model import PretrainedFaceModel
+    from facekit.models import FaceModel, default_model_path, load_model
+
+    if isinstance(model, (PretrainedFaceModel, FaceModel)):
+        name = None
+        loaded = model
+    else:
+        name = str(model)
+        loaded = None
+    pretrained = isinstance(loaded, PretrainedFaceModel) or (
+        name is not None and (name == "pretrained" or (
+            name.endswith(".json") and _is_pretrained_file(name))))
+    if pretrained:
+        from facekit._model_files import PRETRAINED_INSTALL_HINT
+        from facekit.face_model import _PARAMS, load_pretrained_model
+
+        if crop is not None:
+            raise ValueError("crop applies to LBP models only; the pretrained "
+                             "model finds and aligns every face itself")
+        if loaded is None:
+            loaded = load_pretrained_model(None if name == "pretrained" else name)
+        elif threshold is None and detector is None and n_jobs is None:
+            return loaded
+        params = {k: getattr(loaded, k) for k in _PARAMS}
+        if threshold is not None:
+            params["threshold"] = threshold
+        if detector is not None:
+            params["detector"] = detector
+        out = PretrainedFaceModel(**params, device=loaded.device,
+                                  n_jobs=n_jobs if n_jobs is not None
+                                  else loaded.n_jobs, info=loaded.info)
+        try:
+            out._parts()
+        except ImportError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            if "pip install" not in message:
+                message = f"{message}; {PRETRAINED_INSTALL_HINT}".lstrip("; ")
+            raise ImportError(message) from None
+        return out
+    if detector is not None:
+        raise ValueError("detector applies to the pretrained model only")
+    if loaded is None:
+        loaded = load_model(default_model_path() if name == "lbp" else name)
+    elif threshold is None and crop is None:
+        return loaded
+    params = loaded.to_dict_params()
+    if threshold is not None:
+        params["threshold"] = threshold
+    if crop is not None:
+        params["crop"] = crop
+    return FaceModel(**params, projection=loaded.projection, info=loaded.info)
+
+
+def _model_signature(model):
+    """What decides a model's feature space (not τ), for galleries to record."""
+    if hasattr(model, "find_faces"):
+        return {"kind": "pretrained",
+                "network": "dlib_face_recognition_resnet_model_v1",
+                "mirror": model.mirror}
+    d = model.to_dict()
+    sig = {"kind": "lbp", **{k: v for k, v in d.items()
+                             if k not in ("threshold", "crop", "info")}}
+    if model.projection is not None:
+        digest = hashlib.sha1()
+        for key in sorted(model.projection):
+            digest.update(np.ascontiguousarray(model.projection[key]).tobytes())
+        sig["projection_sha1"] = digest.hexdigest()
+    return sig
+
+
+# ---------------------------------------------------------------------------
+# photos -> faces
+
+
+def _name(image, i):
+    if isinstance(image, (str, Path)):
+        return str(image)
+    return f"image {i}"
+
+
+def _find_faces(model, images, progress):
+    """Per photo: ``(faces, status, error)``; faces carry their embedding.
+
+    ``progress``: True, False, or None for "when more than 20 photos".
+    """
+    images = list(images)
+    names = [_name(im, i) for i, im in enumerate(images)]
+    verbose = len(images) > 20 if progress is None else bool(progress)
+    step = max(1, len(images) // 20)
+    if hasattr(model, "find_faces"):
+        before = model.verbose
+        model.verbose = step if verbose else 0
+        try:
+            found = model.find_faces(images, names=names, on_error="skip")
+        finally:
+            model.verbose = before
+        out = []
+        for r in found:
+            if r["error"]:
+                out.append(([], UNREADABLE, r["error"]))
+            else:
+                out.append((r["faces"], OK if r["faces"] else NO_FACE, None))
+        return out
+    from facekit.detection import FaceNotFoundError
+    from facekit.io import imread
+
+    out = []
+    for i, (image, name) in enumerate(zip(images, names)):
+        try:
+            pixels = imread(image) if isinstance(image, (str, Path)) else image
+            feats = model.features([pixels], names=[name])
+            face = {"box": None, "score": None, "embedding": feats[0]}
+            out.append(([face], OK, None))
+        except (FileNotFoundError, OSError, ValueError) as exc:
+            if isinstance(exc, FaceNotFoundError) or isinstance(
+                    exc.__cause__, FaceNotFoundError):
+                out.append(([], NO_FACE, None))
+            else:
+                out.append(([], UNREADABLE, str(exc).splitlines()[0]))
+        if verbose and ((i + 1) % step == 0 or i + 1 == len(images)):
+            print(f"  {i + 1}/{len(images)} photos", file=sys.stderr, flush=True)
+    return out
+
+
+def _box(face):
+    box = face.get("box")
+    return None if box is None else [float(v) for v in box]
+
+
+def _score(face):
+    score = face.get("score")
+    return None if score is None else float(score)
+
+
+def _area(face):
+    box = face.get("box")
+    return 0.0 if box is None else (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _problem(name, status, error):
+    """A sentence for a photo that gave no face."""
+    return error if status == UNREADABLE else f"no face found in {name}"
+
+
+# ---------------------------------------------------------------------------
+# the four tasks
+
+
+def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
+    """Are two photos the same person? The closest pair of their faces decides.
+
+    Parameters
+    ----------
+    image_a, image_b : str, path-like or ndarray
+        Photos of any size and mode (files, or arrays as
+        :func:`facekit.io.imread` returns).
+    model : str, path-like or model, default="pretrained"
+        The face model (see :func:`load_face_model`).
+    threshold : float, default=None
+        Same person when the distance is at most this (default: the model's
+        τ).
+
+    Returns
+    -------
+    record : dict
+        ``image_a``, ``image_b``; ``same`` (bool, None when a photo gave no
+        face); ``distance`` between the closest pair of faces and the
+        ``threshold`` and ``metric`` it was compared with; ``face_index_a`` /
+        ``face_index_b`` (which face of each photo, by decreasing detection
+        score), ``box_a`` / ``box_b`` (``[left, top, right, bottom]`` in
+        pixels, None for the LBP model), ``score_a`` / ``score_b`` (detection
+        scores), ``n_faces_a`` / ``n_faces_b``; ``status`` (``"ok"``, ``"no
+        face"`` or ``"unreadable"``) and ``error`` (why, or None).
+
+    See Also
+    --------
+    identify_photos : Compare with a gallery of people instead.
+    facekit.face_model.PretrainedFaceModel.find_faces : The faces themselves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.api import compare_faces, load_face_model
+    >>> model = load_face_model("lbp", crop="none")  # the images are face crops
+    >>> rng = np.random.RandomState(0)
+    >>> face, other = rng.rand(62, 47), rng.rand(62, 47)
+    >>> record = compare_faces(face, face, model=model)
+    >>> record["same"], round(record["distance"], 6), record["status"]
+    (True, 0.0, 'ok')
+    >>> compare_faces(face, other, model=model, threshold=0.0)["same"]
+    False
+    """
+    model = load_face_model(model, threshold=threshold)
+    (fa, sa, ea), (fb, sb, eb) = _find_faces(model, [image_a, image_b], False)
+    record = {
+        "image_a": _name(image_a, 0), "image_b": _name(image_b, 1),
+        "same": None, "distance": None,
+        "threshold": float(model.threshold), "metric": model.metric,
+        "face_index_a": None, "face_index_b": None,
+        "box_a": None, "box_b": None, "score_a": None, "score_b": None,
+        "n_faces_a": len(fa), "n_faces_b": len(fb),
+        "status": OK, "error": None,
+    }
+    for name, faces, status, error in ((record["image_a"], fa, sa, ea),
+                                       (record["image_b"], fb, sb, eb)):
+        if status != OK:
+            record.update(status=status, error=_problem(name, status, error))
+            return record
+    emb_a = np.stack([f["embedding"] for f in fa])
+    emb_b = np.stack([f["embedding"] for f in fb])
+    ia, ib = np.meshgrid(np.arange(len(fa)), np.arange(len(fb)), indexing="ij")
+    ia, ib = ia.ravel(), ib.ravel()
+    dists = model.distance(emb_a[ia], emb_b[ib])
+    k = int(np.argmin(dists))
+    d = float(dists[k])
+    face_a, face_b = fa[ia[k]], fb[ib[k]]
+    record.update(
+        same=bool(d <= model.threshold), distance=d,
+        face_index_a=int(ia[k]), face_index_b=int(ib[k]),
+        box_a=_box(face_a), box_b=_box(face_b),
+        score_a=_score(face_a), score_b=_score(face_b),
+    )
+    return record
+
+
+def _list_people(folder):
+    """``[(path, person)]`` of a ``folder/<person>/<image>`` tree, sorted."""
+    from facekit.datasets import IMAGE_EXTENSIONS
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    out = []
+    for person in sorted(p for p in root.iterdir()
+                         if p.is_dir() and not p.name.startswith(".")):
+        out.extend((str(f), person.name) for f in sorted(person.iterdir())
+                   if f.is_file() and not f.name.startswith(".")
+                   and f.suffix.lower() in IMAGE_EXTENSIONS)
+    if not out:
+        raise ValueError(f"no images found in {folder}/<person>/")
+    return out
+
+
+def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
+                  matching="nearest", progress=False):
+    """Enroll the people of ``folder/<person>/<photo>`` into a gallery.
+
+    One face per photo is enrolled: the largest, taken to be the person's.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        One sub-folder per person, named after them, holding their photos.
+    out : str or path-like, default=None
+        Also save the gallery there (:func:`facekit.persistence.save_gallery`,
+        no pickle), recording which face model made it, so that
+        :func:`identify_photos` with another model is an error.
+    model : str, path-like or model, default="pretrained"
+        The face model (see :func:`load_face_model`).
+    threshold : float, default=None
+        Rejection threshold of the gallery (default: the model's τ).
+    matching : {"nearest", "centroid"}, default="nearest"
+        Distance to a person: to their nearest photo or to the mean.
+    progress : bool or None, default=False
+        Progress on stderr; None: when there are more than 20 photos.
+
+    Returns
+    -------
+    gallery : OneShotIdentifier
+        The fitted identifier (identities are the sub-folder names; rejected
+        faces get ``"unknown"``).
+    records : list of dict
+        One per photo: ``image``, ``person``, ``face_index`` (the enrolled
+        face, None if none), ``box``, ``score``, ``n_faces``, ``status``
+        (``"ok"`` when enrolled) and ``error``.
+
+    Raises
+    ------
+    ValueError
+        When ``folder`` holds no images, or no face of any photo.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from facekit.api import enroll_folder, load_face_model
+    >>> root = tempfile.mkdtemp()
+    >>> for k, name in enumerate(["ann", "bob"]):
+    ...     os.makedirs(os.path.join(root, name))
+    ...     pixels = np.random.RandomState(k).randint(0, 256, (62, 47))
+    ...     Image.fromarray(pixels.astype(np.uint8)).save(
+    ...         os.path.join(root, name, "1.png"))
+    >>> model = load_face_model("lbp", crop="none")  # the images are face crops
+    >>> gallery, records = enroll_folder(root, model=model)
+    >>> gallery.classes_.tolist(), [r["status"] for r in records]
+    (['ann', 'bob'], ['ok', 'ok'])
+    """
+    from facekit.identification import OneShotIdentifier
+
+    model = load_face_model(model)
+    entries = _list_people(folder)
+    found = _find_faces(model, [p for p, _ in entries], progress)
+    feats, names, records = [], [], []
+    for (path, person), (faces, status, error) in zip(entries, found):
+        record = {"image": path, "person": person, "face_index": None,
+                  "box": None, "score": None, "n_faces": len(faces),
+                  "status": status,
+                  "error": None if status == OK else _problem(path, status, error)}
+        if status == OK:
+            k = max(range(len(faces)), key=lambda i: _area(faces[i]))
+            feats.append(faces[k]["embedding"])
+            names.append(person)
+            record.update(face_index=k, box=_box(faces[k]), score=_score(faces[k]))
+        records.append(record)
+    if not feats:
+        raise ValueError(f"no face could be enrolled from {folder} "
+                         f"({len(records)} photos skipped)")
+    gallery = OneShotIdentifier(
+        metric=model.metric,
+        threshold=model.threshold if threshold is None else threshold,
+        matching=matching,
+    ).fit(np.stack(feats), np.asarray(names))
+    if out is not None:
+        from facekit.persistence import save_gallery
+
+        save_gallery(gallery, out, model=_model_signature(model))
+    return gallery, records
+
+
+def _load_gallery(gallery, model):
+    """A gallery (identifier or file) checked against the model."""
+    if not isinstance(gallery, (str, Path)):
+        return gallery
+    from facekit.persistence import gallery_model, load_gallery
+
+    identifier = load_gallery(gallery)
+    enrolled_with = gallery_model(gallery)
+    if enrolled_with is not None and enrolled_with != _model_signature(model):
+        raise ValueError(
+            f"gallery {gallery} was enrolled with another face model "
+            f"({enrolled_with.get('kind')}); identify with the model that enrolled "
+            "it (--model), or enroll again")
+    return identifier
+
+
+def identify_photos(images, gallery, *, model="pretrained", threshold=None,
+                    top_k=3, progress=False):
+    """Who is every face of these photos, among the people of a gallery?
+
+    Parameters
+    ----------
+    images : str, path-like or sequence
+        A photo's file, or a sequence of photos (files, or arrays as
+        :func:`facekit.io.imread` returns) of any size and mode.
+    gallery : OneShotIdentifier, str or path-like
+        A gallery from :func:`enroll_folder` (or ``facekit enroll``), or its
+        file. A file records the face model that made it: another ``model``
+        is an error.
+    model : str, path-like or model, default="pretrained"
+        The face model that made the gallery (see :func:`load_face_model`).
+    threshold : float, default=None
+        Rejection threshold (default: the gallery's).
+    top_k : int, default=3
+        Number of candidates in ``top``.
+    progress : bool or None, default=False
+        Progress on stderr; None: when there are more than 20 photos.
+
+    Returns
+    -------
+    records : list of dict
+        One per face (by decreasing detection score), and one for each photo
+        without a face: ``image``, ``face_index``, ``box``, ``score``;
+        ``identity`` (None when rejected), ``recognized``, ``nearest`` (the
+        best-matching person, even when rejected) and its ``distance``;
+        ``top``, a list of ``{"identity", "distance"}`` of the ``top_k`` best
+        people; ``status`` and ``error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.api import identify_photos
+    >>> from facekit.identification import OneShotIdentifier
+    >>> from facekit.api import load_face_model
+    >>> model = load_face_model("lbp", crop="none")  # the images are face crops
+    >>> faces = np.random.RandomState(0).rand(2, 62, 47)
+    >>> gallery = OneShotIdentifier(metric=model.metric, threshold=model.threshold)
+    >>> gallery = gallery.fit(model.features(list(faces)), ["ann", "bob"])
+    >>> records = identify_photos([faces[1]], gallery, model=model)
+    >>> records[0]["identity"], round(records[0]["distance"], 6), records[0]["status"]
+    ('bob', 0.0, 'ok')
+    """
+    model = load_face_model(model)
+    gallery = _load_gallery(gallery, model)
+    if threshold is not None:
+        gallery.set_params(threshold=threshold)
+    images = [images] if isinstance(images, (str, Path)) else list(images)
+    found = _find_faces(model, images, progress)
+    unknown = gallery._unknown_label()
+    records = []
+    for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
+        name = _name(image, i)
+        if status != OK:
+            records.append({"image": name, "face_index": None, "box": None,
+                            "score": None, "identity": None, "recognized": False,
+                            "nearest": None, "distance": None, "top": [],
+                            "status": status,
+                            "error": _problem(name, status, error)})
+            continue
+        feats = np.stack([f["embedding"] for f in faces])
+        if feats.shape[1] != gallery.n_features_in_:
+            raise ValueError(
+                f"the gallery holds {gallery.n_features_in_}-d features but the "
+                f"model makes {feats.shape[1]}-d ones: enroll and identify with "
+                "one model")
+        pred = gallery.predict(feats)
+        labels, dists = gallery.rank(feats, k=min(top_k, len(gallery.classes_)))
+        for k, (face, p, lab, dist) in enumerate(zip(faces, pred, labels, dists)):
+            rejected = gallery.threshold is not None and (
+                isinstance(p, str) == isinstance(unknown, str) and p == unknown)
+            records.append({
+                "image": name, "face_index": k, "box": _box(face),
+                "score": _score(face),
+                "identity": None if rejected else _plain(p),
+                "recognized": not rejected,
+                "nearest": _plain(lab[0]), "distance": float(dist[0]),
+                "top": [{"identity": _plain(a), "distance": float(b)}
+                        for a, b in zip(lab, dist)],
+                "status": OK, "error": None,
+            })
+    return records
+
+
+def _plain(label):
+    """A numpy label as a plain Python value."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _list_images(folder):
+    from facekit.datasets import IMAGE_EXTENSIONS
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    files = sorted(p for p in root.rglob("*")
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise ValueError(f"no images found in {folder}")
+    return [str(p) for p in files]
+
+
+def cluster_photos(images, *, model="pretrained", n_clusters=None,
+                   threshold=None, progress=False):
+    """Group the faces of photos by person.
+
+    Parameters
+    ----------
+    images : str, path-like or sequence
+        A folder (searched recursively for images) or a list of photos.
+    model : str, path-like or model, default="pretrained"
+        The face model (see :func:`load_face_model`).
+    n_clusters : int, default=None
+        Number of people if known (k-means); None: threshold clustering at
+        τ (:class:`~facekit.clustering.FaceClusterer`).
+    threshold : float, default=None
+        τ of threshold clustering (default: the model's).
+    progress : bool or None, default=False
+        Progress on stderr; None: when there are more than 20 photos.
+
+    Returns
+    -------
+    records : list of dict
+        One per face, and one for each photo without a face: ``image``,
+        ``face_index``, ``box``, ``score``, ``cluster`` (an int; -1 is noise;
+        None for a photo without a face), ``status`` and ``error``.
+
+    Raises
+    ------
+    ValueError
+        For a folder without images, no face in any photo, or more clusters
+        than faces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.api import cluster_photos, load_face_model
+    >>> model = load_face_model("lbp", crop="none")  # the images are face crops
+    >>> rng = np.random.RandomState(0)
+    >>> a, b = rng.rand(62, 47), rng.rand(62, 47)
+    >>> records = cluster_photos([a, b, a], model=model, n_clusters=2)
+    >>> labels = [r["cluster"] for r in records]
+    >>> labels[0] == labels[2] != labels[1]
+    True
+    """
+    from facekit.clustering import FaceClusterer
+
+    if n_clusters is not None and n_clusters < 1:
+        raise ValueError(f"n_clusters must be >= 1, got {n_clusters}")
+    model = load_face_model(model, threshold=threshold)
+    if isinstance(images, (str, Path)):
+        images = _list_images(images)
+    images = list(images)
+    found = _find_faces(model, images, progress)
+    records, feats = [], []
+    for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
+        name = _name(image, i)
+        if status != OK:
+            records.append({"image": name, "face_index": None, "box": None,
+                            "score": None, "cluster": None, "status": status,
+                            "error": _problem(name, status, error)})
+            continue
+        for k, face in enumerate(faces):
+            records.append({"image": name, "face_index": k, "box": _box(face),
+                            "score": _score(face), "cluster": None,
+                            "status": OK, "error": None})
+            feats.append(face["embedding"])
+    if not feats:
+        raise ValueError(f"no face found in the {len(images)} images")
+    feats = np.stack(feats)
+    if n_clusters:
+        if n_clusters > len(feats):
+            raise ValueError(f"n_clusters={n_clusters} exceeds the "
+                             f"{len(feats)} faces found")
+        clusterer = FaceClusterer(method="kmeans", n_clusters=n_clusters,
+                                  random_state=0)
+    elif len(feats) == 1:
+        clusterer = None
+    else:
+        clusterer = FaceClusterer(method="threshold", threshold=model.threshold,
+                                  metric=model.metric)
+    labels = np.zeros(1, int) if clusterer is None else clusterer.fit_predict(feats)
+    faces = iter(int(v) for v in labels)
+    for record in records:
+        if record["status"] == OK:
+            record["cluster"] = next(faces)
+    return records

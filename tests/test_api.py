@@ -1,0 +1,174 @@
+"""facekit.api: photos in, records out, on the command line's code path."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import facekit
+from facekit import api
+from facekit.models import FaceModel
+
+RECORD_VALUES = (str, int, float, bool, type(None), list)
+
+
+def _write_people(root, n_people=3, n_images=2, size=(40, 32), seed=0):
+    """``root/person<k>/p<k>_<i>.png``: one noisy prototype per person."""
+    rng = np.random.RandomState(seed)
+    protos = {}
+    for k in range(n_people):
+        protos[k] = rng.rand(*size)
+        (root / f"person{k}").mkdir(parents=True)
+        for i in range(n_images):
+            img = np.clip(protos[k] + 0.03 * rng.randn(*size), 0, 1)
+            Image.fromarray((img * 255).astype(np.uint8)).save(
+                root / f"person{k}" / f"p{k}_{i}.png")
+    return protos
+
+
+@pytest.fixture
+def lbp_model(tmp_path):
+    """A small LBP model on whole images (the synthetic photos are face crops)."""
+    model = FaceModel(image_shape=(40, 32), crop="none", threshold=1.0, grid=(4, 4))
+    return str(model.save(tmp_path / "model.json"))
+
+
+def _is_flat_record(record):
+    return all(isinstance(v, RECORD_VALUES) for v in record.values())
+
+
+def _check_table(records):
+    """Records a DataFrame takes as they are: same keys, plain values, JSON."""
+    assert records and all(set(r) == set(records[0]) for r in records)
+    assert all(_is_flat_record(r) for r in records)
+    assert json.loads(json.dumps(records)) == records
+    try:
+        import pandas as pd
+    except ImportError:
+        return
+    frame = pd.DataFrame(records)
+    assert list(frame.columns) == list(records[0]) and len(frame) == len(records)
+
+
+def test_top_level_names_are_the_api():
+    for name in ("compare_faces", "enroll_folder", "identify_photos",
+                 "cluster_photos", "load_face_model"):
+        assert getattr(facekit, name) is getattr(api, name)
+        assert name in facekit.__all__
+    # import facekit stays light: no torch, no scikit-learn
+    code = ("import sys, facekit; "
+            "print(any(m.split('.')[0] in ('torch', 'sklearn') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_compare_faces(tmp_path, lbp_model):
+    _write_people(tmp_path / "people")
+    a = str(tmp_path / "people" / "person0" / "p0_0.png")
+    b = str(tmp_path / "people" / "person0" / "p0_1.png")
+    record = facekit.compare_faces(a, a, model=lbp_model)
+    assert record["same"] is True and record["distance"] == 0.0
+    assert record["status"] == "ok" and record["error"] is None
+    assert record["image_a"] == a and record["n_faces_a"] == 1
+    assert record["face_index_a"] == 0 and record["box_a"] is None  # LBP: no box
+    strict = facekit.compare_faces(a, b, model=lbp_model, threshold=0.0)
+    assert strict["same"] is False and strict["threshold"] == 0.0
+    missing = facekit.compare_faces(a, str(tmp_path / "nope.png"), model=lbp_model)
+    assert missing["status"] == "unreadable" and missing["same"] is None
+    assert "nope.png" in missing["error"]
+    _check_table([record, strict, missing])
+
+
+def test_enroll_identify_and_cluster_records(tmp_path, lbp_model):
+    protos = _write_people(tmp_path / "people")
+    (tmp_path / "people" / "person1" / "broken.png").write_bytes(b"not a png")
+    gallery, records = facekit.enroll_folder(tmp_path / "people",
+                                             tmp_path / "g.npz", model=lbp_model)
+    assert gallery.classes_.tolist() == ["person0", "person1", "person2"]
+    assert [r["status"] for r in records].count("ok") == 6
+    broken = next(r for r in records if r["image"].endswith("broken.png"))
+    assert broken["status"] == "unreadable" and broken["face_index"] is None
+    assert "broken.png" in broken["error"]
+    _check_table(records)
+
+    probe = str(tmp_path / "people" / "person2" / "p2_1.png")
+    stranger = tmp_path / "stranger.png"
+    img = 1 - protos[0]  # nobody enrolled
+    Image.fromarray((img * 255).astype(np.uint8)).save(stranger)
+    found = facekit.identify_photos([probe, str(stranger), str(tmp_path / "x.png")],
+                                    tmp_path / "g.npz", model=lbp_model,
+                                    threshold=0.05, top_k=2)
+    assert [r["status"] for r in found] == ["ok", "ok", "unreadable"]
+    assert found[0]["identity"] == "person2" and found[0]["recognized"] is True
+    assert found[0]["nearest"] == "person2" and found[0]["distance"] == 0.0
+    assert [t["identity"] for t in found[0]["top"]][0] == "person2"
+    assert len(found[0]["top"]) == 2
+    # a rejected face: no identity, but its nearest person and distance
+    assert found[1]["identity"] is None and found[1]["recognized"] is False
+    assert found[1]["nearest"] in gallery.classes_ and found[1]["distance"] > 0.05
+    _check_table(found)
+    # the identifier itself works as a gallery too
+    again = facekit.identify_photos(probe, gallery, model=lbp_model)
+    assert again[0]["identity"] == "person2"
+
+    clusters = facekit.cluster_photos(tmp_path / "people", model=lbp_model,
+                                      n_clusters=3)
+    ok = [r for r in clusters if r["status"] == "ok"]
+    by_person = {}
+    for r in ok:
+        by_person.setdefault(r["image"].split("/")[-2], set()).add(r["cluster"])
+    assert all(len(c) == 1 for c in by_person.values())
+    assert len(set.union(*by_person.values())) == 3
+    assert [r["cluster"] for r in clusters if r["status"] != "ok"] == [None]
+    _check_table(clusters)
+
+
+def test_errors_are_value_errors(tmp_path, lbp_model):
+    _write_people(tmp_path / "people", n_people=1, n_images=1)
+    with pytest.raises(ValueError, match="is not a folder"):
+        facekit.enroll_folder(tmp_path / "nope", model=lbp_model)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images found"):
+        facekit.enroll_folder(tmp_path / "empty", model=lbp_model)
+    with pytest.raises(ValueError, match="n_clusters"):
+        facekit.cluster_photos(tmp_path / "people", model=lbp_model, n_clusters=5)
+    with pytest.raises(ValueError, match="detector applies to the pretrained"):
+        facekit.load_face_model(lbp_model, detector="mmod")
+    # a gallery made by another model is an error, not wrong names
+    facekit.enroll_folder(tmp_path / "people", tmp_path / "g.npz", model=lbp_model)
+    other = FaceModel(image_shape=(40, 32), crop="none", threshold=1.0,
+                      grid=(4, 4), normalize="sqrt")
+    probe = next((tmp_path / "people").rglob("*.png"))
+    with pytest.raises(ValueError, match="enrolled with another face model"):
+        facekit.identify_photos([probe], tmp_path / "g.npz", model=other)
+
+
+@pytest.mark.usefixtures("pretrained_models")
+def test_pretrained_model_records_on_photos(tmp_path):
+    pytest.importorskip("torch")
+    from skimage import data
+
+    face = data.astronaut()[:256, 96:352]  # one face, about 95 pixels wide
+    photo = tmp_path / "eileen.png"
+    Image.fromarray(face).save(photo)
+    two = tmp_path / "two.png"
+    Image.fromarray(np.hstack([face, face[:, ::-1]])).save(two)
+    flat = tmp_path / "flat.png"
+    Image.fromarray(np.full((120, 120), 128, np.uint8)).save(flat)
+    record = facekit.compare_faces(photo, two)  # the default, pretrained model
+    assert record["same"] is True and record["n_faces_b"] == 2
+    assert record["metric"] == "euclidean" and len(record["box_a"]) == 4
+    assert record["score_a"] > 0
+    (tmp_path / "people" / "eileen").mkdir(parents=True)
+    (tmp_path / "people" / "eileen" / "1.png").write_bytes(photo.read_bytes())
+    model = facekit.load_face_model()
+    gallery, _ = facekit.enroll_folder(tmp_path / "people", model=model)
+    found = facekit.identify_photos([two, flat], gallery, model=model)
+    assert [r["identity"] for r in found] == ["eileen", "eileen", None]
+    assert [r["face_index"] for r in found] == [0, 1, None]
+    assert found[2]["status"] == "no face" and "flat.png" in found[2]["error"]
+    _check_table(found)
