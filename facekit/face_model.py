@@ -349,14 +349,15 @@ def load_pretrained_model(path=None):
 
 
 def _load_json_model(path):
+    from facekit.persistence import InvalidFileError, _read_json
+
     path = Path(path)
-    try:
-        d = json.loads(path.read_text())
+    try:  # facekit's one safe loader: size-limited, regular files only
+        return _read_json(path, "face model")
     except FileNotFoundError:
         raise FileNotFoundError(f"model file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read model file {path}: {exc}") from None
-    return d
+    except OSError as exc:
+        raise InvalidFileError(path, f"cannot read model file: {exc}") from None
 
 
 # -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ Cropping (``crop``):
 """
 
 import json
+import numbers
 import os
 from pathlib import Path
 
@@ -36,6 +37,14 @@ _PARAMS = ("image_shape", "lfw_box", "scales", "method", "grid", "normalize",
            "metric", "threshold", "crop")
 _OPTIONAL = {"mirror": False}
 _PROJECTION = ("mean", "components", "whitening")
+_MAX_SIDE = 1024  # largest face crop side a model may ask for
+_LFW_SIZE = 250
+#: A face confirming an LFW crop spans at least this fraction of the
+#: portrait's side (LFW's faces: about 0.35 to 0.55) ...
+_LFW_MIN_FACE = 0.3
+#: ... and the detector searches from this fraction up.
+_LFW_SEARCH_FROM = 0.2
+NO_FACE = ("raise", "mark")
 
 
 def default_model_path():
@@ -119,11 +128,13 @@ class FaceModel:
         threshold = float(threshold)
         if not np.isfinite(threshold) or threshold < 0:
             raise ValueError(f"threshold must be a finite distance >= 0, got {threshold}")
-        self.image_shape = tuple(int(v) for v in image_shape)
-        self.lfw_box = tuple(int(v) for v in lfw_box)
-        self.scales = tuple((int(p), float(r)) for p, r in scales)
+        image_shape, lfw_box, scales, grid = _check_geometry(
+            image_shape, lfw_box, scales, method, grid)
+        self.image_shape = image_shape
+        self.lfw_box = lfw_box
+        self.scales = scales
         self.method = method
-        self.grid = tuple(int(v) for v in grid)
+        self.grid = grid
         self.normalize = normalize
         self.metric = metric
         self.threshold = threshold
@@ -190,13 +201,10 @@ class FaceModel:
                 arrays["components"] = arrays["components"].astype(np.float16)
             meta = dict(self.to_dict(), format_version=VERSION)
             return _write_npz_atomic(path, arrays, meta)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w") as fh:
-            json.dump(self.to_dict(), fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        from facekit.persistence import _atomic_write
+
+        text = json.dumps(self.to_dict(), indent=2) + "\n"
+        _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
         return path
 
     @classmethod
@@ -357,13 +365,22 @@ class FaceModel:
         return paired_distances(feat_a, feat_b, metric=self.metric)
 
 
-def load_model(path=None):
+def load_model(path=None, *, max_bytes=None):
     """Load a model written by :meth:`FaceModel.save` (default: the shipped one).
+
+    The file goes through facekit's one safe loader
+    (:mod:`facekit.persistence`): nothing is executed, nothing the file
+    declares is allocated before it is checked, and every failure is one
+    :class:`~facekit.persistence.InvalidFileError` naming the file.
 
     Parameters
     ----------
     path : str or path-like, default=None
         Model file; ``None`` loads :func:`default_model_path`.
+    max_bytes : int, default=None
+        Largest ``.npz`` model accepted (``None``:
+        :data:`facekit.persistence.DEFAULT_MAX_BYTES`); JSON models are
+        limited to 16 MiB.
 
     Returns
     -------
@@ -376,32 +393,74 @@ def load_model(path=None):
     >>> load_model().metric
     'cosine'
     """
+    import stat
+
+    from facekit.persistence import InvalidFileError, _read_json, _read_npz
+
     path = default_model_path() if path is None else Path(path)
     try:
+        # stat first: opening a FIFO or a device would block or never end
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InvalidFileError(path, "not a regular file")
         with open(path, "rb") as fh:
             head = fh.read(2)
     except FileNotFoundError:
         raise FileNotFoundError(f"model file {path} does not exist") from None
     except OSError as exc:
-        raise ValueError(f"cannot read model file {path}: {exc}") from exc
-    if head == b"PK":  # an .npz archive: arrays + JSON metadata
-        from facekit.persistence import _read_npz
+        raise InvalidFileError(path, f"cannot read model file: {exc}") from exc
+    try:
+        if head == b"PK":  # an .npz archive: arrays + JSON metadata
+            arrays, meta = _read_npz(path, FORMAT, max_version=VERSION,
+                                     max_bytes=max_bytes)
+            unknown = sorted(set(arrays) - set(_PROJECTION))
+            if unknown:
+                raise InvalidFileError(path, f"holds unknown arrays {unknown}")
+            return FaceModel.from_dict(meta, source="model file",
+                                       projection=arrays or None)
+        return FaceModel.from_dict(_read_json(path, "face model"),
+                                   source="model file")
+    except InvalidFileError:
+        raise
+    except ValueError as exc:  # a field of the model
+        raise InvalidFileError(path, str(exc)) from exc
 
-        arrays, meta = _read_npz(path, FORMAT, max_version=VERSION)
-        unknown = sorted(set(arrays) - set(_PROJECTION))
-        if unknown:
-            raise ValueError(f"model file {path} holds unknown arrays {unknown}")
-        return FaceModel.from_dict(meta, source=f"model file {path}",
-                                   projection=arrays or None)
+
+def _ints(values, n, name, low, high):
+    """``n`` integers in ``[low, high]`` (integral floats accepted)."""
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read model file {path}: {exc}") from exc
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"model file {path} is not valid JSON: {exc}") from exc
-    return FaceModel.from_dict(d, source=f"model file {path}")
+        values = tuple(values)
+    except TypeError:
+        raise ValueError(f"{name} must be {n} integers, got {values!r}") from None
+    ok = len(values) == n and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool)
+        and np.isfinite(v) and float(v).is_integer() and low <= v <= high
+        for v in values)
+    if not ok:
+        raise ValueError(
+            f"{name} must be {n} integers in [{low}, {high}], got {values!r}")
+    return tuple(int(v) for v in values)
+
+
+def _check_geometry(image_shape, lfw_box, scales, method, grid):
+    """The crop, LBP and grid parameters, checked so that no file can ask
+    for an absurd amount of memory or work."""
+    from facekit.features._lbp import _check_scales
+
+    image_shape = _ints(image_shape, 2, "image_shape", 4, _MAX_SIDE)
+    lfw_box = _ints(lfw_box, 4, "lfw_box", 0, _LFW_SIZE)
+    top, bottom, left, right = lfw_box
+    if not (top < bottom and left < right):
+        raise ValueError(f"lfw_box must be (top, bottom, left, right) of a "
+                         f"non-empty box, got {lfw_box}")
+    scales = tuple(_check_scales(scales, method))
+    if any(R > max(image_shape) for _, R in scales):
+        raise ValueError(f"LBP radii must not exceed the crop {image_shape}, "
+                         f"got scales {scales}")
+    grid = _ints(grid, 2, "grid", 1, _MAX_SIDE)
+    if grid[0] > image_shape[0] or grid[1] > image_shape[1]:
+        raise ValueError(f"grid {grid} has more cells than the crop "
+                         f"{image_shape} has pixels")
+    return image_shape, lfw_box, scales, grid
 
 
 def _check_projection(projection):
@@ -458,6 +517,13 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
     -------
     model : FaceModel
         A new model with the fitted projection and threshold.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no such file.
+    InvalidFileError
+        A ``ValueError``: when the file is not a valid facekit face model.
 
     Examples
     --------

@@ -2,8 +2,33 @@
 
 Each section is one category of the hostile-input suite (issue 15):
 
+* corrupted containers: every byte of a small real gallery (and model)
+  flipped once, every truncation -- the loader raises its one clear error
+  naming the file, or loads exactly what was saved;
+* oversized containers: files that declare huge arrays (in the ``.npy``
+  header, in the zip directory, in a ZIP64 field, as a deflate bomb) are
+  refused before anything is allocated (peak memory measured);
+* hostile files of other kinds (directories, FIFOs, devices, JSON bombs,
+  absurd model parameters);
+* interrupted and concurrent saves: a SIGKILL mid-save leaves the previous
+  file, and the next save removes its leftover; concurrent writers of one
+  gallery never lose an update (the lock serialises them, and a save over a
+  gallery that changed since it was loaded is refused);
 * parallel code under every joblib backend gives the serial results.
 """
+
+import io
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import tracemalloc
+import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -11,6 +36,525 @@ import pytest
 
 from facekit.features import LBPTransformer
 from facekit.identification import OneShotIdentifier
+from facekit.models import FaceModel, load_model
+from facekit.persistence import (
+    FileChangedError,
+    InvalidFileError,
+    _read_npz,
+    file_fingerprint,
+    load_gallery,
+    save_gallery,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+# ---------------------------------------------------------------------------
+# corrupted containers: every byte flipped once, every truncation
+
+
+def _small_gallery(path):
+    """A real gallery file of about 1.5 kB (3 people, 4-d features)."""
+    rng = np.random.RandomState(0)
+    ident = OneShotIdentifier(threshold=0.5).fit(rng.rand(3, 4), ["ann", "bob", "cy"])
+    save_gallery(ident, path)
+    return ident
+
+
+def _same_gallery(a, b):
+    return (a.get_params() == b.get_params()
+            and np.array_equal(a.gallery_features_, b.gallery_features_)
+            and a.gallery_labels_.tolist() == b.gallery_labels_.tolist())
+
+
+def _small_model(path):
+    """A real model file with a learned projection, about 2 kB."""
+    rng = np.random.RandomState(0)
+    model = FaceModel(image_shape=(8, 8), scales=((8, 1),), grid=(1, 1),
+                      crop="none", metric="cosine",
+                      projection={"mean": rng.rand(10),
+                                  "components": rng.randn(10, 3),
+                                  "whitening": np.eye(3)})
+    model.save(path)
+    return load_model(path)
+
+
+class _Rewriter:
+    """Rewrites one file in place, fast: ``open(path, "wb")`` over an existing
+    file costs milliseconds on ext4 (it flushes the replaced data)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def write(self, content):
+        os.pwrite(self.fd, content, 0)
+        os.ftruncate(self.fd, len(content))
+
+    def close(self):
+        os.close(self.fd)
+
+
+def _variants(data, kind):
+    if kind == "flip":  # every byte position, every bit of it inverted
+        for i in range(len(data)):
+            yield i, data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+    else:  # every proper prefix
+        for i in range(len(data)):
+            yield i, data[:i]
+
+
+@pytest.mark.parametrize("kind", ["flip", "truncate"])
+def test_every_corruption_of_a_gallery_is_one_clear_error(tmp_path, kind):
+    good = tmp_path / "good.npz"
+    original = _small_gallery(good)
+    data = good.read_bytes()
+    bad = tmp_path / "bad.npz"
+    out = _Rewriter(bad)
+    counts = {"error": 0, "loaded": 0}
+    for i, content in _variants(data, kind):
+        out.write(content)
+        try:
+            loaded = load_gallery(bad)
+        except InvalidFileError as exc:  # nothing else may escape
+            assert str(bad) in str(exc), (i, str(exc))
+            assert exc.path == str(bad)
+            counts["error"] += 1
+        else:  # a byte no reader uses (a zip time stamp): the same gallery
+            assert _same_gallery(loaded, original), i
+            counts["loaded"] += 1
+    out.close()
+    assert sum(counts.values()) == len(data) > 1000
+    assert counts["error"] > 0.7 * len(data)
+    if kind == "truncate":
+        assert counts["loaded"] == 0
+
+
+def test_every_byte_flip_of_a_model_is_one_clear_error(tmp_path):
+    good = tmp_path / "good.npz"
+    original = _small_model(good)
+    data = good.read_bytes()
+    bad = tmp_path / "bad.npz"
+    out = _Rewriter(bad)
+    n_error = 0
+    for i, content in _variants(data, "flip"):
+        out.write(content)
+        try:
+            loaded = load_model(bad)
+        except InvalidFileError as exc:
+            assert str(bad) in str(exc), (i, str(exc))
+            n_error += 1
+        else:
+            assert loaded.to_dict() == original.to_dict(), i
+            for key in original.projection:
+                np.testing.assert_array_equal(loaded.projection[key],
+                                              original.projection[key])
+    out.close()
+    assert n_error > 0.7 * len(data)
+
+
+# ---------------------------------------------------------------------------
+# oversized containers: declared sizes are checked before allocating
+
+
+def _npy_bytes(shape, dtype="<f8", data=b""):
+    """An .npy member whose header declares ``shape`` over ``data``."""
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    return buf.getvalue() + data
+
+
+def _zip(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return path
+
+
+def _meta_member(fmt="facekit.gallery"):
+    meta = json.dumps({"format": fmt, "format_version": 1}).encode()
+    return _npy_bytes((len(meta),), "|u1", meta)
+
+
+def _patch_central_size(path, size):
+    """Declare ``size`` uncompressed bytes for the first member, in its
+    central directory entry (a ZIP64 extra field when it needs 8 bytes)."""
+    data = bytearray(path.read_bytes())
+    cd = data.index(b"PK\x01\x02")
+    if size < 0xFFFFFFFF:
+        struct.pack_into("<I", data, cd + 24, size)
+    else:
+        n_name = struct.unpack_from("<H", data, cd + 28)[0]
+        extra = struct.pack("<HHQ", 1, 8, size)
+        struct.pack_into("<I", data, cd + 24, 0xFFFFFFFF)
+        struct.pack_into("<H", data, cd + 30, len(extra))
+        at = cd + 46 + n_name
+        data[at:at] = extra
+        eocd = data.rindex(b"PK\x05\x06")
+        cd_size = struct.unpack_from("<I", data, eocd + 12)[0]
+        struct.pack_into("<I", data, eocd + 12, cd_size + len(extra))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _bombs(tmp_path):
+    """name -> (file, max_bytes) of files declaring far more than they hold."""
+    big = (10**10,)  # 80 GB of float64
+    out = {}
+    out["npy_header"] = (_zip(tmp_path / "npy_header.npz", {
+        "features.npy": _npy_bytes(big), "__meta__.npy": _meta_member()}), None)
+    out["npy_header_2d"] = (_zip(tmp_path / "npy_header_2d.npz", {
+        "features.npy": _npy_bytes((10**6, 10**6), "<f4", b"\0" * 64),
+        "__meta__.npy": _meta_member()}), None)
+    out["npy_unicode"] = (_zip(tmp_path / "npy_unicode.npz", {
+        "labels.npy": _npy_bytes((10**9,), "<U100"),
+        "__meta__.npy": _meta_member()}), None)
+    stored = _zip(tmp_path / "zip_size.npz", {
+        "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
+        "__meta__.npy": _meta_member()})
+    out["zip_size"] = (_patch_central_size(stored, 0xFFFFFFF0), None)
+    zip64 = _zip(tmp_path / "zip64_size.npz", {
+        "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
+        "__meta__.npy": _meta_member()})
+    out["zip64_size"] = (_patch_central_size(zip64, 80 * 10**9), None)
+    deflated = _zip(tmp_path / "deflate_size.npz", {
+        "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
+        "__meta__.npy": _meta_member()}, zipfile.ZIP_DEFLATED)
+    out["deflate_size"] = (_patch_central_size(deflated, 0xFFFFFFF0), None)
+    # an honest deflate bomb: 64 MB of zeros in about 64 kB, over a limit
+    out["deflate_bomb"] = (_zip(tmp_path / "deflate_bomb.npz", {
+        "features.npy": _npy_bytes((8 * 2**20,), "<f8", bytes(64 * 2**20)),
+        "__meta__.npy": _meta_member()}, zipfile.ZIP_DEFLATED), 2**20)
+    out["members"] = (_zip(tmp_path / "members.npz", {
+        f"a{i}.npy": _npy_bytes((0,)) for i in range(2000)}), None)
+    out["file_size"] = (_zip(tmp_path / "file_size.npz", {
+        "features.npy": _npy_bytes((100,), "<f8", bytes(800)),
+        "__meta__.npy": _meta_member()}), 512)
+    return out
+
+
+BOMBS = ["npy_header", "npy_header_2d", "npy_unicode", "zip_size", "zip64_size",
+         "deflate_size", "deflate_bomb", "members", "file_size"]
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory):
+    return _bombs(tmp_path_factory.mktemp("bombs"))
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_declared_size_bombs_are_refused_before_allocating(bombs, name):
+    path, max_bytes = bombs[name]
+    assert path.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidFileError) as info:
+            load_gallery(path, max_bytes=max_bytes)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(info.value)
+    assert peak < 4 * 2**20, peak  # nothing the file declares was allocated
+
+
+def test_a_gallery_over_the_limit_is_refused_and_under_it_loads(tmp_path):
+    path = tmp_path / "g.npz"
+    _small_gallery(path)
+    size = path.stat().st_size
+    with pytest.raises(InvalidFileError, match="limit"):
+        load_gallery(path, max_bytes=size - 1)
+    assert load_gallery(path, max_bytes=size).n_features_in_ == 4
+    with pytest.raises(ValueError, match="positive"):
+        load_gallery(path, max_bytes=0)
+
+
+# ---------------------------------------------------------------------------
+# hostile files of other kinds
+
+
+def _other_hostile_files(tmp_path):
+    out = {"directory.npz": tmp_path / "directory.npz"}
+    out["directory.npz"].mkdir()
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)  # opening it would block until someone writes
+    out["fifo.npz"] = fifo
+    if os.path.exists("/dev/zero"):
+        out["/dev/zero"] = "/dev/zero"
+    out["empty.npz"] = tmp_path / "empty.npz"
+    out["empty.npz"].write_bytes(b"")
+    out["random.npz"] = tmp_path / "random.npz"
+    out["random.npz"].write_bytes(b"PK" + np.random.RandomState(0).bytes(998))
+    out["encrypted.npz"] = _zip(tmp_path / "encrypted.npz", {
+        "features.npy": _npy_bytes((2,), "<f8", bytes(16)),
+        "__meta__.npy": _meta_member()})
+    data = bytearray(out["encrypted.npz"].read_bytes())
+    cd = data.index(b"PK\x01\x02")
+    data[cd + 8] |= 1  # the "encrypted" flag
+    out["encrypted.npz"].write_bytes(bytes(data))
+    out["object_dtype.npz"] = _zip(tmp_path / "object_dtype.npz", {
+        "labels.npy": _npy_bytes((2,), "|O", bytes(16)),
+        "__meta__.npy": _meta_member()})
+    out["record_dtype.npz"] = _zip(tmp_path / "record_dtype.npz", {
+        "labels.npy": _npy_bytes((1,), [("a", "<f8")], bytes(8)),
+        "__meta__.npy": _meta_member()})
+    out["not_npy.npz"] = _zip(tmp_path / "not_npy.npz", {
+        "features.txt": b"1 2 3", "__meta__.npy": _meta_member()})
+    out["duplicate.npz"] = tmp_path / "duplicate.npz"
+    with zipfile.ZipFile(out["duplicate.npz"], "w") as zf:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Duplicate name"
+            zf.writestr("__meta__.npy", _meta_member())
+            zf.writestr("__meta__.npy", _meta_member())
+    meta_bomb = b"[" * 200_000
+    out["json_recursion.npz"] = _zip(tmp_path / "json_recursion.npz", {
+        "__meta__.npy": _npy_bytes((len(meta_bomb),), "|u1", meta_bomb)})
+    return out
+
+
+def test_other_hostile_gallery_files_are_one_clear_error(tmp_path):
+    files = _other_hostile_files(tmp_path)
+    for name, path in files.items():
+        with pytest.raises(InvalidFileError) as info:
+            load_gallery(path)
+        assert str(path) in str(info.value), name
+    assert len(files) >= 10
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"[" * 200_000, "not valid JSON"),  # RecursionError inside json
+    (b"\xff\xfe{}", "not valid JSON"),
+    (b"{" + b" " * (17 * 2**20) + b"}", "limit"),
+    (json.dumps({**FaceModel().to_dict(), "image_shape": [1e999, 3]}).encode(),
+     "image_shape"),
+    (json.dumps({**FaceModel().to_dict(), "image_shape": [10**5, 10**5]}).encode(),
+     "image_shape"),
+    (json.dumps({**FaceModel().to_dict(), "scales": [[8, 1e9]]}).encode(),
+     "radii"),
+    (json.dumps({**FaceModel().to_dict(), "scales": [[10**6, 1]]}).encode(),
+     "P must be"),
+    (json.dumps({**FaceModel().to_dict(), "grid": [10**6, 1]}).encode(), "grid"),
+    (json.dumps({**FaceModel().to_dict(), "lfw_box": [200, 100, 0, 250]}).encode(),
+     "lfw_box"),
+])
+def test_hostile_json_models_are_one_clear_error(tmp_path, content, match):
+    path = tmp_path / "model.json"
+    path.write_bytes(content)
+    with pytest.raises(InvalidFileError, match=match) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_hostile_model_paths_are_one_clear_error(tmp_path):
+    for name, path in _other_hostile_files(tmp_path).items():
+        with pytest.raises(InvalidFileError) as info:
+            load_model(path)
+        assert str(path) in str(info.value), name
+
+
+def test_generic_reader_names_the_file_for_every_foreign_format(tmp_path):
+    path = tmp_path / "m.npz"
+    _small_gallery(path)
+    with pytest.raises(InvalidFileError, match="not a 'facekit.model' file"):
+        _read_npz(path, "facekit.model")
+
+# ---------------------------------------------------------------------------
+# interrupted and concurrent saves
+
+_KILLED_SAVE = textwrap.dedent("""
+    import os, sys, time
+    import numpy as np
+    import facekit.persistence as persistence
+    from facekit.identification import OneShotIdentifier
+
+    ident = OneShotIdentifier().fit(np.random.RandomState(1).rand(20000, 64),
+                                    np.arange(20000))
+    def stall(*args):  # the temporary file is complete: wait to be killed
+        print("written", flush=True)
+        time.sleep(600)
+    persistence.os.replace = stall
+    persistence.save_gallery(ident, sys.argv[1])
+""")
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in Path(folder).iterdir() if p.name.startswith("."))
+
+
+def test_sigkill_mid_save_keeps_the_file_and_the_next_save_cleans_up(tmp_path):
+    path = tmp_path / "g.npz"
+    before = _small_gallery(path)
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_SAVE, str(path)],
+                            stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert proc.stdout.readline().strip() == "written"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    left = _leftovers(tmp_path)
+    tmps = [name for name in left if name.endswith(".tmp")]
+    assert len(tmps) == 1 and tmps[0].startswith(".g.npz.")
+    assert (tmp_path / tmps[0]).stat().st_size > 10 * 2**20  # a full-size copy
+    # the killed writer's lock died with it; the gallery is the old one
+    assert _same_gallery(load_gallery(path), before)
+    after = _small_gallery(path)  # the next save: no wait, no leftover
+    assert _leftovers(tmp_path) == []
+    assert _same_gallery(load_gallery(path), after)
+
+
+def test_leftovers_of_other_files_are_left_alone(tmp_path):
+    path = tmp_path / "g.npz"
+    other = tmp_path / ".g.npz.bak.0123456789ab.tmp"  # g.npz.bak's temporary
+    other.write_bytes(b"x")
+    mine = tmp_path / ".g.npz.0123456789ab.tmp"
+    mine.write_bytes(b"x")
+    _small_gallery(path)
+    assert _leftovers(tmp_path) == [other.name]
+
+
+def test_save_over_a_changed_gallery_is_refused(tmp_path):
+    path = tmp_path / "g.npz"
+    _small_gallery(path)
+    first, second = load_gallery(path), load_gallery(path)
+    first.enroll([[0.0, 0.0, 0.0, 1.0]], ["dora"])
+    save_gallery(first, path)
+    second.enroll([[1.0, 0.0, 0.0, 0.0]], ["eve"])
+    with pytest.raises(FileChangedError, match="load it again") as info:
+        save_gallery(second, path)
+    assert info.value.path == str(path)
+    assert load_gallery(path).classes_.tolist() == ["ann", "bob", "cy", "dora"]
+    # the way out: load again, apply the change again, save
+    third = load_gallery(path)
+    third.enroll([[1.0, 0.0, 0.0, 0.0]], ["eve"])
+    save_gallery(third, path)
+    # an object saves its own updates again and again
+    third.enroll([[0.0, 1.0, 0.0, 0.0]], ["fay"])
+    save_gallery(third, path)
+    assert load_gallery(path).classes_.tolist() == [
+        "ann", "bob", "cy", "dora", "eve", "fay"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_expected_fingerprint_choices(tmp_path):
+    path = tmp_path / "g.npz"
+    ident = _small_gallery(path)
+    fingerprint = file_fingerprint(path)
+    fresh = OneShotIdentifier().fit(np.eye(4), list("abcd"))
+    with pytest.raises(FileChangedError, match="created by another process"):
+        save_gallery(fresh, path, expected_fingerprint="absent")
+    with pytest.raises(FileChangedError):
+        save_gallery(fresh, path, expected_fingerprint="sha256:00")
+    save_gallery(fresh, path, expected_fingerprint=fingerprint)
+    with pytest.raises(FileChangedError):  # ident saved the old content
+        save_gallery(ident, path)
+    save_gallery(ident, path, expected_fingerprint=None)  # replace, knowingly
+    path.unlink()
+    with pytest.raises(FileChangedError, match="removed"):
+        save_gallery(ident, path)
+    with pytest.raises(TypeError):
+        save_gallery(ident, path, expected_fingerprint=1)
+
+
+def _enroll_with_retries(path, name, vector, barrier=None):
+    """Load, enroll one person and save, again after each refusal."""
+    refused = 0
+    while True:
+        ident = load_gallery(path)
+        if barrier is not None:  # everybody loads before anybody saves
+            barrier.wait()
+            barrier = None
+        ident.enroll([vector], [name])
+        try:
+            save_gallery(ident, path)
+            return refused
+        except FileChangedError:
+            refused += 1
+
+
+def test_concurrent_writers_in_threads_lose_no_update(tmp_path):
+    path = tmp_path / "g.npz"
+    _small_gallery(path)
+    n = 6
+    barrier = threading.Barrier(n)
+    refusals = [None] * n
+
+    def writer(i):
+        refusals[i] = _enroll_with_retries(path, f"p{i}", np.full(4, i / n),
+                                           barrier)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(load_gallery(path).classes_.tolist()) == sorted(
+        ["ann", "bob", "cy"] + [f"p{i}" for i in range(n)])
+    assert sum(refusals) >= n - 1  # all loaded first: all but one refused once
+    assert _leftovers(tmp_path) == []
+
+
+_WRITER = textwrap.dedent("""
+    import os, sys, time
+    from facekit.persistence import FileChangedError, load_gallery, save_gallery
+    path, name, go = sys.argv[1], sys.argv[2], sys.argv[3]
+    ident = load_gallery(path)
+    print("loaded", flush=True)
+    while not os.path.exists(go):
+        time.sleep(0.01)
+    ident.enroll([[0.5, 0.5, 0.5, 0.5]], [name])
+    try:
+        save_gallery(ident, path)
+        print("saved", flush=True)
+    except FileChangedError as exc:
+        print("refused", flush=True)
+""")
+
+
+def test_two_processes_load_enroll_save_one_update_is_refused(tmp_path):
+    path = tmp_path / "g.npz"
+    _small_gallery(path)
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), name,
+                               str(go)], stdout=subprocess.PIPE, text=True,
+                              cwd=REPO) for name in ("dora", "eve")]
+    try:
+        for proc in procs:  # both loaded the same gallery
+            assert proc.stdout.readline().strip() == "loaded"
+        go.write_text("")
+        outcomes = sorted(proc.stdout.readline().strip() for proc in procs)
+    finally:
+        for proc in procs:
+            proc.wait(60)
+            proc.stdout.close()
+    assert outcomes == ["refused", "saved"]  # never two "saved"
+    classes = load_gallery(path).classes_.tolist()
+    assert len(classes) == 4 and classes[:3] == ["ann", "bob", "cy"]
+
+
+def test_a_writer_that_holds_the_lock_too_long_is_a_clear_error(tmp_path,
+                                                                monkeypatch):
+    import facekit.persistence as persistence
+
+    path = tmp_path / "g.npz"
+    ident = _small_gallery(path)
+    monkeypatch.setattr(persistence, "LOCK_TIMEOUT", 0.2)
+    with persistence._write_lock(str(path), 1.0):  # another writer, stuck
+        with pytest.raises(TimeoutError, match="g.npz"):
+            save_gallery(ident, path)
+    save_gallery(ident, path)
+    assert _leftovers(tmp_path) == []
+
+
+def test_model_saves_are_atomic_and_clean_up_too(tmp_path):
+    path = tmp_path / "m.json"
+    leftover = tmp_path / ".m.json.0123456789ab.tmp"
+    leftover.write_text("{")
+    FaceModel(threshold=0.3).save(path)
+    assert load_model(path).threshold == 0.3
+    assert _leftovers(tmp_path) == []
+
 
 # ---------------------------------------------------------------------------
 # parallel code under every joblib backend
