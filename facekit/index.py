@@ -478,7 +478,7 @@ def _gallery_arrays(identifier):
     faiss = _import_faiss()
     meta = {
         "type": "faiss",
-        "params": {k: v for k, v in index.get_params().items()},
+        "params": dict(index.get_params()),
         "ntotal": int(search.index.ntotal),
         "next_id": int(store["next_id"]),
         "faiss_version": getattr(faiss, "__version__", None),

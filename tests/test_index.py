@@ -249,8 +249,8 @@ def test_enroll_copies_the_queued_rows():
     new = X[y >= 2].copy()
     ident.enroll(new, y[y >= 2])
     new[:] = 0
-    np.testing.assert_array_equal(ident.gallery_features_[y[np.argsort(y, kind="stable")] >= 2],
-                                  X[y >= 2])
+    grouped_y = y[np.argsort(y, kind="stable")]
+    np.testing.assert_array_equal(ident.gallery_features_[grouped_y >= 2], X[y >= 2])
 
 
 @pytest.mark.parametrize("matching", ["nearest", "centroid"])
