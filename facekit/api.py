@@ -27,7 +27,6 @@ photos; they are records like the others.
 """
 
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -50,8 +49,10 @@ OK, NO_FACE, UNREADABLE = "ok", "no face", "unreadable"
 
 
 def _is_pretrained_file(path):
-    try:
-        return json.loads(Path(path).read_text()).get("kind") == "pretrained"
+    from facekit.persistence import _read_json
+
+    try:  # the safe loader: no FIFO, no huge file, no deep JSON
+        return _read_json(path, "face model").get("kind") == "pretrained"
     except (OSError, ValueError, AttributeError):
         return False
 

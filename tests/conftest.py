@@ -108,3 +108,21 @@ def synthetic_pairs():
 
     X, y = make_synthetic_faces()
     return make_pairs(X, y, n_pairs=60, random_state=0)
+
+
+def make_lfw_like_portrait(variant=0):
+    """A 250 x 250 grey portrait framed as LFW frames its faces, offline.
+
+    Cut from scikit-image's astronaut photo so that her face (about 115
+    pixels) sits where LFW's crop box expects one; ``variant`` > 0 gives
+    slightly different framings and contrasts of the same face.
+    """
+    from skimage import data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    gray = rgb2gray(data.astronaut())
+    top, left, side = 2 + 4 * variant, 115 - 3 * variant, 216 - 4 * variant
+    crop = gray[top : top + side, left : left + side]
+    return np.clip(resize(crop, (250, 250), anti_aliasing=True)
+                   ** (1.0 + 0.15 * variant), 0, 1)

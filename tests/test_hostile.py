@@ -10,6 +10,12 @@ Each section is one category of the hostile-input suite (issue 15):
   refused before anything is allocated (peak memory measured);
 * hostile files of other kinds (directories, FIFOs, devices, JSON bombs,
   absurd model parameters);
+* no face, no answer: flat, noise and non-face images of LFW's 250 x 250
+  size (and others) are failures to acquire through the LBP model, in
+  Python and on the command line -- reported per image and counted, never
+  "same person";
+* bad files on the command line: one line on stderr, exit status 2, no
+  traceback;
 * interrupted and concurrent saves: a SIGKILL mid-save leaves the previous
   file, and the next save removes its leftover; concurrent writers of one
   gallery never lose an update (the lock serialises them, and a save over a
@@ -34,6 +40,8 @@ import joblib
 import numpy as np
 import pytest
 
+from facekit.cli import main
+from facekit.detection import FaceNotFoundError
 from facekit.features import LBPTransformer
 from facekit.identification import OneShotIdentifier
 from facekit.models import FaceModel, load_model
@@ -45,6 +53,8 @@ from facekit.persistence import (
     load_gallery,
     save_gallery,
 )
+
+from tests.conftest import make_lfw_like_portrait
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -358,6 +368,189 @@ def test_generic_reader_names_the_file_for_every_foreign_format(tmp_path):
     _small_gallery(path)
     with pytest.raises(InvalidFileError, match="not a 'facekit.model' file"):
         _read_npz(path, "facekit.model")
+
+# ---------------------------------------------------------------------------
+# no face, no answer
+
+
+def _non_faces():
+    """name -> 250 x 250 grey image without a face."""
+    from skimage import data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    rng = np.random.RandomState(0)
+    out = {f"flat{int(v * 255)}": np.full((250, 250), v) for v in (0.0, 0.5, 1.0)}
+    out["uniform_noise"] = rng.rand(250, 250)
+    out["gaussian_noise"] = np.clip(0.5 + 0.2 * rng.randn(250, 250), 0, 1)
+    out["gradient"] = np.tile(np.linspace(0, 1, 250), (250, 1))
+    out["checkerboard"] = np.kron((np.indices((10, 10)).sum(0) % 2),
+                                  np.ones((25, 25))).astype(float)
+    for name in ("coins", "brick", "grass", "text", "horse", "coffee"):
+        image = np.asarray(getattr(data, name)(), dtype=float)
+        image = rgb2gray(image[..., :3]) if image.ndim == 3 else image
+        image = image / image.max() if image.max() > 1 else image
+        out[name] = resize(image, (250, 250), anti_aliasing=True)
+    return out
+
+
+NON_FACES = list(_non_faces())
+
+
+@pytest.fixture(scope="module")
+def lbp_model():
+    return load_model()  # the shipped LBP model, crop="auto"
+
+
+@pytest.fixture(scope="module")
+def photo_files(tmp_path_factory):
+    """Files: the non-faces, two framings of a face, and a flat photo of
+    another size (which goes through the detector)."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("photos")
+    out = {}
+    images = {**_non_faces(), "face0": make_lfw_like_portrait(0),
+              "face1": make_lfw_like_portrait(1),
+              "flat_300x200": np.full((300, 200), 0.5)}
+    for name, image in images.items():
+        out[name] = str(root / f"{name}.png")
+        Image.fromarray((image * 255).astype(np.uint8)).save(out[name])
+    return out
+
+
+def test_non_faces_are_failures_to_acquire_in_python(lbp_model):
+    images = _non_faces()
+    for name, image in images.items():
+        with pytest.raises(FaceNotFoundError, match=name) as info:
+            lbp_model.features([image], names=[name])
+        assert info.value.name == name and info.value.index == 0
+    # a batch: every failure marked, the face described
+    batch = [make_lfw_like_portrait(0), *images.values()]
+    feats = lbp_model.features(batch, no_face="mark")
+    missing = np.isnan(feats).any(axis=1)
+    assert missing.tolist() == [False] + [True] * len(images)
+    assert np.isfinite(feats[0]).all()
+
+
+def test_crop_none_is_the_explicit_unchecked_path(lbp_model):
+    # what the LFW benchmarks and calibration do with faces they cut: no check
+    model = FaceModel(**{**lbp_model.to_dict_params(), "crop": "none"},
+                      projection=lbp_model.projection)
+    feats = model.features([np.random.RandomState(0).rand(80, 60)])
+    assert np.isfinite(feats).all()
+
+
+def test_verify_never_answers_for_a_non_face(photo_files, capsys):
+    face = photo_files["face0"]
+    pairs = [[photo_files[name], face] for name in NON_FACES]
+    pairs.append([face, photo_files["uniform_noise"]])
+    for pair in pairs:
+        name = next(p for p in pair if p != face)
+        assert main(["verify", *pair, "--model", "lbp"]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip().splitlines()
+        assert err == [f"facekit: error: no face found in {name}"]
+        assert "same person" not in captured.out
+    # the two framings of the face still get an answer
+    assert main(["verify", face, photo_files["face1"], "--model", "lbp",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["same"] is True
+
+
+def test_identify_and_enroll_report_and_count_every_non_face(photo_files,
+                                                              tmp_path, capsys):
+    import shutil
+
+    people = tmp_path / "people"
+    (people / "astronaut").mkdir(parents=True)
+    shutil.copy(photo_files["face0"], people / "astronaut" / "a.png")
+    (people / "nobody").mkdir()
+    for name in ("flat127", "uniform_noise", "coins"):
+        shutil.copy(photo_files[name], people / "nobody" / f"{name}.png")
+    gallery = str(tmp_path / "g.npz")
+    assert main(["enroll", str(people), "-o", gallery, "--model", "lbp",
+                 "--json"]) == 3  # finished, photos skipped
+    out = json.loads(capsys.readouterr().out)
+    assert out["people"] == ["astronaut"] and len(out["skipped"]) == 3
+    probes = [photo_files["face1"], *(photo_files[n] for n in NON_FACES),
+              photo_files["flat_300x200"]]
+    assert main(["identify", *probes, "--gallery", gallery, "--model", "lbp",
+                 "--json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert [p for p, _ in out["skipped"]] == probes[1:]
+    assert all(why.startswith("no face found") for _, why in out["skipped"])
+    answered = [r for r in out["results"] if r["faces"]]
+    assert [r["image"] for r in answered] == probes[:1]
+
+
+# ---------------------------------------------------------------------------
+# bad files on the command line: one line, exit 2, no traceback
+
+
+def _bad_files(tmp_path):
+    good = tmp_path / "good.npz"
+    _small_gallery(good)
+    data = good.read_bytes()
+    out = {}
+    # the first member's compression method: NotImplementedError in zipfile
+    cd = data.index(b"PK\x01\x02")
+    out["zip_method.npz"] = data[:cd + 10] + b"\x63" + data[cd + 11:]
+    out["zip_version.npz"] = data[:cd + 6] + b"\xff" + data[cd + 7:]
+    out["truncated.npz"] = data[: len(data) // 2]
+    out["random.npz"] = b"PK" + np.random.RandomState(1).bytes(500)
+    out["text.npz"] = b"hello"
+    files = {}
+    for name, content in out.items():
+        files[name] = tmp_path / name
+        files[name].write_bytes(content)
+    for name, (path, max_bytes) in _bombs(tmp_path).items():
+        if max_bytes is None:  # over the default limit by themselves
+            files[name] = path
+    for name, path in _other_hostile_files(tmp_path).items():
+        files[name] = Path(path)
+    json_bomb = tmp_path / "bomb.json"
+    json_bomb.write_bytes(b"[" * 200_000)
+    files["bomb.json"] = json_bomb
+    return files
+
+
+def _one_line_error(capsys, path):
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("facekit: error: "), err
+    assert str(path) in err[0] and "Traceback" not in captured.err
+    return err[0]
+
+
+def test_bad_gallery_and_model_files_on_the_command_line(photo_files, tmp_path,
+                                                         capsys):
+    face = photo_files["face0"]
+    files = _bad_files(tmp_path)
+    for name, path in files.items():
+        assert main(["identify", face, "--gallery", str(path),
+                     "--model", "lbp"]) == 2, name
+        _one_line_error(capsys, path)
+        assert main(["verify", face, face, "--model", str(path)]) == 2, name
+        _one_line_error(capsys, path)
+    assert len(files) >= 20
+
+
+@pytest.mark.slow
+def test_no_traceback_from_the_installed_command(tmp_path):
+    # the in-process runs above would fail on any exception escaping main()
+    path = tmp_path / "zip_method.npz"
+    path.write_bytes(_bad_files(tmp_path)["zip_method.npz"].read_bytes())
+    face = tmp_path / "face.png"
+    face.write_bytes(b"")
+    proc = subprocess.run(
+        [sys.executable, "-m", "facekit", "identify", str(face), "--gallery",
+         str(path), "--model", "lbp"], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        proc.stderr.strip()] and "Traceback" not in proc.stderr
+    assert str(path) in proc.stderr
+
 
 # ---------------------------------------------------------------------------
 # interrupted and concurrent saves

@@ -6,6 +6,7 @@ from PIL import Image
 
 from facekit.cli import main
 from facekit.models import FaceModel, default_model_path, load_model
+from tests.conftest import make_lfw_like_portrait
 
 
 def test_default_model_loads_and_round_trips(tmp_path):
@@ -222,10 +223,10 @@ def test_json_models_still_load(tmp_path):
 
 def test_cli_uses_the_whole_default_model(tmp_path, capsys):
     # the command line must apply the model's projection, not only its LBP
-    rng = np.random.RandomState(3)
+    # (on LFW-framed faces: noise is refused, tests/test_hostile.py)
     paths = []
     for i in range(2):
-        img = (rng.rand(250, 250) * 255).astype(np.uint8)
+        img = (make_lfw_like_portrait(variant=i) * 255).astype(np.uint8)
         paths.append(str(tmp_path / f"face{i}.png"))
         Image.fromarray(img).save(paths[-1])
     assert main(["verify", *paths, "--json", "--model", "lbp"]) == 0

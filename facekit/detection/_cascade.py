@@ -117,6 +117,9 @@ class FaceNotFoundError(ValueError):
     name : str
         How the image is named in the message: its file path, or a
         description of the array.
+    hint : str, default=None
+        What the caller can do about it, ending the message (default: the
+        :class:`FaceDetector` policies that keep going).
 
     Attributes
     ----------
@@ -124,6 +127,8 @@ class FaceNotFoundError(ValueError):
         Position of the image in the input.
     name : str
         The file path, or a description of the array.
+    hint : str or None
+        The ``hint`` given.
 
     Examples
     --------
@@ -133,17 +138,18 @@ class FaceNotFoundError(ValueError):
 keep going and get a mask of the failures
     """
 
-    def __init__(self, index, name):
+    def __init__(self, index, name, hint=None):
         self.index = index
         self.name = name
+        self.hint = hint
         where = "image" if index is None else f"image {index}"
-        super().__init__(
-            f"no face found in {where} ({name}); pass no_face='center' or "
-            "'mark' to keep going and get a mask of the failures"
-        )
+        if hint is None:
+            hint = ("pass no_face='center' or 'mark' to keep going and get a "
+                    "mask of the failures")
+        super().__init__(f"no face found in {where} ({name}); {hint}")
 
     def __reduce__(self):
-        return type(self), (self.index, self.name)
+        return type(self), (self.index, self.name, self.hint)
 
 
 class FaceNotFoundWarning(UserWarning):
