@@ -359,7 +359,9 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
     out : str or path-like, default=None
         Also save the gallery there (:func:`facekit.persistence.save_gallery`,
         no pickle), recording which face model made it, so that
-        :func:`identify_photos` with another model is an error.
+        :func:`identify_photos` with another model is an error. When another
+        process writes that file while the photos are being enrolled, nothing
+        is saved (:class:`~facekit.persistence.FileChangedError`).
     model : str, path-like or model, default="pretrained"
         The face model (see :func:`load_face_model`).
     threshold : float, default=None
@@ -405,6 +407,10 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
 
     model = load_face_model(model)
     entries = _list_people(folder)
+    if out is not None:  # what the file holds before the (long) enrollment
+        from facekit.persistence import file_fingerprint
+
+        before = file_fingerprint(out)
     found = _find_faces(model, [p for p, _ in entries], progress)
     feats, names, records = [], [], []
     for (path, person), (faces, status, error) in zip(entries, found):
@@ -429,7 +435,8 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
     if out is not None:
         from facekit.persistence import save_gallery
 
-        save_gallery(gallery, out, model=_model_signature(model))
+        save_gallery(gallery, out, model=_model_signature(model),
+                     expected_fingerprint=before)
     return gallery, records
 
 

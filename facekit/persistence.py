@@ -124,12 +124,14 @@ class InvalidFileError(ValueError):
 _SafeFileError = InvalidFileError  # the former private name
 
 
-class FileChangedError(RuntimeError):
+class FileChangedError(OSError):
     """A save refused because the file changed since it was read.
 
     Another process (or another object) saved the file after this one was
     loaded from it: writing now would silently undo that update. Nothing is
-    written; load the file again, apply the change again and save.
+    written; load the file again, apply the change again and save. An
+    ``OSError``, as the other reasons a save cannot happen (a full disk, a
+    read-only folder, a lock held too long: ``TimeoutError``).
 
     Parameters
     ----------

@@ -726,6 +726,33 @@ def test_two_processes_load_enroll_save_one_update_is_refused(tmp_path):
     assert len(classes) == 4 and classes[:3] == ["ann", "bob", "cy"]
 
 
+def test_enroll_never_overwrites_a_gallery_written_meanwhile(photo_files,
+                                                            tmp_path, capsys,
+                                                            monkeypatch):
+    import shutil
+
+    import facekit.api
+
+    people = tmp_path / "people"
+    (people / "astronaut").mkdir(parents=True)
+    shutil.copy(photo_files["face0"], people / "astronaut" / "a.png")
+    gallery = tmp_path / "g.npz"
+    find_faces = facekit.api._find_faces
+
+    def meanwhile(*args, **kwargs):  # another process saves the gallery
+        _small_gallery(gallery)
+        return find_faces(*args, **kwargs)
+
+    monkeypatch.setattr(facekit.api, "_find_faces", meanwhile)
+    assert main(["enroll", str(people), "-o", str(gallery), "--model", "lbp"]) == 2
+    assert "created by another process" in _one_line_error(capsys, gallery)
+    assert load_gallery(gallery).classes_.tolist() == ["ann", "bob", "cy"]
+    # sequential runs replace the gallery, as before
+    monkeypatch.setattr(facekit.api, "_find_faces", find_faces)
+    assert main(["enroll", str(people), "-o", str(gallery), "--model", "lbp"]) == 0
+    assert load_gallery(gallery).classes_.tolist() == ["astronaut"]
+
+
 def test_a_writer_that_holds_the_lock_too_long_is_a_clear_error(tmp_path,
                                                                 monkeypatch):
     import facekit.persistence as persistence
