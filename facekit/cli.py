@@ -3,20 +3,46 @@
 Every command exits with status 0 on success, 2 with a one-line reason on
 stderr on bad input, and 3 when it finished but skipped photos (unreadable,
 or without a face), which it lists.
+
+Output contract, the same for every command:
+
+- ``--json`` prints the results as one JSON document on stdout instead of
+  text (the benchmarks then print their tables and progress on stderr);
+- ``--json-out FILE`` also writes that JSON to ``FILE``, next to the text
+  (the benchmarks' old ``--json FILE`` still works, with a deprecation note);
+- with ``--json``, a command that fails prints
+  ``{"error": "...", "type": "...", "status": 2}`` on stdout as well as the
+  one-line reason on stderr and the exit status (``type`` is the kind of
+  error: ``UsageError`` for bad arguments, else the Python exception's name);
+- a closed stdout (``facekit cluster --json | head``) ends the command
+  quietly with status 141, as a tool stopped by SIGPIPE.
+
+The recognition commands (verify, enroll, identify, cluster) are thin
+printers over :mod:`facekit.api`, which returns the same answers as records.
 """
 
 import argparse
 import json
+import os
 import sys
 import time
-
-import numpy as np
 
 __all__ = ["main"]
 
 
 class CommandError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose exit on bad arguments carries the message."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        exc = SystemExit(2)
+        exc.usage_error = message
+        raise exc
 
 
 def _add_benchmark(sub):
@@ -38,8 +64,7 @@ def _add_benchmark(sub):
                           "(default: $SCIKIT_LEARN_DATA or ~/scikit_learn_data)")
     lfw.add_argument("--plot", default=None, metavar="FILE",
                      help="save ROC curves of the methods run to FILE (png, pdf, svg)")
-    lfw.add_argument("--json", default=None, metavar="FILE",
-                     help="also write the results as JSON to FILE ('-' = stdout)")
+    _add_json_args(lfw, legacy_file=True)
     lfw.add_argument("--no-download", action="store_true",
                      help="fail instead of downloading LFW when it is missing")
     lfw.add_argument("--quiet", action="store_true", help="only print the table")
@@ -58,12 +83,42 @@ def _add_benchmark(sub):
                        help="scikit-learn data home holding lfw_home")
         q.add_argument("--no-download", action="store_true",
                        help="fail instead of downloading LFW when it is missing")
-        q.add_argument("--json", default=None, metavar="FILE",
-                       help="also write the results as JSON to FILE ('-' = stdout)")
+        _add_json_args(q, legacy_file=True)
         q.set_defaults(func=func)
 
 
+def _text_output(args):
+    """Where the human text goes: stdout, or stderr when ``--json`` keeps
+    stdout for the JSON (the benchmarks print progress as they go)."""
+    import contextlib
+
+    if args.json:
+        return contextlib.redirect_stdout(sys.stderr)
+    return contextlib.nullcontext()
+
+
+def _emit_results(args, payload):
+    """A benchmark's results: JSON on stdout (``--json``), to ``--json-out``."""
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    if args.json_out:
+        _write_json(args.json_out, payload)
+
+
 def _cmd_benchmark_lfw(args):
+    methods = _check_methods(args.method, pretrained=True)
+    classical = [m for m in methods if m != "pretrained"]
+    if args.plot:
+        _require_matplotlib()
+    with _text_output(args):
+        rows, wall = _run_benchmark_lfw(args, methods, classical)
+    clean = [{k: v for k, v in r.items() if k not in ("scores", "y_true")}
+             for r in rows]
+    _emit_results(args, {"view": args.view, "wall_time": wall, "rows": clean})
+    return 0
+
+
+def _run_benchmark_lfw(args, methods, classical):
     from facekit.benchmark import (
         PRETRAINED_SETTING,
         format_table,
@@ -72,10 +127,6 @@ def _cmd_benchmark_lfw(args):
         run_lfw_pretrained,
     )
 
-    methods = _check_methods(args.method, pretrained=True)
-    classical = [m for m in methods if m != "pretrained"]
-    if args.plot:
-        _require_matplotlib()
     t0 = time.perf_counter()
     rows = []
     if classical:
@@ -111,11 +162,7 @@ def _cmd_benchmark_lfw(args):
     print(f"wall time {wall:.0f}s")
     if args.plot:
         print(f"ROC curves written to {plot_roc(rows, args.plot)}")
-    if args.json:
-        clean = [{k: v for k, v in r.items() if k not in ("scores", "y_true")}
-                 for r in rows]
-        _write_json(args.json, {"view": args.view, "wall_time": wall, "rows": clean})
-    return 0
+    return rows, wall
 
 
 def _require_matplotlib():
@@ -141,6 +188,43 @@ MODEL_CHOICES = ("pretrained", "lbp")
 #: Exit status of a command that finished but skipped photos (no face found,
 #: unreadable file); bad input is 2.
 EXIT_SKIPPED = 3
+#: Exit status after stdout was closed early (``facekit cluster --json | head``),
+#: as for a tool stopped by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
+
+
+def _add_json_args(p, legacy_file=False):
+    """``--json`` (JSON on stdout) and ``--json-out FILE``, on every command.
+
+    ``legacy_file``: ``--json FILE``, the benchmarks' old form, still works
+    (as ``--json-out FILE``, with a deprecation note on stderr).
+    """
+    if legacy_file:
+        p.add_argument("--json", nargs="?", const=True, default=False,
+                       metavar="FILE",
+                       help="print the results as JSON on stdout (the text goes "
+                            "to stderr); '--json FILE' is deprecated, use "
+                            "--json-out FILE")
+    else:
+        p.add_argument("--json", action="store_true",
+                       help="print the results as JSON on stdout")
+    p.add_argument("--json-out", default=None, metavar="FILE",
+                   help="also write the results as JSON to FILE")
+
+
+def _check_json_args(args):
+    """Resolve the deprecated ``--json FILE`` into ``--json-out FILE``."""
+    value = getattr(args, "json", False)
+    if value is True or value is False:
+        return
+    if value == "-":  # the old spelling of stdout
+        args.json = True
+        return
+    print(f"facekit: --json {value} is deprecated: use --json-out {value} "
+          "(--json alone prints JSON on stdout)", file=sys.stderr)
+    if args.json_out is None:
+        args.json_out = value
+    args.json = False
 
 
 def _add_model_args(p, threshold=True):
@@ -161,115 +245,25 @@ def _add_model_args(p, threshold=True):
                    help="CPU threads for the networks (default: torch's)")
     p.add_argument("--progress", action="store_true",
                    help="progress on stderr (default: on for more than 20 photos)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_json_args(p)
 
 
 def _model(args):
-    """The model a command runs: a PretrainedFaceModel or an LBP FaceModel."""
-    from facekit.models import FaceModel, default_model_path, load_model
+    """The model a command runs (:func:`facekit.api.load_face_model`)."""
+    from facekit.api import load_face_model
 
-    name = args.model
-    if name == "pretrained" or (name.endswith(".json") and _is_pretrained_file(name)):
-        from facekit._model_files import PRETRAINED_INSTALL_HINT
-        from facekit.face_model import (
-            _PARAMS,
-            PretrainedFaceModel,
-            load_pretrained_model,
-        )
-
-        model = load_pretrained_model(None if name == "pretrained" else name)
-        params = {k: getattr(model, k) for k in _PARAMS}
-        if getattr(args, "threshold", None) is not None:
-            params["threshold"] = args.threshold
-        if args.detector is not None:
-            params["detector"] = args.detector
-        if args.crop is not None:
-            raise CommandError("--crop applies to LBP models only; the pretrained "
-                               "model finds and aligns every face itself")
-        model = PretrainedFaceModel(**params, n_jobs=args.n_jobs, info=model.info)
-        try:
-            model._parts()
-        except ImportError as exc:
-            message = str(exc).splitlines()[0] if str(exc) else ""
-            if "pip install" not in message:
-                message = f"{message}; {PRETRAINED_INSTALL_HINT}".lstrip("; ")
-            raise CommandError(message) from None
-        return model
-    if args.detector is not None:
-        raise CommandError("--detector applies to the pretrained model only")
-    model = load_model(default_model_path() if name == "lbp" else name)
-    params = model.to_dict_params()
-    if getattr(args, "threshold", None) is not None:
-        params["threshold"] = args.threshold
-    if args.crop is not None:
-        params["crop"] = args.crop
-    return FaceModel(**params, projection=model.projection, info=model.info)
-
-
-def _is_pretrained_file(path):
     try:
-        return json.loads(open(path).read()).get("kind") == "pretrained"
-    except (OSError, ValueError, AttributeError):
-        return False
+        return load_face_model(args.model, threshold=getattr(args, "threshold", None),
+                               detector=args.detector, crop=args.crop,
+                               n_jobs=args.n_jobs)
+    except ValueError as exc:
+        if "applies to" in str(exc):  # name the options as the command does
+            raise CommandError(f"--{exc}") from None
+        raise
 
 
-def _faces(model, paths, args):
-    """Per photo: its faces (box, score, embedding) or the reason it has none.
-
-    Unreadable files and photos without a face are reported, not fatal.
-    """
-    verbose = args.progress or len(paths) > 20
-    if hasattr(model, "find_faces"):
-        model.verbose = max(1, len(paths) // 20) if verbose else 0
-        return model.find_faces(paths, on_error="skip")
-    from facekit.detection import FaceNotFoundError
-    from facekit.io import ImageLoadError, imread
-
-    out = []
-    for i, path in enumerate(paths):
-        try:
-            feats = model.features([imread(path)], names=[path])
-            out.append({"faces": [{"box": None, "score": None,
-                                   "embedding": feats[0]}], "error": None})
-        except FaceNotFoundError:
-            out.append({"faces": [], "error": None})
-        except (ImageLoadError, FileNotFoundError, OSError, ValueError) as exc:
-            out.append({"faces": [], "error": str(exc).splitlines()[0]})
-        if verbose and ((i + 1) % max(1, len(paths) // 20) == 0 or i + 1 == len(paths)):
-            print(f"  {i + 1}/{len(paths)} photos", file=sys.stderr, flush=True)
-    return out
-
-
-def _model_signature(model):
-    """What decides a model's feature space (not τ), for galleries to record."""
-    if hasattr(model, "find_faces"):
-        return {"kind": "pretrained",
-                "network": "dlib_face_recognition_resnet_model_v1",
-                "mirror": model.mirror}
-    import hashlib
-
-    d = model.to_dict()
-    sig = {"kind": "lbp", **{k: v for k, v in d.items()
-                             if k not in ("threshold", "crop", "info")}}
-    if model.projection is not None:
-        digest = hashlib.sha1()
-        for key in sorted(model.projection):
-            digest.update(np.ascontiguousarray(model.projection[key]).tobytes())
-        sig["projection_sha1"] = digest.hexdigest()
-    return sig
-
-
-def _problem(path, res):
-    """Why a photo gave no face (None when it gave one)."""
-    if res["error"]:
-        return res["error"]
-    if not res["faces"]:
-        return f"no face found in {path}"
-    return None
-
-
-def _public(face):
-    return {k: v for k, v in face.items() if k != "embedding"}
+def _progress(args):
+    return True if args.progress else None
 
 
 def _box_text(face):
@@ -282,92 +276,52 @@ def _box_text(face):
 
 
 def _emit(args, data, text):
+    """The command's answer: JSON (``--json``) or text on stdout; and the
+    JSON to ``--json-out FILE``."""
     print(json.dumps(data, indent=2) if args.json else text)
+    if getattr(args, "json_out", None):
+        _write_json(args.json_out, data)
 
 
-def _cmd_verify(args):
-    model = _model(args)
-    paths = [args.image_a, args.image_b]
-    res = _faces(model, paths, args)
-    for path, r in zip(paths, res):
-        problem = _problem(path, r)
-        if problem:
-            raise CommandError(problem)
-    fa = np.stack([f["embedding"] for f in res[0]["faces"]])
-    fb = np.stack([f["embedding"] for f in res[1]["faces"]])
-    ia, ib = np.meshgrid(np.arange(len(fa)), np.arange(len(fb)), indexing="ij")
-    ia, ib = ia.ravel(), ib.ravel()
-    dists = model.distance(fa[ia], fb[ib])
-    k = int(np.argmin(dists))
-    d = float(dists[k])
-    same = d <= model.threshold
-    face_a, face_b = res[0]["faces"][ia[k]], res[1]["faces"][ib[k]]
-    data = {"image_a": args.image_a, "image_b": args.image_b, "same": bool(same),
-            "distance": d, "threshold": model.threshold, "metric": model.metric,
-            "face_a": _public(face_a), "face_b": _public(face_b),
-            "n_faces_a": len(fa), "n_faces_b": len(fb)}
-    verdict = "same person" if same else "different people"
-    text = (f"{verdict}: {model.metric} distance {d:.4g} "
-            f"{'<=' if same else '>'} threshold {model.threshold:.4g}")
-    if len(fa) > 1 or len(fb) > 1:
-        text += (f" (closest of {len(fa)} x {len(fb)} faces: "
-                 f"{_box_text(face_a).strip()} and {_box_text(face_b).strip()})")
-    _emit(args, data, text)
-    return 0
-
-
-def _list_people(folder):
-    """``[(path, person)]`` of a ``folder/<person>/<image>`` tree, sorted."""
-    from pathlib import Path
-
-    from facekit.datasets import IMAGE_EXTENSIONS
-
-    root = Path(folder)
-    if not root.is_dir():
-        raise CommandError(f"{folder} is not a folder")
+def _skipped(records):
+    """``[[image, why]]`` of the photos that gave no face, in order, once each."""
     out = []
-    for person in sorted(p for p in root.iterdir()
-                         if p.is_dir() and not p.name.startswith(".")):
-        out.extend((str(f), person.name) for f in sorted(person.iterdir())
-                   if f.is_file() and not f.name.startswith(".")
-                   and f.suffix.lower() in IMAGE_EXTENSIONS)
-    if not out:
-        raise CommandError(f"no images found in {folder}/<person>/")
+    for r in records:
+        if r["status"] != "ok" and [r["image"], r["error"]] not in out:
+            out.append([r["image"], r["error"]])
     return out
 
 
-def _cmd_enroll(args):
-    from facekit.identification import OneShotIdentifier
-    from facekit.persistence import save_gallery
+def _cmd_verify(args):
+    from facekit.api import compare_faces
 
-    model = _model(args)
-    entries = _list_people(args.folder)
-    paths = [p for p, _ in entries]
-    res = _faces(model, paths, args)
-    feats, names, skipped, used = [], [], [], []
-    for (path, person), r in zip(entries, res):
-        problem = _problem(path, r)
-        if problem:
-            skipped.append([path, problem])
-            continue
-        # one person per enrolment photo: the largest face is theirs
-        face = max(r["faces"], key=lambda f: 0 if f.get("box") is None else
-                   (f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1]))
-        feats.append(face["embedding"])
-        names.append(person)
-        used.append({"image": path, "person": person, **_public(face),
-                     "n_faces": len(r["faces"])})
-    if not feats:
-        raise CommandError(f"no face could be enrolled from {args.folder} "
-                           f"({len(skipped)} photos skipped)")
-    feats = np.stack(feats)
-    ident = OneShotIdentifier(metric=model.metric, threshold=model.threshold,
-                              matching=args.matching).fit(feats, np.asarray(names))
-    save_gallery(ident, args.out, model=_model_signature(model))
-    data = {"gallery": args.out, "n_people": len(ident.classes_),
-            "n_images": int(len(feats)), "people": [str(c) for c in ident.classes_],
+    record = compare_faces(args.image_a, args.image_b, model=_model(args))
+    if record["status"] != "ok":
+        raise CommandError(record["error"])
+    same, d, tau = record["same"], record["distance"], record["threshold"]
+    text = (f"{'same person' if same else 'different people'}: {record['metric']} "
+            f"distance {d:.4g} {'<=' if same else '>'} threshold {tau:.4g}")
+    if record["n_faces_a"] > 1 or record["n_faces_b"] > 1:
+        box_a = _box_text({"box": record["box_a"], "score": record["score_a"]})
+        box_b = _box_text({"box": record["box_b"], "score": record["score_b"]})
+        text += (f" (closest of {record['n_faces_a']} x {record['n_faces_b']} "
+                 f"faces: {box_a.strip()} and {box_b.strip()})")
+    _emit(args, record, text)
+    return 0
+
+
+def _cmd_enroll(args):
+    from facekit.api import enroll_folder
+
+    gallery, records = enroll_folder(args.folder, args.out, model=_model(args),
+                                     matching=args.matching,
+                                     progress=_progress(args))
+    used = [r for r in records if r["status"] == "ok"]
+    skipped = _skipped(records)
+    data = {"gallery": args.out, "n_people": len(gallery.classes_),
+            "n_images": len(used), "people": [str(c) for c in gallery.classes_],
             "enrolled": used, "skipped": skipped}
-    text = [f"enrolled {len(feats)} images of {len(ident.classes_)} people into "
+    text = [f"enrolled {len(used)} images of {len(gallery.classes_)} people into "
             f"{args.out}"]
     text += [f"  skipped {p}: {why}" for p, why in skipped]
     _emit(args, data, "\n".join(text))
@@ -375,110 +329,58 @@ def _cmd_enroll(args):
 
 
 def _cmd_identify(args):
-    from facekit.persistence import gallery_model, load_gallery
+    from facekit.api import _load_gallery, identify_photos
 
     model = _model(args)
-    ident = load_gallery(args.gallery)
-    enrolled_with = gallery_model(args.gallery)
-    if enrolled_with is not None and enrolled_with != _model_signature(model):
-        raise CommandError(
-            f"gallery {args.gallery} was enrolled with another face model "
-            f"({enrolled_with.get('kind')}); identify with the model that enrolled "
-            "it (--model), or enroll again")
-    if args.threshold is not None:
-        ident.set_params(threshold=args.threshold)
-    res = _faces(model, list(args.images), args)
-    results, lines, skipped = [], [], []
-    for path, r in zip(args.images, res):
-        problem = _problem(path, r)
-        if problem:
-            skipped.append([path, problem])
-            results.append({"image": path, "faces": [], "error": problem})
-            lines.append(f"{path}: skipped ({problem})")
+    gallery = _load_gallery(args.gallery, model)  # checks the model that made it
+    records = identify_photos(list(args.images), gallery, model=model,
+                              threshold=args.threshold, top_k=args.top_k,
+                              progress=_progress(args))
+    results, lines = [], []
+    for r in records:
+        if not results or results[-1]["image"] != r["image"]:
+            results.append({"image": r["image"], "faces": [], "error": r["error"]})
+        if r["status"] != "ok":
+            lines.append(f"{r['image']}: skipped ({r['error']})")
             continue
-        feats = np.stack([f["embedding"] for f in r["faces"]])
-        if feats.shape[1] != ident.n_features_in_:
-            raise CommandError(
-                f"gallery {args.gallery} holds {ident.n_features_in_}-d features but "
-                f"the model makes {feats.shape[1]}-d ones: enroll and identify with "
-                "one model")
-        pred = ident.predict(feats)
-        k = min(args.top_k, len(ident.classes_))
-        labels, dists = ident.rank(feats, k=k)
-        faces = []
-        for face, p, lab, dist in zip(r["faces"], pred, labels, dists):
-            unknown = ident._unknown_label()
-            known = ident.threshold is None or not (
-                isinstance(p, str) == isinstance(unknown, str) and p == unknown)
-            faces.append({**_public(face), "identity": str(p) if known else None,
-                          "recognized": bool(known),
-                          "top": [{"identity": str(a), "distance": float(b)}
-                                  for a, b in zip(lab, dist)]})
-            shown = str(p) if known else "not recognized"
-            lines.append(f"{path}{_box_text(face)}: {shown} "
-                         f"(nearest {lab[0]} at {dist[0]:.4g})")
-        results.append({"image": path, "faces": faces, "error": None})
-    data = {"threshold": ident.threshold, "results": results, "skipped": skipped}
+        results[-1]["faces"].append(r)
+        shown = r["identity"] if r["recognized"] else "not recognized"
+        lines.append(f"{r['image']}{_box_text(r)}: {shown} "
+                     f"(nearest {r['nearest']} at {r['distance']:.4g})")
+    skipped = _skipped(records)
+    data = {"threshold": gallery.threshold, "results": results, "skipped": skipped}
     _emit(args, data, "\n".join(lines))
     return EXIT_SKIPPED if skipped else 0
 
 
-def _list_images(folder):
-    from pathlib import Path
-
-    from facekit.datasets import IMAGE_EXTENSIONS
-
-    root = Path(folder)
-    if not root.is_dir():
-        raise CommandError(f"{folder} is not a folder")
-    files = sorted(p for p in root.rglob("*")
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    if not files:
-        raise CommandError(f"no images found in {folder}")
-    return [str(p) for p in files]
-
-
 def _cmd_cluster(args):
-    from facekit.clustering import FaceClusterer
+    from facekit.api import _list_images, cluster_photos
 
     if args.n_clusters is not None and args.n_clusters < 1:
         raise CommandError(f"--n-clusters must be >= 1, got {args.n_clusters}")
-    model = _model(args)
     paths = _list_images(args.folder)
-    res = _faces(model, paths, args)
-    items, feats, skipped = [], [], []
-    for path, r in zip(paths, res):
-        problem = _problem(path, r)
-        if problem:
-            skipped.append([path, problem])
-            continue
-        for face in r["faces"]:
-            items.append({"image": path, **_public(face)})
-            feats.append(face["embedding"])
-    if not feats:
-        raise CommandError(f"no face found in the {len(paths)} images of {args.folder}")
-    feats = np.stack(feats)
-    if args.n_clusters:
-        if args.n_clusters > len(feats):
-            raise CommandError(f"--n-clusters {args.n_clusters} exceeds the "
-                               f"{len(feats)} faces found")
-        clusterer = FaceClusterer(method="kmeans", n_clusters=args.n_clusters,
-                                  random_state=0)
-    elif len(feats) == 1:
-        clusterer = None
-    else:
-        clusterer = FaceClusterer(method="threshold", threshold=model.threshold,
-                                  metric=model.metric)
-    labels = np.zeros(1, int) if clusterer is None else clusterer.fit_predict(feats)
+    try:
+        records = cluster_photos(paths, model=_model(args),
+                                 n_clusters=args.n_clusters,
+                                 progress=_progress(args))
+    except ValueError as exc:
+        if str(exc).startswith("no face found"):
+            raise CommandError(f"{exc} of {args.folder}") from None
+        if str(exc).startswith("n_clusters="):
+            raise CommandError(f"--n-clusters {str(exc)[len('n_clusters='):]}"
+                               ) from None
+        raise
+    faces = [r for r in records if r["status"] == "ok"]
     clusters = {}
-    for item, lab in zip(items, labels):
-        clusters.setdefault(int(lab), []).append(item)
-    lines = [f"{len(feats)} faces in {len(paths)} images: "
-             f"{len(set(labels.tolist()) - {-1})} clusters"]
+    for r in faces:
+        clusters.setdefault(r["cluster"], []).append(r)
+    n_clusters = len(set(clusters) - {-1})
+    lines = [f"{len(faces)} faces in {len(paths)} images: {n_clusters} clusters"]
     for lab in sorted(clusters):
         name = "noise" if lab == -1 else f"cluster {lab}"
         lines.append(f"{name} ({len(clusters[lab])}):")
         lines.extend(f"  {it['image']}{_box_text(it)}" for it in clusters[lab])
+    skipped = _skipped(records)
     lines += [f"skipped {p}: {why}" for p, why in skipped]
     payload = {str(k): v for k, v in sorted(clusters.items())}
     _emit(args, {"clusters": payload, "skipped": skipped}, "\n".join(lines))
@@ -543,22 +445,25 @@ def _check_methods(methods, pretrained=False):
 
 
 def _write_json(target, payload):
-    text = json.dumps(payload, indent=2)
-    if target == "-":
-        print(text)
-    elif target:
-        with open(target, "w") as fh:
-            fh.write(text + "\n")
+    with open(target, "w") as fh:
+        fh.write(json.dumps(payload, indent=2) + "\n")
 
 
 def _cmd_benchmark_open_set(args):
     from facekit.benchmark import run_lfw_open_set
 
-    t0 = time.perf_counter()
-    rows = run_lfw_open_set(_check_methods(args.method, pretrained=True),
-                            data_home=args.data_home,
-                            download_if_missing=not args.no_download)
-    wall = time.perf_counter() - t0
+    methods = _check_methods(args.method, pretrained=True)
+    with _text_output(args):
+        t0 = time.perf_counter()
+        rows = run_lfw_open_set(methods, data_home=args.data_home,
+                                download_if_missing=not args.no_download)
+        wall = time.perf_counter() - t0
+        _print_open_set(rows, wall)
+    _emit_results(args, {"wall_time": wall, "rows": rows})
+    return 0
+
+
+def _print_open_set(rows, wall):
     r0 = rows[0]
     print(f"\nLFW open set: {r0['n_gallery']} people enrolled with one image, "
           f"{r0['n_genuine']} genuine probes, {r0['n_impostor']} impostor probes")
@@ -567,18 +472,23 @@ def _cmd_benchmark_open_set(args):
         print(f"{r['method']:<12}{r['rank1']:>8.4f}{r['rank5']:>8.4f}"
               f"{r['dir@far=0.01']:>8.4f}{r['dir@far=0.1']:>9.4f}")
     print(f"wall time {wall:.0f}s")
-    _write_json(args.json, {"wall_time": wall, "rows": rows})
-    return 0
 
 
 def _cmd_benchmark_cluster(args):
     from facekit.benchmark import run_lfw_clustering
 
-    t0 = time.perf_counter()
-    rows = run_lfw_clustering(_check_methods(args.method, pretrained=True),
-                              data_home=args.data_home,
-                              download_if_missing=not args.no_download)
-    wall = time.perf_counter() - t0
+    methods = _check_methods(args.method, pretrained=True)
+    with _text_output(args):
+        t0 = time.perf_counter()
+        rows = run_lfw_clustering(methods, data_home=args.data_home,
+                                  download_if_missing=not args.no_download)
+        wall = time.perf_counter() - t0
+        _print_clustering(rows, wall)
+    _emit_results(args, {"wall_time": wall, "rows": rows})
+    return 0
+
+
+def _print_clustering(rows, wall):
     r0 = rows[0]
     print(f"\nLFW clustering: {r0['n_images']} images of {r0['n_people']} people "
           "(>= 10 images each)")
@@ -592,8 +502,6 @@ def _cmd_benchmark_cluster(args):
                                     "bcubed_recall", "bcubed_f1", "ari", "nmi")]
         print("  ".join(f"{v:>9}" for v in vals))
     print(f"wall time {wall:.0f}s")
-    _write_json(args.json, {"wall_time": wall, "rows": rows})
-    return 0
 
 
 def build_parser():
@@ -612,7 +520,7 @@ def build_parser():
     """
     from facekit import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="facekit",
         description="Face verification, identification and clustering.")
     parser.add_argument("--version", action="version",
@@ -634,7 +542,8 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 on bad input.
+        0 on success, 2 on bad input, 3 when photos were skipped, 141 when
+        stdout was closed early.
 
     Examples
     --------
@@ -642,17 +551,49 @@ def main(argv=None):
     >>> main(["verify", "no_such_a.jpg", "no_such_b.jpg"])  # one-line reason on stderr
     2
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return args.func(args)
+        return _run(build_parser(), argv)
+    except BrokenPipeError:
+        # the reader went away (``| head``): no traceback, no message; stdout
+        # goes to devnull so that the interpreter's last flush is quiet too
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass  # not a file descriptor (e.g. captured by a test)
+        return EXIT_BROKEN_PIPE
+
+
+def _fail(args_json, message, kind):
+    """The one-line reason on stderr; with ``--json``, a JSON error on stdout."""
+    print(f"facekit: error: {message}", file=sys.stderr)
+    if args_json:
+        print(json.dumps({"error": message, "type": kind, "status": 2}))
+    return 2
+
+
+def _run(parser, argv):
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or bad arguments (status 2)
+        message = getattr(exc, "usage_error", None)
+        if message is not None and "--json" in argv:
+            print(json.dumps({"error": message, "type": "UsageError",
+                              "status": 2}))
+        raise
+    _check_json_args(args)
+    try:
+        status = args.func(args)
+    except BrokenPipeError:
+        raise
     except CommandError as exc:
-        print(f"facekit: error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError, OSError) as exc:
+        return _fail(args.json, str(exc), "CommandError")
+    except (FileNotFoundError, ValueError, OSError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"facekit: error: {msg}", file=sys.stderr)
-        return 2
+        return _fail(args.json, msg, type(exc).__name__)
+    sys.stdout.flush()  # a closed pipe shows up here, not at exit
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from PIL import Image
 
 import facekit
 from facekit import api
+from facekit.cli import EXIT_SKIPPED, main
 from facekit.models import FaceModel
 
 RECORD_VALUES = (str, int, float, bool, type(None), list)
@@ -145,6 +146,29 @@ def test_errors_are_value_errors(tmp_path, lbp_model):
     probe = next((tmp_path / "people").rglob("*.png"))
     with pytest.raises(ValueError, match="enrolled with another face model"):
         facekit.identify_photos([probe], tmp_path / "g.npz", model=other)
+
+
+def test_cli_prints_the_api_records(tmp_path, lbp_model, capsys):
+    _write_people(tmp_path / "people")
+    a = str(tmp_path / "people" / "person0" / "p0_0.png")
+    b = str(tmp_path / "people" / "person1" / "p1_0.png")
+    assert main(["verify", a, b, "--model", lbp_model, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == facekit.compare_faces(
+        a, b, model=lbp_model)
+    gallery = str(tmp_path / "g.npz")
+    assert main(["enroll", str(tmp_path / "people"), "-o", gallery,
+                 "--model", lbp_model, "--json"]) == 0
+    enrolled = json.loads(capsys.readouterr().out)["enrolled"]
+    assert enrolled == facekit.enroll_folder(tmp_path / "people",
+                                             model=lbp_model)[1]
+    missing = str(tmp_path / "missing.png")
+    assert main(["identify", a, missing, "--gallery", gallery,
+                 "--model", lbp_model, "--json"]) == EXIT_SKIPPED
+    out = json.loads(capsys.readouterr().out)
+    records = facekit.identify_photos([a, missing], gallery, model=lbp_model)
+    assert out["results"][0]["faces"] == [records[0]]
+    assert out["results"][1]["error"] == records[1]["error"]
+    assert out["skipped"] == [[missing, records[1]["error"]]]
 
 
 @pytest.mark.usefixtures("pretrained_models")

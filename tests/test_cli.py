@@ -39,10 +39,13 @@ def test_benchmark_view1_pixels(lfw_data_home, tmp_path, capsys):
     plot = tmp_path / "roc.png"
     status = main(["benchmark", "lfw", "--view", "1", "--method", "pixels",
                    "--verifier", "threshold", "--data-home", str(lfw_data_home),
-                   "--json", str(out), "--plot", str(plot), "--quiet"])
+                   "--json", "--json-out", str(out), "--plot", str(plot),
+                   "--quiet"])
     assert status == 0
-    text = capsys.readouterr().out
-    assert "pixels" in text and "image-restricted" in text
+    captured = capsys.readouterr()
+    # --json: the JSON alone on stdout, the table on stderr
+    assert "pixels" in captured.err and "image-restricted" in captured.err
+    assert json.loads(captured.out) == json.loads(out.read_text())
     res = json.loads(out.read_text())
     row = res["rows"][0]
     # raw pixels are a weak but real baseline on View 1 (1000 test pairs)
@@ -119,3 +122,91 @@ def test_plot_without_matplotlib_fails_before_the_work(monkeypatch, tmp_path, ca
     assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "matplotlib" in err[0]
+
+
+def _subparsers(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.items()
+
+
+def test_one_json_convention_across_commands():
+    from facekit.cli import build_parser
+
+    commands = {}
+    for name, sub in _subparsers(build_parser()):
+        inner = dict(_subparsers(sub))
+        commands.update({f"{name} {k}": v for k, v in inner.items()} or {name: sub})
+    assert set(commands) >= {"verify", "enroll", "identify", "cluster",
+                             "benchmark lfw", "benchmark lfw-open-set",
+                             "benchmark lfw-cluster"}
+    for name, parser in commands.items():
+        options = {o: a for a in parser._actions for o in a.option_strings}
+        assert "--json" in options and "--json-out" in options, name
+        # --json alone means JSON on stdout, everywhere
+        assert options["--json"].const is True or options["--json"].nargs == 0, name
+
+
+def test_deprecated_json_file_still_writes_the_file(tmp_path, capsys):
+    # the benchmarks' old --json FILE: a note on stderr, then --json-out FILE
+    from facekit.cli import _check_json_args, build_parser
+
+    args = build_parser().parse_args(["benchmark", "lfw", "--json", "old.json"])
+    _check_json_args(args)
+    assert args.json is False and args.json_out == "old.json"
+    assert "--json-out old.json" in capsys.readouterr().err
+    args = build_parser().parse_args(["benchmark", "lfw-cluster", "--json"])
+    _check_json_args(args)
+    assert args.json is True and args.json_out is None
+
+
+def test_failures_with_json_print_a_json_error(tmp_path, capsys):
+    assert main(["benchmark", "lfw", "--method", "nope", "--json"]) == 2
+    captured = capsys.readouterr()
+    err = json.loads(captured.out)
+    assert err["type"] == "CommandError" and "unknown method" in err["error"]
+    assert err["status"] == 2 and len(captured.err.strip().splitlines()) == 1
+    assert main(["cluster", str(tmp_path / "nowhere"), "--model", "lbp",
+                 "--json"]) == 2
+    err = json.loads(capsys.readouterr().out)
+    assert err["type"] == "ValueError" and "not a folder" in err["error"]
+    # bad arguments: argparse's exit status 2, and the JSON error too
+    with pytest.raises(SystemExit) as exc:
+        main(["cluster", "--json", "--n-clusters", "many"])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    err = json.loads(captured.out)
+    assert err["type"] == "UsageError" and "--n-clusters" in err["error"]
+    assert "usage:" in captured.err
+    # without --json, stdout stays empty
+    assert main(["benchmark", "lfw", "--method", "nope"]) == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_closed_stdout_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from facekit.models import FaceModel
+
+    rng = np.random.RandomState(0)
+    for k in range(3):
+        (tmp_path / "photos").mkdir(exist_ok=True)
+        img = (rng.rand(40, 32) * 255).astype(np.uint8)
+        Image.fromarray(img).save(tmp_path / "photos" / f"{k}.png")
+    model = FaceModel(image_shape=(40, 32), crop="none", grid=(4, 4))
+    path = str(model.save(tmp_path / "model.json"))
+    # the reader is gone before facekit writes (as `facekit cluster --json | head`
+    # once head has its lines)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facekit", "cluster", str(tmp_path / "photos"),
+         "--model", path, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert err == ""
