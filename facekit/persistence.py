@@ -70,7 +70,11 @@ __all__ = [
 ]
 
 GALLERY_FORMAT = "facekit.gallery"
-GALLERY_VERSION = 1
+#: Newest gallery format version this facekit reads. Version 1: the exact
+#: index; version 2 adds a FAISS index (arrays ``faiss_index``, ``row_ids``,
+#: ``faiss_deleted`` and ``meta["index"]``). Exact galleries are still written
+#: as version 1, which older facekit versions read.
+GALLERY_VERSION = 2
 _META_KEY = "__meta__"
 
 #: Default limit on the bytes a facekit ``.npz`` file may hold (its size and
@@ -755,6 +759,14 @@ def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
         When another process kept the file locked for
         :data:`LOCK_TIMEOUT` seconds.
 
+    Notes
+    -----
+    An identifier with a :class:`~facekit.index.FaissIndex` also stores the
+    built FAISS index, serialised by FAISS itself (``faiss.serialize_index``)
+    into a ``uint8`` array of the archive, with the ids of the gallery rows;
+    :func:`load_gallery` checks it against the gallery (kind, metric,
+    dimension, ids) instead of rebuilding it.
+
     See Also
     --------
     load_gallery : Read it back.
@@ -783,7 +795,11 @@ def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
             f"save_gallery stores a OneShotIdentifier, got {type(identifier).__name__}"
         )
     check_is_fitted(identifier)
-    params = identifier.get_params()
+    from facekit.index import _gallery_arrays
+
+    params = identifier.get_params(deep=False)
+    index_arrays, index_meta = _gallery_arrays(identifier)
+    del params["index"]  # an exact gallery reads as before; FAISS: meta["index"]
     params["unknown_label"] = _json_label(params["unknown_label"])
     for key in ("p", "threshold", "working_memory"):
         if isinstance(params[key], np.generic):
@@ -796,10 +812,11 @@ def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
         "features": identifier.gallery_features_,
         "labels": labels,
         "classes": classes,
+        **index_arrays,
     }
     meta = {
         "format": GALLERY_FORMAT,
-        "format_version": GALLERY_VERSION,
+        "format_version": 1 if index_meta["type"] == "exact" else 2,
         "estimator": "OneShotIdentifier",
         "params": params,
         "n_features_in": int(identifier.n_features_in_),
@@ -808,6 +825,8 @@ def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
         "labels_dtype": labels.dtype.str,
         "features_dtype": identifier.gallery_features_.dtype.str,
     }
+    if index_meta["type"] != "exact":
+        meta["index"] = index_meta
     names = getattr(identifier, "feature_names_in_", None)
     if names is not None:
         meta["feature_names_in"] = [str(v) for v in names]
@@ -930,6 +949,12 @@ def load_gallery(path, *, max_bytes=None):
         raise fail(f"{type(exc).__name__}: {exc}") from exc
     if not np.array_equal(identifier.classes_, classes):
         raise fail("classes do not match the labels")
+    from facekit.index import _attach_gallery_index
+
+    try:
+        _attach_gallery_index(identifier, arrays, meta.get("index"))
+    except ValueError as exc:
+        raise fail(f"index: {exc}") from exc
     names = meta.get("feature_names_in")
     if names is not None:
         if not (isinstance(names, list) and len(names) == features.shape[1]

@@ -266,3 +266,83 @@ def test_rank_one_is_the_top1_search(matching):
     np.testing.assert_array_equal(full[:, 0], best)
     np.testing.assert_allclose(full_dist[:, 0], best_dist, rtol=1e-12)
 
+
+
+# ------------------------------------------------------------ saved galleries
+
+
+@pytest.mark.parametrize("kind", FAISS_KINDS)
+def test_saved_gallery_keeps_the_faiss_index(kind, faiss, tmp_path):
+    from facekit.persistence import load_gallery, save_gallery
+
+    X, y, _ = people()
+    ident = OneShotIdentifier(threshold=0.3, index=FaissIndex(kind, **SMALL))
+    ident.fit(X, y).remove([5, 6])
+    ident.enroll(X[:2] + 0.01, [70, 71])
+    path = save_gallery(ident, tmp_path / "g.npz")
+    loaded = load_gallery(path)
+    assert loaded.index.get_params() == ident.index.get_params()
+    # the stored index is used as is, not rebuilt
+    data = np.load(path, allow_pickle=False)
+    np.testing.assert_array_equal(loaded._get_faiss().to_array(), data["faiss_index"])
+    Q, _, _ = people(seed=2)
+    np.testing.assert_array_equal(loaded.predict(Q), ident.predict(Q))
+    np.testing.assert_array_equal(loaded.rank(Q, k=3)[0], ident.rank(Q, k=3)[0])
+    # enroll and remove go on with the same ids
+    stranger = -X[:1]  # far from everyone enrolled
+    loaded.enroll(stranger, [80])
+    loaded.remove([70])
+    assert loaded.predict(stranger)[0] == 80
+
+
+def test_exact_gallery_is_written_as_version_1(tmp_path):
+    import json
+
+    from facekit.persistence import save_gallery
+
+    X, y, _ = people(n_ids=4)
+    path = save_gallery(OneShotIdentifier().fit(X, y), tmp_path / "g.npz")
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(data["__meta__"].tobytes())
+        assert "faiss_index" not in data.files
+    assert meta["format_version"] == 1 and "index" not in meta["params"]
+
+
+def _rewrite(path, out, **changes):
+    import json
+
+    from facekit.persistence import _write_npz_atomic
+
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k != "__meta__"}
+        meta = json.loads(data["__meta__"].tobytes())
+    for key, value in changes.items():
+        if key == "meta":
+            value(meta)
+        else:
+            arrays[key] = value(arrays[key])
+    return _write_npz_atomic(out, arrays, meta)
+
+
+def test_tampered_faiss_index_is_refused_on_load(faiss, tmp_path):
+    from facekit.persistence import load_gallery, save_gallery
+
+    X, y, _ = people()
+    ident = OneShotIdentifier(index=FaissIndex("ivf_flat", **SMALL)).fit(X, y)
+    path = save_gallery(ident, tmp_path / "g.npz")
+    other = OneShotIdentifier(index=FaissIndex("hnsw", hnsw_m=8)).fit(X, y)
+    other_index = other._get_faiss().to_array()
+    bad = {
+        "truncated": {"faiss_index": lambda a: a[: len(a) // 2]},
+        "garbage": {"faiss_index": lambda a: np.full(64, 7, np.uint8)},
+        "another kind": {"faiss_index": lambda a: other_index},
+        "ids shuffled": {"row_ids": lambda a: a + 1000},
+        "ids missing": {"row_ids": lambda a: a[:-1]},
+        "ids as floats": {"row_ids": lambda a: a.astype(float)},
+        "unknown param": {"meta": lambda m: m["index"]["params"].update(x=1)},
+        "metric": {"meta": lambda m: m["params"].update(metric="manhattan")},
+    }
+    for why, change in bad.items():
+        out = _rewrite(path, tmp_path / f"{why}.npz", **change)
+        with pytest.raises(ValueError, match="not a valid facekit.gallery"):
+            load_gallery(out)
