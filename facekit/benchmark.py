@@ -575,7 +575,8 @@ def _pretrained_people(data_home, verbose=True):
 
 
 def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
-                     fars=(0.01, 0.1), random_state=0, people=None, verbose=True,
+                     fars=(0.01, 0.1), random_state=0, people=None,
+                     scorings=("distance",), n_neighbors=10, verbose=True,
                      download_if_missing=False, _cache=None):
     """LFW open-set identification: one gallery image per person.
 
@@ -599,6 +600,11 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
         Only these people (names as in ``fetch_lfw_people``'s
         ``target_names``), e.g. the people of ``peopleDevTest.txt`` when a
         learned embedding was trained on the others; all people by default.
+    scorings : sequence of {"distance", "csls"}, default=("distance",)
+        ``scoring`` of the :class:`~facekit.identification.OneShotIdentifier`;
+        one row per method and scoring.
+    n_neighbors : int, default=10
+        Neighbourhood of ``scoring="csls"``.
     verbose : bool, default=True
         Print progress.
     download_if_missing : bool, default=False
@@ -607,8 +613,8 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
     Returns
     -------
     rows : list of dict
-        Per method: ``rank1`` (closed-set, genuine probes), ``rank5``,
-        ``dir@far=<far>``, counts and times.
+        Per method and scoring: ``rank1`` (closed-set, genuine probes),
+        ``rank5``, ``dir@far=<far>``, counts and times.
     """
     from facekit.evaluation import open_set_protocol
 
@@ -629,23 +635,29 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
         t1 = time.perf_counter()
         feats = _image_features(method, data.image_shape).fit(data.data[gallery])
         probes = np.concatenate([genuine, impostor])
-        row = open_set_row(feats.transform(data.data[gallery]), names[gallery],
-                           feats.transform(data.data[probes]), names[probes],
-                           n_genuine=len(genuine), metric=_metric(method),
-                           fars=fars)
-        row.update(method=method, load_time=t1 - t0,
-                   run_time=time.perf_counter() - t1)
-        rows.append(row)
-        if verbose:
-            print(f"[{method}] rank-1 {row['rank1']:.4f}  "
-                  + "  ".join(f"DIR@{far:g} {row[f'dir@far={far:g}']:.4f}"
-                              for far in fars)
-                  + f"  ({row['run_time']:.0f}s)", flush=True)
+        F_gallery = feats.transform(data.data[gallery])
+        F_probes = feats.transform(data.data[probes])
+        feature_time = time.perf_counter() - t1
+        for scoring in scorings:
+            t2 = time.perf_counter()
+            row = open_set_row(F_gallery, names[gallery], F_probes, names[probes],
+                               n_genuine=len(genuine), metric=_metric(method),
+                               fars=fars, scoring=scoring, n_neighbors=n_neighbors)
+            name = method if scoring == "distance" else f"{method}+{scoring}"
+            row.update(method=name, scoring=scoring, load_time=t1 - t0,
+                       run_time=feature_time + time.perf_counter() - t2)
+            rows.append(row)
+            if verbose:
+                print(f"[{name}] rank-1 {row['rank1']:.4f}  "
+                      + "  ".join(f"DIR@{far:g} {row[f'dir@far={far:g}']:.4f}"
+                                  for far in fars)
+                      + f"  ({row['run_time']:.0f}s)", flush=True)
     return rows
 
 
 def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
-                 metric="cosine", fars=(0.01, 0.1)):
+                 metric="cosine", fars=(0.01, 0.1), scoring="distance",
+                 n_neighbors=10):
     """Open-set scores of one method from gallery and probe features.
 
     Parameters
@@ -664,6 +676,10 @@ def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
         Distance of the :class:`~facekit.identification.OneShotIdentifier`.
     fars : tuple of float, default=(0.01, 0.1)
         False-alarm rates for the DIR entries.
+    scoring : {"distance", "csls"}, default="distance"
+        ``scoring`` of the :class:`~facekit.identification.OneShotIdentifier`.
+    n_neighbors : int, default=10
+        Its neighbourhood for ``scoring="csls"``.
 
     Returns
     -------
@@ -683,7 +699,9 @@ def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
     from facekit.evaluation import dir_at_far, rank_k_accuracy
     from facekit.identification import OneShotIdentifier
 
-    ident = OneShotIdentifier(metric=metric).fit(gallery, np.asarray(gallery_labels))
+    ident = OneShotIdentifier(metric=metric, scoring=scoring,
+                              n_neighbors=n_neighbors)
+    ident.fit(gallery, np.asarray(gallery_labels))
     scores = ident.decision_function(probes)
     y_probe = np.asarray(probe_labels)
     row = {
