@@ -705,7 +705,10 @@ _WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_processes_load_enroll_save_one_update_is_refused(tmp_path):
+    # the threads above take the same lock (flock: per open file) and make
+    # the same check; this runs it across processes (about 10 s to start)
     path = tmp_path / "g.npz"
     _small_gallery(path)
     go = tmp_path / "go"
@@ -779,7 +782,8 @@ def test_model_saves_are_atomic_and_clean_up_too(tmp_path):
 # ---------------------------------------------------------------------------
 # parallel code under every joblib backend
 
-BACKENDS = ["threading", "loky", "multiprocessing"]
+BACKENDS = ["threading", "loky",
+            pytest.param("multiprocessing", marks=pytest.mark.slow)]
 
 
 def _parallel_cases():
