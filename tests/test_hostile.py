@@ -41,7 +41,7 @@ import numpy as np
 import pytest
 
 from facekit.cli import main
-from facekit.detection import FaceNotFoundError
+from facekit.detection import FaceDetector, FaceNotFoundError
 from facekit.features import LBPTransformer
 from facekit.identification import OneShotIdentifier
 from facekit.models import FaceModel, load_model
@@ -53,7 +53,6 @@ from facekit.persistence import (
     load_gallery,
     save_gallery,
 )
-
 from tests.conftest import make_lfw_like_portrait
 
 REPO = Path(__file__).resolve().parents[1]
@@ -801,7 +800,13 @@ def _parallel_cases():
                               working_memory=0.0005).fit(gallery, labels)
     ident_par = OneShotIdentifier(threshold=3.0, n_jobs=2,
                                   working_memory=0.001).fit(gallery, labels)
+    photos = [make_lfw_like_portrait(v)[::2, ::2] for v in (0, 1)]
+    photos.append(np.full((120, 100), 0.5))  # no face: a row of NaN
+    detector = FaceDetector(no_face="mark")
+    detector_par = FaceDetector(no_face="mark", n_jobs=2)
     return [
+        ("detector.detect_boxes", lambda: detector.detect_boxes(photos),
+         lambda: detector_par.detect_boxes(photos)),
         ("lbp.transform", lambda: lbp.transform(images),
          lambda: lbp_par.transform(images)),
         ("identifier.predict", lambda: ident.predict(probes),
@@ -816,7 +821,7 @@ def _parallel_cases():
 def _assert_same(serial, parallel):
     if isinstance(serial, tuple):
         for a, b in zip(serial, parallel):
-            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a, b)  # NaN (no face) equals NaN
     else:
         np.testing.assert_array_equal(serial, parallel)
 
