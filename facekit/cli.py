@@ -45,6 +45,73 @@ class _Parser(argparse.ArgumentParser):
         raise exc
 
 
+# ---------------------------------------------------------------------------
+# option types: every option is checked when the command line is parsed,
+# before any work starts (argparse: a usage error, exit status 2)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _nonzero_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-zero integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (-1: all processors)")
+    return value
+
+
+def _distance(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a distance (a number >= 0), got {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite distance >= 0, got {text}")
+    return value
+
+
+def _output_file(text):
+    """A file the command can write when its work is done (checked now, so
+    that hours of work are not lost to a missing or read-only folder)."""
+    path = os.path.abspath(text)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"folder {folder} does not exist")
+    # saves write a temporary file and a lock file next to the target: try
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot write in folder {folder}: {exc.strerror or exc}") from None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text} is not writable")
+    return text
+
+
+def _json_target(text):
+    """``--json FILE`` (deprecated form) or ``--json -`` (stdout)."""
+    return text if text == "-" else _output_file(text)
+
+
 def _add_benchmark(sub):
     p = sub.add_parser("benchmark", help="run a benchmark on real faces")
     bsub = p.add_subparsers(dest="benchmark", required=True)
@@ -62,7 +129,7 @@ def _add_benchmark(sub):
     lfw.add_argument("--data-home", default=None,
                      help="scikit-learn data home holding lfw_home "
                           "(default: $SCIKIT_LEARN_DATA or ~/scikit_learn_data)")
-    lfw.add_argument("--plot", default=None, metavar="FILE",
+    lfw.add_argument("--plot", default=None, metavar="FILE", type=_output_file,
                      help="save ROC curves of the methods run to FILE (png, pdf, svg)")
     _add_json_args(lfw, legacy_file=True)
     lfw.add_argument("--no-download", action="store_true",
@@ -115,7 +182,7 @@ def _cmd_benchmark_lfw(args):
     methods = _check_methods(args.method, pretrained=True)
     classical = [m for m in methods if m != "pretrained"]
     if args.plot:
-        _require_matplotlib()
+        _require_matplotlib(args.plot)
     with _text_output(args):
         rows, wall = _run_benchmark_lfw(args, methods, classical)
     clean = [{k: v for k, v in r.items() if k not in ("scores", "y_true")}
@@ -171,12 +238,22 @@ def _run_benchmark_lfw(args, methods, classical):
     return rows, wall
 
 
-def _require_matplotlib():
+def _require_matplotlib(path=None):
+    """matplotlib importable, and able to write ``path``'s format."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise CommandError(
             '--plot needs matplotlib: pip install "facekit[plot]"') from None
+    suffix = os.path.splitext(path or "")[1].lower().lstrip(".")
+    if suffix:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if suffix not in formats:
+            raise CommandError(
+                f"--plot {path}: matplotlib cannot write .{suffix} files; use "
+                f"one of {', '.join(sorted(formats))}")
 
 
 def _pretrained_available():
@@ -207,14 +284,14 @@ def _add_json_args(p, legacy_file=False):
     """
     if legacy_file:
         p.add_argument("--json", nargs="?", const=True, default=False,
-                       metavar="FILE",
+                       metavar="FILE", type=_json_target,
                        help="print the results as JSON on stdout (the text goes "
                             "to stderr); '--json FILE' is deprecated, use "
                             "--json-out FILE")
     else:
         p.add_argument("--json", action="store_true",
                        help="print the results as JSON on stdout")
-    p.add_argument("--json-out", default=None, metavar="FILE",
+    p.add_argument("--json-out", default=None, metavar="FILE", type=_output_file,
                    help="also write the results as JSON to FILE")
 
 
@@ -241,13 +318,13 @@ def _add_model_args(p, threshold=True):
     p.add_argument("--method", default=None, choices=["lbp"],
                    help=argparse.SUPPRESS)
     if threshold:
-        p.add_argument("--threshold", type=float, default=None,
+        p.add_argument("--threshold", type=_distance, default=None,
                        help="distance threshold τ (default: the model's)")
     p.add_argument("--crop", default=None, choices=["auto", "lfw", "detect", "none"],
                    help="LBP models only: how faces are cut from the images")
     p.add_argument("--detector", default=None, choices=["mmod", "cascade"],
                    help="pretrained model only: face detector (default: mmod)")
-    p.add_argument("--n-jobs", type=int, default=None,
+    p.add_argument("--n-jobs", type=_nonzero_int, default=None,
                    help="CPU threads for the networks (default: torch's)")
     p.add_argument("--progress", action="store_true",
                    help="progress on stderr (default: on for more than 20 photos)")
@@ -402,7 +479,8 @@ def _add_recognition(sub):
 
     p = sub.add_parser("enroll", help="build a gallery from DIR/<person>/<image>")
     p.add_argument("folder")
-    p.add_argument("--out", "-o", default="gallery.npz", help="gallery file to write")
+    p.add_argument("--out", "-o", default="gallery.npz", type=_output_file,
+                   help="gallery file to write")
     p.add_argument("--matching", default="nearest", choices=["nearest", "centroid"])
     p.add_argument("--skip-bad", action="store_true",
                    help="(kept for compatibility: unreadable photos and photos "
@@ -413,13 +491,14 @@ def _add_recognition(sub):
     p = sub.add_parser("identify", help="who is in these images?")
     p.add_argument("images", nargs="+")
     p.add_argument("--gallery", "-g", required=True, help="gallery file from enroll")
-    p.add_argument("--top-k", type=int, default=3, help="candidates to list")
+    p.add_argument("--top-k", type=_positive_int, default=3,
+                   help="candidates to list")
     _add_model_args(p)
     p.set_defaults(func=_cmd_identify)
 
     p = sub.add_parser("cluster", help="group the faces of a folder's photos by person")
     p.add_argument("folder")
-    p.add_argument("--n-clusters", type=int, default=None,
+    p.add_argument("--n-clusters", type=_positive_int, default=None,
                    help="number of people if known (k-means); "
                         "else threshold clustering")
     _add_model_args(p)

@@ -176,4 +176,6 @@ def test_cli_on_photos(tmp_path, photos, capsys):
     assert main(["cluster", str(people), "--json"]) == EXIT_SKIPPED
     clusters = json.loads(capsys.readouterr().out)["clusters"]
     assert len(clusters) == 1 and len(clusters["0"]) == 2
-    assert main(["cluster", str(people), "--n-clusters", "0"]) == 2
+    with pytest.raises(SystemExit) as exc:  # a usage error, before any work
+        main(["cluster", str(people), "--n-clusters", "0"])
+    assert exc.value.code == 2

@@ -20,7 +20,8 @@ Each section is one category of the hostile-input suite (issue 15):
   file, and the next save removes its leftover; concurrent writers of one
   gallery never lose an update (the lock serialises them, and a save over a
   gallery that changed since it was loaded is refused);
-* parallel code under every joblib backend gives the serial results.
+* parallel code under every joblib backend gives the serial results;
+* every command-line option is checked before any work starts.
 """
 
 import io
@@ -866,3 +867,62 @@ def test_parallel_code_on_a_dask_cluster_of_processes():
                 expected = serial()
                 with joblib.parallel_config(backend="dask"):
                     _assert_same(expected, parallel())
+
+
+# ---------------------------------------------------------------------------
+# every command-line option is checked before any work starts
+
+BAD_OPTIONS = [
+    (["identify", "a.png", "--gallery", "g.npz", "--top-k", "0"], "--top-k"),
+    (["identify", "a.png", "--gallery", "g.npz", "--top-k", "many"], "--top-k"),
+    (["cluster", "photos", "--n-clusters", "0"], "--n-clusters"),
+    (["cluster", "photos", "--n-clusters", "-3"], "--n-clusters"),
+    (["verify", "a", "b", "--threshold", "nan"], "--threshold"),
+    (["verify", "a", "b", "--threshold", "-0.5"], "--threshold"),
+    (["verify", "a", "b", "--threshold", "inf"], "--threshold"),
+    (["verify", "a", "b", "--n-jobs", "0"], "--n-jobs"),
+    (["enroll", "people", "-o", "{missing}/g.npz"], "--out"),
+    (["enroll", "people", "-o", "{folder}"], "--out"),
+    (["verify", "a", "b", "--json-out", "{missing}/r.json"], "--json-out"),
+    (["benchmark", "lfw", "--json-out", "{missing}/r.json"], "--json-out"),
+    (["benchmark", "lfw", "--json", "{missing}/r.json"], "--json"),
+    (["benchmark", "lfw", "--plot", "{missing}/roc.png"], "--plot"),
+    (["benchmark", "lfw-open-set", "--json-out", "{missing}/r.json"], "--json-out"),
+    (["benchmark", "lfw-cluster", "--json-out", "{missing}/r.json"], "--json-out"),
+]
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Make any work (a model, photos, a benchmark) fail loudly."""
+    import facekit.api
+    import facekit.benchmark
+
+    def work(*args, **kwargs):
+        raise AssertionError("work started before the options were checked")
+
+    for module, name in [(facekit.api, "load_face_model"),
+                         (facekit.benchmark, "run_lfw_benchmark"),
+                         (facekit.benchmark, "run_lfw_open_set"),
+                         (facekit.benchmark, "run_lfw_clustering")]:
+        monkeypatch.setattr(module, name, work)
+
+
+@pytest.mark.parametrize("argv, option", BAD_OPTIONS)
+def test_bad_options_stop_before_any_work(argv, option, tmp_path, no_work, capsys):
+    argv = [a.format(missing=tmp_path / "missing", folder=tmp_path) for a in argv]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("facekit ") and f"argument {option}" in err[-1]
+
+
+def test_plot_format_and_matplotlib_are_checked_before_the_benchmark(
+        tmp_path, no_work, capsys):
+    pytest.importorskip("matplotlib")
+    argv = ["benchmark", "lfw", "--method", "pixels", "--plot",
+            str(tmp_path / "roc.xyz")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write .xyz" in err[0] and "png" in err[0]
