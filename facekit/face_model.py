@@ -168,10 +168,12 @@ class PretrainedFaceModel:
         path : pathlib.Path
             The path written.
         """
+        from facekit.persistence import _atomic_write
+
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
+        text = (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8")
+        # one writer at a time, leftovers of a killed save removed, fsynced
+        _atomic_write(path, lambda fh: fh.write(text))
         return path
 
     @classmethod
@@ -454,7 +456,7 @@ def lfw_embeddings(
                     z["failed"],
                 ):
                     known[row[0]] = (row[1], row[2], bool(row[3]))
-        except (OSError, ValueError, KeyError):
+        except Exception:  # a damaged cache (bad zip, header, key) is rebuilt
             known = {}
     todo = [n for n in unique if n not in known]
     embedder = PretrainedEmbedder(output="features").fit()
@@ -501,17 +503,17 @@ def lfw_embeddings(
 
 def _save_lfw_cache(store, known):
     """Write the cache atomically (a partial run keeps what it computed)."""
+    from facekit.persistence import _atomic_write
+
     store.parent.mkdir(parents=True, exist_ok=True)
     names = sorted(known)
-    tmp = store.with_name(f".{store.name}.{os.getpid()}.tmp.npz")
-    np.savez(
-        tmp,
-        names=np.asarray(names),
-        features=np.stack([known[n][0] for n in names]),
-        features_mirror=np.stack([known[n][1] for n in names]),
-        failed=np.asarray([known[n][2] for n in names]),
-    )
-    os.replace(tmp, store)
+    arrays = {
+        "names": np.asarray(names),
+        "features": np.stack([known[n][0] for n in names]),
+        "features_mirror": np.stack([known[n][1] for n in names]),
+        "failed": np.asarray([known[n][2] for n in names]),
+    }
+    _atomic_write(store, lambda fh: np.savez(fh, **arrays))
 
 
 def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):

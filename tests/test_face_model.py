@@ -179,3 +179,17 @@ def test_cli_on_photos(tmp_path, photos, capsys):
     with pytest.raises(SystemExit) as exc:  # a usage error, before any work
         main(["cluster", str(people), "--n-clusters", "0"])
     assert exc.value.code == 2
+
+
+def test_model_save_is_atomic_and_cleans_leftovers(tmp_path):
+    from facekit.face_model import PretrainedFaceModel
+
+    path = tmp_path / "model.json"
+    leftover = tmp_path / ".model.json.0123456789ab.tmp"
+    leftover.write_bytes(b"x" * 1000)  # what a killed save leaves behind
+    PretrainedFaceModel(threshold=0.5).save(path)
+    assert not leftover.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
+        "model.json"]
+    assert json.loads(path.read_text())["threshold"] == 0.5
+
