@@ -189,7 +189,7 @@ def test_model_save_is_atomic_and_cleans_leftovers(tmp_path):
     leftover.write_bytes(b"x" * 1000)  # what a killed save leaves behind
     PretrainedFaceModel(threshold=0.5).save(path)
     assert not leftover.exists()
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
-        "model.json"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in names if not n.endswith(".lock")] == ["model.json"]
     assert json.loads(path.read_text())["threshold"] == 0.5
 
