@@ -326,7 +326,8 @@ def main(argv=None):
                              "different pairs of each fold (0 = all 300 + 300)")
     parser.add_argument("--crops", nargs="+", default=["detector", "fixed"],
                         choices=["detector", "fixed"],
-                        help="which crops feed the LBP pipeline in the verification part")
+                        help="which crops feed the LBP pipeline in the "
+                             "verification part")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
 

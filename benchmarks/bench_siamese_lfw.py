@@ -191,7 +191,7 @@ class LFW:
     def people_images(self, names, min_images=1):
         names = set(names)
         sel = np.array([n in names for n in self.names])
-        counts = {n: c for n, c in zip(*np.unique(self.names[sel], return_counts=True))}
+        counts = dict(zip(*np.unique(self.names[sel], return_counts=True)))
         sel &= np.array([counts.get(n, 0) >= min_images for n in self.names])
         idx = np.flatnonzero(sel)
         return idx, np.unique(self.names[idx], return_inverse=True)[1]
@@ -205,15 +205,16 @@ def make_embedder(config, args):
     from facekit.nn import SiameseEmbedder
 
     loss, rest = config.split("-", 1)
-    common = dict(image_shape=tuple(args.size), width=args.width, depth=args.depth,
-                  embedding_dim=args.embedding_dim, max_epochs=args.epochs,
-                  lr=args.lr, n_identities=args.p, n_per_identity=args.k,
-                  augment=args.augment, max_shift=args.max_shift,
-                  mirror=args.mirror,
-                  random_state=args.seed, verbose=args.verbose, device=args.device,
-                  batch_size=args.batch_size, optimizer="adamw",
-                  optimizer__weight_decay=args.weight_decay,
-                  module__convs_per_block=args.convs_per_block)
+    common = {"image_shape": tuple(args.size), "width": args.width, "depth": args.depth,
+                  "embedding_dim": args.embedding_dim, "max_epochs": args.epochs,
+                  "lr": args.lr, "n_identities": args.p, "n_per_identity": args.k,
+                  "augment": args.augment, "max_shift": args.max_shift,
+                  "mirror": args.mirror,
+                  "random_state": args.seed, "verbose": args.verbose,
+                  "device": args.device,
+                  "batch_size": args.batch_size, "optimizer": "adamw",
+                  "optimizer__weight_decay": args.weight_decay,
+                  "module__convs_per_block": args.convs_per_block}
     if args.lr_schedule == "cosine":
         from skorch.callbacks import LRScheduler
 

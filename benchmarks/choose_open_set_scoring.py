@@ -55,7 +55,8 @@ def main():
         show("DevTrain", rows[1:])
         results[k] = rows[1]["dir@far=0.01"]
     chosen = max(results, key=results.get)
-    print(f"chosen on DevTrain: {chosen if chosen == 'distance' else f'csls k={chosen}'}")
+    label = chosen if chosen == "distance" else f"csls k={chosen}"
+    print(f"chosen on DevTrain: {label}")
     k = 10 if chosen == "distance" else chosen
     for tag, who in (("DevTest", people("peopleDevTest.txt")), ("all people", None)):
         show(tag, run_lfw_open_set(["pretrained"], people=who, verbose=False,

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import make_scorer, roc_auc_score, roc_curve
+from sklearn.metrics import make_scorer, roc_curve
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
@@ -440,7 +440,8 @@ def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
     >>> y = np.tile([1, 0], 20)
     >>> pairs = rng.rand(40, 2, 3)
     >>> pairs[y == 1, 1] = pairs[y == 1, 0] + 0.01
-    >>> res = evaluate_protocol(ThresholdVerifier(), pairs, y, np.repeat(np.arange(4), 10))
+    >>> folds = np.repeat(np.arange(4), 10)
+    >>> res = evaluate_protocol(ThresholdVerifier(), pairs, y, folds)
     >>> res["accuracy_mean"]
     1.0
     """
@@ -471,7 +472,8 @@ def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
             print(f"  fold {k + 1:2d}: accuracy {acc[-1]:.4f}  AUC {aucs[-1]:.4f}"
                   f"  ({t1 - t0:.1f}s fit, {t2 - t1:.1f}s predict)", flush=True)
     n = len(acc)
-    sem = (lambda v: float(np.std(v, ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
+    def sem(v):
+        return (float(np.std(v, ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
     pooled_s = np.concatenate(all_scores)
     pooled_y = np.concatenate(all_y)
     out = {

@@ -144,7 +144,9 @@ class FaceModel:
         check_metric(metric)
         threshold = float(threshold)
         if not np.isfinite(threshold) or threshold < 0:
-            raise ValueError(f"threshold must be a finite distance >= 0, got {threshold}")
+            raise ValueError(
+                f"threshold must be a finite distance >= 0, got {threshold}"
+            )
         image_shape, lfw_box, scales, grid = _check_geometry(
             image_shape, lfw_box, scales, method, grid)
         self.image_shape = image_shape
@@ -657,9 +659,9 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
     return FaceModel(**params, projection=projection, info=info)
 
 
-DEFAULT_MODEL = dict(image_shape=(80, 60), scales=((8, 1), (8, 2)),
-                     method="nri_uniform", grid=(8, 6), normalize="sqrt",
-                     metric="cosine", mirror=True)
+DEFAULT_MODEL = {"image_shape": (80, 60), "scales": ((8, 1), (8, 2)),
+                     "method": "nri_uniform", "grid": (8, 6), "normalize": "sqrt",
+                     "metric": "cosine", "mirror": True}
 
 
 def make_default_model(path, *, data_home=None, n_components=150):

@@ -70,7 +70,8 @@ def test_a_hub_needs_a_closer_match():
     G = np.vstack([[0.0, 0.0], crowd + [0.0, 0.0], [10.0, 10.0]])
     y = np.array(["hub"] + [f"c{i}" for i in range(8)] + ["loner"])
     raw = OneShotIdentifier(metric="euclidean").fit(G, y)
-    csls = OneShotIdentifier(metric="euclidean", scoring="csls", n_neighbors=3).fit(G, y)
+    csls = OneShotIdentifier(metric="euclidean", scoring="csls", n_neighbors=3)
+    csls.fit(G, y)
     probes = np.array([[0.0, 0.5], [10.0, 10.5]])
     d_raw = raw.identity_distance(probes, ["hub", "loner"])
     np.testing.assert_allclose(d_raw, [0.5, 0.5])
@@ -118,8 +119,8 @@ def test_tiny_galleries():
     two.fit([[0.0, 0.0], [3.0, 4.0]], ["a", "b"])
     # gallery radii 5 and 5; the probe's radius is the mean of its 2 distances
     r_probe = 0.5 * (1 + np.sqrt(18))
-    np.testing.assert_allclose(two.class_distances([[0.0, 1.0]]),
-                               [[1 - 0.5 * (r_probe + 5), np.sqrt(18) - 0.5 * (r_probe + 5)]])
+    expected = [[1 - 0.5 * (r_probe + 5), np.sqrt(18) - 0.5 * (r_probe + 5)]]
+    np.testing.assert_allclose(two.class_distances([[0.0, 1.0]]), expected)
 
 
 def test_faiss_index_is_bypassed(gallery):

@@ -235,5 +235,6 @@ def test_cli_uses_the_whole_default_model(tmp_path, capsys):
     from facekit.io import imread
 
     feats = model.features([imread(p) for p in paths])
-    assert out["distance"] == pytest.approx(float(model.distance(feats[:1], feats[1:])[0]))
+    expected = float(model.distance(feats[:1], feats[1:])[0])
+    assert out["distance"] == pytest.approx(expected)
     assert out["threshold"] == pytest.approx(model.threshold)

@@ -16,9 +16,9 @@ the whitening it learns a bilinear similarity from the same *and* the
 different pairs, pulled towards the cosine by a ridge penalty.
 
 This example compares the same LBP + whitened-PCA features with and without
-the whitening step, and with the learned similarity, on LFW View 1 (fitted on ``pairsDevTrain``, scored on
-``pairsDevTest``). The faces are small here, so the numbers are an
-illustration; ``facekit benchmark lfw`` gives the View 2 results.
+the whitening step, and with the learned similarity, on LFW View 1 (fitted on
+``pairsDevTrain``, scored on ``pairsDevTest``). The faces are small here, so
+the numbers are an illustration; ``facekit benchmark lfw`` gives the View 2 results.
 """
 
 # %%

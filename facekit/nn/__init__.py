@@ -17,8 +17,8 @@ except ImportError as exc:  # pragma: no cover - exercised without torch
         f"({exc}). Install them with: pip install \"facekit[nn]\""
     ) from exc
 
-from facekit.nn._dlib_resnet import DlibResNet, read_dlib_resnet
 from facekit.nn._device import resolve_device
+from facekit.nn._dlib_resnet import DlibResNet, read_dlib_resnet
 from facekit.nn._embedder import OfflineTripletMining, SiameseEmbedder
 from facekit.nn._losses import (
     MINING_STRATEGIES,

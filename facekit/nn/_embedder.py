@@ -22,13 +22,13 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import (
     Interval,
     Options,
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback

@@ -85,7 +85,9 @@ def check_not_fitted_error(name, est, pairs, y):
                 getattr(est, method)(pairs)
             except NotFittedError:
                 continue
-            raise AssertionError(f"{name}.{method} before fit must raise NotFittedError")
+            raise AssertionError(
+                f"{name}.{method} before fit must raise NotFittedError"
+            )
 
 
 def check_params_unchanged_by_fit(name, est, pairs, y):
@@ -143,7 +145,9 @@ def check_predictions_in_classes(name, est, pairs, y):
     est = clone(est).fit(pairs, y)
     pred = est.predict(pairs)
     assert pred.shape == (pairs.shape[0],)
-    assert set(np.unique(pred)) <= set(est.classes_), f"{name}: predict outside classes_"
+    assert set(np.unique(pred)) <= set(est.classes_), (
+        f"{name}: predict outside classes_"
+    )
     assert list(est.classes_) == [0, 1]
 
 

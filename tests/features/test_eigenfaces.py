@@ -103,7 +103,7 @@ def test_eigenfaces_need_image_shape():
 
 def test_randomized_solver_is_seeded():
     X = np.random.RandomState(0).rand(40, 100)
-    params = dict(n_components=5, svd_solver="randomized")
+    params = {"n_components": 5, "svd_solver": "randomized"}
     a = EigenfaceTransformer(random_state=0, **params).fit_transform(X)
     b = EigenfaceTransformer(random_state=0, **params).fit_transform(X)
     assert_array_equal(a, b)

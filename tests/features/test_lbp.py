@@ -143,13 +143,13 @@ def test_codes_known_values():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(P=0, R=1), "P must be"),
-        (dict(P=32, R=1, method="uniform"), "P must be"),
-        (dict(P=17, R=1, method="default"), "P <= 16"),
-        (dict(P=17, R=1, method="ror"), "P <= 16"),
-        (dict(P=8, R=0), "R must be"),
-        (dict(P=8, R=np.inf), "R must be"),
-        (dict(P=8, R=1, method="var"), "method must be"),
+        ({"P": 0, "R": 1}, "P must be"),
+        ({"P": 32, "R": 1, "method": "uniform"}, "P must be"),
+        ({"P": 17, "R": 1, "method": "default"}, "P <= 16"),
+        ({"P": 17, "R": 1, "method": "ror"}, "P <= 16"),
+        ({"P": 8, "R": 0}, "R must be"),
+        ({"P": 8, "R": np.inf}, "R must be"),
+        ({"P": 8, "R": 1, "method": "var"}, "method must be"),
     ],
 )
 def test_codes_bad_parameters(kwargs, match):
@@ -288,7 +288,7 @@ def test_feature_count(method, scales, n_bins):
 
 def test_multiple_scales_are_concatenated():
     X = np.random.RandomState(0).randint(0, 256, (3, 12 * 12))
-    common = dict(image_shape=(12, 12), grid=(2, 2), method="ror")
+    common = {"image_shape": (12, 12), "grid": (2, 2), "method": "ror"}
     both = LBPTransformer(scales=((8, 1), (8, 2.5)), **common).fit_transform(X)
     first = LBPTransformer(scales=((8, 1),), **common).fit_transform(X)
     second = LBPTransformer(scales=[[8, 2.5]], **common).fit_transform(X)
@@ -331,16 +331,16 @@ def test_chunks_threads_and_dtypes_give_the_same_features(monkeypatch):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(image_shape=(5, 5)), r"image_shape=\(5, 5\) has 25 pixels but X has 24"),
-        (dict(image_shape=(4, 6, 1)), "image_shape must be a pair"),
-        (dict(image_shape=(0, 24)), "image_shape must be a pair"),
-        (dict(grid=(0, 2)), "grid must be a pair"),
-        (dict(grid=(2,)), "grid must be a pair"),
-        (dict(scales=()), "scales must be a non-empty"),
-        (dict(scales=((8,),)), r"\(P, R\) pairs"),
-        (dict(scales=((8, -1),)), "R must be"),
-        (dict(scales=((0, 1),)), "P must be"),
-        (dict(scales=((17, 1),), method="default"), "P <= 16"),
+        ({"image_shape": (5, 5)}, r"image_shape=\(5, 5\) has 25 pixels but X has 24"),
+        ({"image_shape": (4, 6, 1)}, "image_shape must be a pair"),
+        ({"image_shape": (0, 24)}, "image_shape must be a pair"),
+        ({"grid": (0, 2)}, "grid must be a pair"),
+        ({"grid": (2,)}, "grid must be a pair"),
+        ({"scales": ()}, "scales must be a non-empty"),
+        ({"scales": ((8,),)}, r"\(P, R\) pairs"),
+        ({"scales": ((8, -1),)}, "R must be"),
+        ({"scales": ((0, 1),)}, "P must be"),
+        ({"scales": ((17, 1),), "method": "default"}, "P <= 16"),
     ],
 )
 def test_bad_parameters(params, match):

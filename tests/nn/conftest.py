@@ -53,6 +53,6 @@ def face_pairs(faces):
 
 
 # a tiny, fast network for every test; on the CPU, where training is repeatable
-TINY = dict(image_shape=(16, 16), embedding_dim=8, width=4, depth=2,
-            n_identities=4, n_per_identity=3, max_epochs=2, random_state=0,
-            device="cpu")
+TINY = {"image_shape": (16, 16), "embedding_dim": 8, "width": 4, "depth": 2,
+        "n_identities": 4, "n_per_identity": 3, "max_epochs": 2, "random_state": 0,
+        "device": "cpu"}
