@@ -467,16 +467,20 @@ def test_image_folder_errors(tmp_path):
 LFW_RESIZE = 0.25
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lfw_cache(lfw_data_home, tmp_path_factory):
-    """A fresh FACEKIT_CACHE for the LFW tests of this session."""
+    """A fresh FACEKIT_CACHE for the LFW tests of this module.
+
+    Module-scoped: the session's cache comes back afterwards, so the LFW
+    loads of later test files reuse what earlier ones cached.
+    """
     cache = tmp_path_factory.mktemp("facekit_lfw_cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEKIT_CACHE", str(cache))
         yield cache
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lfw_10_folds(lfw_data_home, lfw_cache):
     """View 2 at resize 0.25: the one 10_folds fetch of the session."""
     lfw_home = os.path.join(lfw_data_home, "lfw_home")
