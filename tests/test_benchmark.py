@@ -71,3 +71,80 @@ def test_bilinear_verifier_uses_the_recipe_alpha(method):
     verify = make_pipeline(method, (20, 20), "bilinear").named_steps["verify"]
     assert isinstance(verify, BilinearVerifier)
     assert verify.alpha == METHODS[method].bilinear_alpha
+
+
+def _fake_lfw_people(noise=0.5, shape=(8, 6), seed=0):
+    """What ``fetch_lfw_people(min_faces_per_person=0)`` returns, in small:
+    20 people with one image (impostors), 52 with 2 to 9 (calibration pairs
+    of the clustering benchmark), 6 with 12 (clustered); noisy prototypes."""
+    from sklearn.utils import Bunch
+
+    rng = np.random.RandomState(seed)
+    counts = [1] * 20 + [2, 3, 5] * 4 + [9] * 40 + [12] * 6
+    protos = rng.rand(len(counts), shape[0] * shape[1])
+    target = np.repeat(np.arange(len(counts)), counts)
+    data = protos[target] + noise * rng.randn(len(target), protos.shape[1])
+    return Bunch(data=np.clip(data, 0, 1).astype(np.float32), target=target,
+                 target_names=np.array([f"Person {k:02d}" for k in range(len(counts))]),
+                 image_shape=shape)
+
+
+def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
+    """run_lfw_open_set and run_lfw_clustering end to end, on fake LFW people.
+
+    The fast twin of tests/test_cli.py::test_open_set_and_clustering_benchmarks
+    (slow: it decodes all 13,233 LFW images); that one checks the LFW counts.
+    """
+    import facekit.datasets
+    from facekit import benchmark
+
+    people = _fake_lfw_people()
+    calls = []
+
+    def fake_fetch(**kwargs):
+        calls.append(kwargs)
+        return people
+
+    monkeypatch.setattr(facekit.datasets, "fetch_lfw_people", fake_fetch)
+    tiny = benchmark._Pixels("tiny pixels", load={"resize": 0.2,
+                                                   "slice_": benchmark.DEFAULT_SLICE})
+    monkeypatch.setitem(benchmark.METHODS, "tiny", tiny)
+    counts = np.bincount(people.target)
+    cache = {}
+    rows = benchmark.run_lfw_open_set(["tiny"], data_home="lfw-home",
+                                      verbose=False, _cache=cache)
+    # one load, of every person, as the method loads its images
+    assert calls == [{"data_home": "lfw-home", "min_faces_per_person": 0,
+                      "download_if_missing": False, **tiny.load}]
+    row = rows[0]
+    n_gallery = (counts >= 2).sum()
+    assert (row["n_gallery"], row["n_genuine"], row["n_impostor"]) == (
+        n_gallery, counts[counts >= 2].sum() - n_gallery, (counts == 1).sum())
+    assert 1 / n_gallery < row["rank1"] < 1  # better than chance, not solved
+    assert row["rank5"] >= row["rank1"]
+    assert 0 <= row["dir@far=0.01"] <= row["dir@far=0.1"] <= row["rank1"]
+    # a subset of the people
+    subset = people.target_names[:40]
+    both = benchmark.run_lfw_open_set(["tiny"], data_home="lfw-home",
+                                      people=subset, scorings=("distance", "csls"),
+                                      verbose=False, _cache=cache)
+    assert [r["method"] for r in both] == ["tiny", "tiny+csls"]
+    assert both[1]["rank1"] != both[0]["rank1"] or (
+        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"])
+    sub = both[0]
+    sub_counts = counts[:40]
+    assert sub["n_gallery"] == (sub_counts >= 2).sum()
+    assert sub["n_impostor"] == (sub_counts == 1).sum()
+    assert sub["n_genuine"] == sub_counts[sub_counts >= 2].sum() - sub["n_gallery"]
+    with pytest.raises(ValueError, match="none of the given people"):
+        benchmark.run_lfw_open_set(["tiny"], data_home="lfw-home",
+                                   people=["Nobody At All"], verbose=False,
+                                   _cache=cache)
+    crows = benchmark.run_lfw_clustering(["tiny"], data_home="lfw-home",
+                                         verbose=False, _cache=cache)
+    assert len(calls) == 1  # the benchmarks share the loaded people
+    assert [r["algorithm"] for r in crows] == ["kmeans", "threshold"]
+    assert crows[0]["n_people"] == (counts >= 10).sum()
+    assert crows[0]["n_images"] == counts[counts >= 10].sum()
+    for r in crows:
+        assert 0 < r["pairwise_f1"] < 1 and 0 < r["bcubed_f1"] < 1

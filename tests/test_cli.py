@@ -66,6 +66,10 @@ def test_benchmark_rows_match_protocol_and_sklearn_auc(lfw_data_home):
     assert "pixels" in format_table(rows)
 
 
+# slow: decodes all 13,233 LFW images (~15 s of CPU); its fast twin, on fake
+# people, is test_open_set_and_clustering_benchmarks_on_fake_people in
+# tests/test_benchmark.py.
+@pytest.mark.slow
 @pytest.mark.lfw
 def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
     from facekit import benchmark
