@@ -524,6 +524,56 @@ def test_lfw_people_folds(lfw_data_home):
 
 
 @pytest.mark.lfw
+def test_lfw_view1_test_pairs(lfw_data_home):
+    """The View 1 test pairs as the benchmarks load them (resize 0.5).
+
+    The fast counterpart of test_lfw_10_folds and
+    test_lfw_pixels_match_filenames: the same load at the resize of the
+    ``pixels`` and ``eigenfaces`` methods, which test_cli.py already cached in
+    the session's FACEKIT_CACHE (this test must come before the first one
+    using ``lfw_cache``, which changes FACEKIT_CACHE for the module).
+    """
+    lfw_home = os.path.join(lfw_data_home, "lfw_home")
+    before = sorted(os.listdir(lfw_home)), os.stat(lfw_home).st_mtime_ns
+    lfw = fetch_lfw_pairs(subset="test", data_home=lfw_data_home, resize=0.5)
+    after = sorted(os.listdir(lfw_home)), os.stat(lfw_home).st_mtime_ns
+    h, w = lfw.image_shape
+    assert (h, w) == (62, 47)
+    assert lfw.pairs.shape == (1000, 2, h * w) and lfw.pairs.dtype == np.float32
+    assert lfw.images.shape == (1000, 2, h, w)
+    assert 0.0 <= lfw.pairs.min() and lfw.pairs.max() <= 1.0
+    assert lfw.target.sum() == 500 and np.all(lfw.folds == -1)
+    # file order: 500 same pairs, then 500 different ones
+    assert np.all(lfw.target[:500] == 1) and np.all(lfw.target[500:] == 0)
+    meta = load_lfw_pairs_metadata("test", data_home=lfw_data_home)
+    np.testing.assert_array_equal(lfw.filenames, meta.filenames)
+    # the real LFW folder was not written to; the cache is in FACEKIT_CACHE
+    assert before == after
+    assert not os.path.exists(os.path.join(lfw_home, "joblib"))
+    assert any(os.path.basename(d) == "joblib"
+               for d, _, _ in os.walk(os.environ["FACEKIT_CACHE"]))
+    # the faces of a pair are the files named in ``filenames``
+    for index in (0, 499, 500, 999):
+        _assert_pair_pixels_match_files(lfw, lfw_data_home, index)
+
+
+def _assert_pair_pixels_match_files(lfw, lfw_data_home, index):
+    h, w = lfw.image_shape
+    rows, cols = slice(70, 195), slice(78, 172)
+    for j in range(2):
+        path = os.path.join(lfw_data_home, "lfw_home", "lfw_funneled",
+                            lfw.filenames[index, j])
+        with Image.open(path) as img:
+            face = img.crop((cols.start, rows.start, cols.stop, rows.stop))
+            face = np.asarray(face.resize((w, h)), dtype=np.float32) / 255.0
+        np.testing.assert_allclose(lfw.images[index, j], face.mean(axis=2),
+                                   atol=1e-5)
+
+
+# slow: View 2 decodes 12,000 LFW images (~10 s of CPU, cold: nothing else
+# loads View 2 at this resize); test_lfw_view1_test_pairs is the fast one
+@pytest.mark.slow
+@pytest.mark.lfw
 def test_lfw_10_folds(lfw_10_folds, lfw_data_home, lfw_cache):
     lfw, before, after = lfw_10_folds
     h, w = lfw.image_shape
@@ -545,21 +595,12 @@ def test_lfw_10_folds(lfw_10_folds, lfw_data_home, lfw_cache):
     assert any(os.path.basename(d) == "joblib" for d, _, _ in os.walk(lfw_cache))
 
 
+@pytest.mark.slow  # needs lfw_10_folds (see test_lfw_10_folds)
 @pytest.mark.lfw
 @pytest.mark.parametrize("index", [0, 299, 300, 3333, 5999])
 def test_lfw_pixels_match_filenames(lfw_10_folds, lfw_data_home, index):
     """The faces of a pair are the files named in ``filenames``."""
-    lfw = lfw_10_folds[0]
-    h, w = lfw.image_shape
-    rows, cols = slice(70, 195), slice(78, 172)
-    for j in range(2):
-        path = os.path.join(lfw_data_home, "lfw_home", "lfw_funneled",
-                            lfw.filenames[index, j])
-        with Image.open(path) as img:
-            face = img.crop((cols.start, rows.start, cols.stop, rows.stop))
-            face = np.asarray(face.resize((w, h)), dtype=np.float32) / 255.0
-        np.testing.assert_allclose(lfw.images[index, j], face.mean(axis=2),
-                                   atol=1e-5)
+    _assert_pair_pixels_match_files(lfw_10_folds[0], lfw_data_home, index)
 
 
 @pytest.mark.lfw
