@@ -13,7 +13,7 @@ different ways).
 - A block preceded by ``<!-- test: slow -->`` (README) or the rst comment
   ``.. test: slow`` takes minutes (LBP on 100 x 75 LFW faces, loading every
   LFW image): it runs only with ``FACEKIT_RUN_SLOW=1``, as ``.ci/run`` sets
-  for this file (a page with such a block runs twice: without it by
+  for the slow tests (a page with such a block runs twice: without it by
   default, whole when slow tests run).
 - Examples that read LFW skip without it (fail under ``CI=true``); examples
   of the pretrained model or of ``facekit.nn`` skip without their extras.
