@@ -138,3 +138,78 @@ def test_grid_search_on_dask_equals_serial(cluster_client):
     np.testing.assert_array_equal(on_dask.cv_results_["mean_test_score"],
                                   serial.cv_results_["mean_test_score"])
     assert len(set(serial.cv_results_["mean_test_score"])) > 1  # not all alike
+
+
+def _gallery(seed=0):
+    """40 people with 1 to 4 images each, string identities, and probes."""
+    rng = np.random.RandomState(seed)
+    centres = rng.randn(40, 16)
+    y = np.repeat(np.arange(40), rng.randint(1, 5, 40))
+    X = centres[y] + 0.3 * rng.randn(len(y), 16)
+    people = np.array([f"p{i:02d}" for i in range(40)])
+    Q = np.vstack([centres[::3] + 0.3 * rng.randn(14, 16),  # enrolled people
+                   rng.randn(6, 16) * 2])  # strangers
+    return X, people[y], Q
+
+
+@pytest.mark.parametrize("params", [
+    {"metric": "cosine", "threshold": 0.3},
+    {"metric": "euclidean", "threshold": 4.0, "matching": "centroid"},
+    {"metric": "manhattan"},
+])
+@pytest.mark.parametrize("where", ["here", "cluster"])
+def test_sharded_search_equals_one_machine(params, where, request):
+    from facekit.distributed import ShardedGallery
+
+    client = request.getfixturevalue("cluster_client") if where == "cluster" else None
+    X, y, Q = _gallery()
+    one = OneShotIdentifier(**params).fit(X, y)
+    sharded = ShardedGallery(OneShotIdentifier(**params), n_shards=3,
+                             client=client).fit(X, y)
+    assert sharded.n_shards_ == 3 and sharded.shard_sizes_.sum() == len(X)
+    np.testing.assert_array_equal(sharded.classes_, one.classes_)
+    np.testing.assert_array_equal(sharded.predict(Q), one.predict(Q))
+    labels, dist = sharded.best_match(Q)
+    ref_labels, ref_dist = one.best_match(Q)
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_allclose(dist, ref_dist, rtol=1e-12)
+    for k in (1, 5, 40):
+        labels, dist = sharded.rank(Q, k=k)
+        ref_labels, ref_dist = one.rank(Q, k=k)
+        np.testing.assert_array_equal(labels, ref_labels)
+        np.testing.assert_allclose(dist, ref_dist, rtol=1e-12)
+    if params.get("threshold") is not None:
+        assert "unknown" in set(sharded.predict(Q).tolist())
+
+
+def test_sharded_one_shard_per_worker(cluster_client):
+    from facekit.distributed import ShardedGallery
+
+    X, y, Q = _gallery(1)
+    sharded = ShardedGallery(client=cluster_client).fit(X, y)
+    assert sharded.n_shards_ == 2
+    held = cluster_client.who_has(sharded.shards_)
+    assert len({w for ws in held.values() for w in ws}) == 2  # one on each
+    np.testing.assert_array_equal(sharded.predict(Q),
+                                  OneShotIdentifier().fit(X, y).predict(Q))
+
+
+def test_sharded_bad_arguments():
+    from facekit.distributed import ShardedGallery
+
+    X, y, Q = _gallery()
+    with pytest.raises(ValueError, match="n_shards"):
+        ShardedGallery(n_shards=41).fit(X, y)
+    with pytest.raises(ValueError, match="n_shards"):
+        ShardedGallery(n_shards=0).fit(X, y)
+    with pytest.raises(ValueError, match="CSLS"):
+        ShardedGallery(OneShotIdentifier(scoring="csls")).fit(X, y)
+    with pytest.raises(ValueError, match="OneShotIdentifier"):
+        ShardedGallery("exact").fit(X, y)
+    sharded = ShardedGallery(n_shards=2).fit(X, y)
+    with pytest.raises(ValueError, match="k must be"):
+        sharded.rank(Q, k=41)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        ShardedGallery().predict(Q)
