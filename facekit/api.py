@@ -27,6 +27,7 @@ photos; they are records like the others.
 """
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -463,8 +464,9 @@ def identify_photos(images, gallery, *, model="pretrained", threshold=None,
     Parameters
     ----------
     images : str, path-like or sequence
-        A photo's file, or a sequence of photos (files, or arrays as
-        :func:`facekit.io.imread` returns) of any size and mode.
+        A photo's file or a folder, or a sequence of photos (files,
+        folders, or arrays as :func:`facekit.io.imread` returns) of any size
+        and mode. A folder stands for its image files, searched recursively.
     gallery : OneShotIdentifier, str or path-like
         A gallery from :func:`enroll_folder` (or ``facekit enroll``), or its
         file. A file records the face model that made it: another ``model``
@@ -506,7 +508,7 @@ def identify_photos(images, gallery, *, model="pretrained", threshold=None,
     gallery = _load_gallery(gallery, model)
     if threshold is not None:
         gallery.set_params(threshold=threshold)
-    images = [images] if isinstance(images, (str, Path)) else list(images)
+    images = _expand_images(images)
     found = _find_faces(model, images, progress)
     unknown = gallery._unknown_label()
     records = []
@@ -561,6 +563,24 @@ def _list_images(folder):
     return [str(p) for p in files]
 
 
+def _expand_images(images):
+    """A list of photos in which every folder is replaced by its images.
+
+    A single file or folder may be given alone. Folders are searched
+    recursively for image files (sorted); files named explicitly are kept
+    whatever their extension, so that a bad one is reported, not dropped.
+    """
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]
+    out = []
+    for image in images:
+        if isinstance(image, (str, os.PathLike)) and Path(image).is_dir():
+            out.extend(_list_images(image))
+        else:
+            out.append(image)
+    return out
+
+
 def cluster_photos(images, *, model="pretrained", n_clusters=None,
                    threshold=None, progress=False):
     """Group the faces of photos by person.
@@ -568,7 +588,8 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
     Parameters
     ----------
     images : str, path-like or sequence
-        A folder (searched recursively for images) or a list of photos.
+        A folder (searched recursively for images) or a list of photos
+        (files, folders or arrays).
     model : str, path-like or model, default="pretrained"
         The face model (see :func:`load_face_model`).
     n_clusters : int, default=None
@@ -609,9 +630,7 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
     if n_clusters is not None and n_clusters < 1:
         raise ValueError(f"n_clusters must be >= 1, got {n_clusters}")
     model = load_face_model(model, threshold=threshold)
-    if isinstance(images, (str, Path)):
-        images = _list_images(images)
-    images = list(images)
+    images = _expand_images(images)
     found = _find_faces(model, images, progress)
     records, feats = [], []
     for i, (image, (faces, status, error)) in enumerate(zip(images, found)):

@@ -157,6 +157,12 @@ def _add_benchmark(sub):
                            help="how probes are scored against the gallery: the "
                                 "distance, or hub-aware CSLS (one row each; "
                                 "default both)")
+            q.add_argument("--index", nargs="+", default=["exact"],
+                           choices=["exact", "flat", "ivf_flat", "ivf_pq", "hnsw"],
+                           help="gallery search of the distance rows, one row "
+                                "each: exact (default) or a FAISS index with "
+                                "facekit's default parameters (needs the faiss "
+                                "extra); CSLS rows are always exact")
         q.set_defaults(func=func)
 
 
@@ -489,7 +495,8 @@ def _add_recognition(sub):
     p.set_defaults(func=_cmd_enroll)
 
     p = sub.add_parser("identify", help="who is in these images?")
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="photos, or folders searched recursively for photos")
     p.add_argument("--gallery", "-g", required=True, help="gallery file from enroll")
     p.add_argument("--top-k", type=_positive_int, default=3,
                    help="candidates to list")
@@ -538,10 +545,22 @@ def _cmd_benchmark_open_set(args):
     from facekit.benchmark import run_lfw_open_set
 
     methods = _check_methods(args.method, pretrained=True)
+    indexes = tuple(dict.fromkeys(args.index))
+    if set(indexes) - {"exact"}:
+        if "distance" not in args.scoring:
+            raise CommandError("--index serves --scoring distance (CSLS rows "
+                               "are always exact); add distance to --scoring")
+        from facekit.index import _import_faiss
+
+        try:
+            _import_faiss()
+        except ImportError as exc:
+            raise CommandError(f"--index {' '.join(indexes)}: {exc}") from None
     with _text_output(args):
         t0 = time.perf_counter()
         rows = run_lfw_open_set(methods, data_home=args.data_home,
                                 scorings=tuple(dict.fromkeys(args.scoring)),
+                                indexes=indexes,
                                 download_if_missing=not args.no_download)
         wall = time.perf_counter() - t0
         _print_open_set(rows, wall)

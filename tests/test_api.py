@@ -196,3 +196,34 @@ def test_pretrained_model_records_on_photos(tmp_path):
     assert [r["face_index"] for r in found] == [0, 1, None]
     assert found[2]["status"] == "no face" and "flat.png" in found[2]["error"]
     _check_table(found)
+
+
+def test_identify_photos_expands_folders(tmp_path, lbp_model, capsys):
+    _write_people(tmp_path / "people")
+    facekit.enroll_folder(tmp_path / "people", tmp_path / "g.npz", model=lbp_model)
+    # a folder of probes, one of them nested, plus a bad file in it
+    probes = tmp_path / "probes"
+    (probes / "sub").mkdir(parents=True)
+    for k, where in ((0, probes), (2, probes / "sub")):
+        src = tmp_path / "people" / f"person{k}" / f"p{k}_1.png"
+        (where / src.name).write_bytes(src.read_bytes())
+    (probes / "broken.png").write_bytes(b"not a png")
+    (probes / "notes.txt").write_text("not an image: not listed")
+    found = facekit.identify_photos([probes], tmp_path / "g.npz", model=lbp_model)
+    assert [r["image"].split("/")[-1] for r in found] == [
+        "broken.png", "p0_1.png", "p2_1.png"]
+    assert [r["identity"] for r in found] == [None, "person0", "person2"]
+    assert found[0]["status"] == "unreadable"
+    # a folder and a file, mixed, on the command line
+    explicit = str(tmp_path / "people" / "person1" / "p1_0.png")
+    rc = main(["identify", "--gallery", str(tmp_path / "g.npz"), "--model",
+               lbp_model, "--json", str(probes), explicit])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == EXIT_SKIPPED  # the broken file was skipped
+    assert [r["image"].split("/")[-1] for r in out["results"]] == [
+        "broken.png", "p0_1.png", "p2_1.png", "p1_0.png"]
+    assert out["results"][-1]["faces"][0]["identity"] == "person1"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images found"):
+        facekit.identify_photos(tmp_path / "empty", tmp_path / "g.npz",
+                                model=lbp_model)
