@@ -578,8 +578,8 @@ def _pretrained_people(data_home, verbose=True):
 
 def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
                      fars=(0.01, 0.1), random_state=0, people=None,
-                     scorings=("distance",), n_neighbors=10, verbose=True,
-                     download_if_missing=False, _cache=None):
+                     scorings=("distance",), n_neighbors=10, indexes=("exact",),
+                     verbose=True, download_if_missing=False, _cache=None):
     """LFW open-set identification: one gallery image per person.
 
     The gallery holds one random image of every person with two or more
@@ -607,6 +607,12 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
         one row per method and scoring.
     n_neighbors : int, default=10
         Neighbourhood of ``scoring="csls"``.
+    indexes : sequence of {"exact", "flat", "ivf_flat", "ivf_pq", "hnsw"}, \
+default=("exact",)
+        Gallery search of the ``scoring="distance"`` rows (one row each): the
+        exact search or a :class:`~facekit.index.FaissIndex` of that kind with
+        its default parameters. CSLS rows are always exact: CSLS needs the
+        distance to every identity, which an approximate index does not give.
     verbose : bool, default=True
         Print progress.
     download_if_missing : bool, default=False
@@ -615,7 +621,7 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
     Returns
     -------
     rows : list of dict
-        Per method and scoring: ``rank1`` (closed-set, genuine probes),
+        Per method, scoring and index: ``rank1`` (closed-set, genuine probes),
         ``rank5``, ``dir@far=<far>``, counts and times.
     """
     from facekit.evaluation import open_set_protocol
@@ -640,13 +646,18 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
         F_gallery = feats.transform(data.data[gallery])
         F_probes = feats.transform(data.data[probes])
         feature_time = time.perf_counter() - t1
-        for scoring in scorings:
+        runs = [(scoring, index) for scoring in scorings
+                for index in (indexes if scoring == "distance" else ("exact",))]
+        for scoring, index in dict.fromkeys(runs):
             t2 = time.perf_counter()
             row = open_set_row(F_gallery, names[gallery], F_probes, names[probes],
                                n_genuine=len(genuine), metric=_metric(method),
-                               fars=fars, scoring=scoring, n_neighbors=n_neighbors)
+                               fars=fars, scoring=scoring, n_neighbors=n_neighbors,
+                               index=index)
             name = method if scoring == "distance" else f"{method}+{scoring}"
-            row.update(method=name, scoring=scoring, load_time=t1 - t0,
+            name = name if index == "exact" else f"{name}+{index}"
+            row.update(method=name, scoring=scoring, index=index,
+                       load_time=t1 - t0,
                        run_time=feature_time + time.perf_counter() - t2)
             rows.append(row)
             if verbose:
@@ -659,7 +670,7 @@ def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
 
 def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
                  metric="cosine", fars=(0.01, 0.1), scoring="distance",
-                 n_neighbors=10):
+                 n_neighbors=10, index="exact"):
     """Open-set scores of one method from gallery and probe features.
 
     Parameters
@@ -682,6 +693,15 @@ def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
         ``scoring`` of the :class:`~facekit.identification.OneShotIdentifier`.
     n_neighbors : int, default=10
         Its neighbourhood for ``scoring="csls"``.
+    index : "exact", str or FaissIndex, default="exact"
+        The identifier's gallery search: ``"exact"``, a FAISS kind
+        (``"flat"``, ``"ivf_flat"``, ``"ivf_pq"``, ``"hnsw"``: a
+        :class:`~facekit.index.FaissIndex` with its default parameters) or a
+        ``FaissIndex``. With an index the scores come from the top-5 search
+        (:meth:`~facekit.identification.OneShotIdentifier.rank`): the five
+        identities found have their distances, the others none (``-inf``
+        scores), which is all that rank-1, rank-5 and DIR@FAR use. Only
+        ``scoring="distance"`` is served by an index.
 
     Returns
     -------
@@ -700,11 +720,27 @@ def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
     """
     from facekit.evaluation import dir_at_far, rank_k_accuracy
     from facekit.identification import OneShotIdentifier
+    from facekit.index import FAISS_KINDS, FaissIndex
 
+    if isinstance(index, str) and index != "exact":
+        if index not in FAISS_KINDS:
+            raise ValueError(f"index must be 'exact', one of {FAISS_KINDS} or a "
+                             f"FaissIndex, got {index!r}")
+        index = FaissIndex(index)
+    if not isinstance(index, str) and scoring != "distance":
+        raise ValueError(
+            f"an approximate index serves scoring='distance', not {scoring!r}: "
+            "CSLS needs the distance to every identity; use index='exact'")
     ident = OneShotIdentifier(metric=metric, scoring=scoring,
-                              n_neighbors=n_neighbors)
+                              n_neighbors=n_neighbors, index=index)
     ident.fit(gallery, np.asarray(gallery_labels))
-    scores = ident.decision_function(probes)
+    if isinstance(index, str):
+        scores = ident.decision_function(probes)
+    else:  # the index's top-5: the other identities are not scored
+        labels, dist = ident.rank(probes, k=min(5, len(ident.classes_)))
+        scores = np.full((len(probes), len(ident.classes_)), -np.inf)
+        np.put_along_axis(scores, np.searchsorted(ident.classes_, labels), -dist,
+                          axis=1)
     y_probe = np.asarray(probe_labels)
     row = {
         "n_gallery": int(len(gallery)),

@@ -572,9 +572,9 @@ def _print_open_set(rows, wall):
     r0 = rows[0]
     print(f"\nLFW open set: {r0['n_gallery']} people enrolled with one image, "
           f"{r0['n_genuine']} genuine probes, {r0['n_impostor']} impostor probes")
-    print(f"{'method':<18}{'rank-1':>8}{'rank-5':>8}{'DIR@1%':>8}{'DIR@10%':>9}")
+    print(f"{'method':<22}{'rank-1':>8}{'rank-5':>8}{'DIR@1%':>8}{'DIR@10%':>9}")
     for r in rows:
-        print(f"{r['method']:<18}{r['rank1']:>8.4f}{r['rank5']:>8.4f}"
+        print(f"{r['method']:<22}{r['rank1']:>8.4f}{r['rank5']:>8.4f}"
               f"{r['dir@far=0.01']:>8.4f}{r['dir@far=0.1']:>9.4f}")
     print(f"wall time {wall:.0f}s")
 

@@ -148,3 +148,30 @@ def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
     assert crows[0]["n_images"] == counts[counts >= 10].sum()
     for r in crows:
         assert 0 < r["pairwise_f1"] < 1 and 0 < r["bcubed_f1"] < 1
+
+
+def test_open_set_row_with_an_approximate_index():
+    """A FAISS index serves the distance rows; CSLS needs the exact search."""
+    pytest.importorskip("faiss")
+    from facekit.benchmark import open_set_row
+    from facekit.cli import main
+
+    rng = np.random.RandomState(0)
+    G = rng.randn(60, 16)
+    labels = np.array([f"p{i}" for i in range(60)])
+    P = np.vstack([G[:40] + 0.3 * rng.randn(40, 16), rng.randn(20, 16)])
+    probe_labels = np.concatenate([labels[:40], [f"x{i}" for i in range(20)]])
+    exact = open_set_row(G, labels, P, probe_labels, n_genuine=40,
+                         metric="euclidean")
+    for index in ("flat", "hnsw"):  # exact at this size
+        row = open_set_row(G, labels, P, probe_labels, n_genuine=40,
+                           metric="euclidean", index=index)
+        assert row == exact
+    with pytest.raises(ValueError, match="CSLS"):
+        open_set_row(G, labels, P, probe_labels, n_genuine=40, index="hnsw",
+                     scoring="csls")
+    with pytest.raises(ValueError, match="index must be"):
+        open_set_row(G, labels, P, probe_labels, n_genuine=40, index="annoy")
+    # the command line refuses --index without distance rows before any work
+    assert main(["benchmark", "lfw-open-set", "--index", "hnsw", "--scoring",
+                 "csls", "--data-home", "nowhere", "--no-download"]) == 2
