@@ -184,15 +184,19 @@ def _name(image, i):
     return f"image {i}"
 
 
-def _find_faces(model, images, progress):
+def _find_faces(model, images, progress, client=None):
     """Per photo: ``(faces, status, error)``; faces carry their embedding.
 
     ``progress``: True, False, or None for "when more than 20 photos".
+    ``client``: None (this process), or a Dask client or scheduler address
+    (:func:`facekit.distributed.map_faces`, photos given by path).
     """
     images = list(images)
     names = [_name(im, i) for i, im in enumerate(images)]
     verbose = len(images) > 20 if progress is None else bool(progress)
     step = max(1, len(images) // 20)
+    if client is not None:
+        return _find_faces_on_cluster(model, images, verbose, client)
     if hasattr(model, "find_faces"):
         before = model.verbose
         model.verbose = step if verbose else 0
@@ -225,6 +229,26 @@ def _find_faces(model, images, progress):
                 out.append(([], UNREADABLE, str(exc).splitlines()[0]))
         if verbose and ((i + 1) % step == 0 or i + 1 == len(images)):
             print(f"  {i + 1}/{len(images)} photos", file=sys.stderr, flush=True)
+    return out
+
+
+def _find_faces_on_cluster(model, images, verbose, client, partition_size=32):
+    """:func:`_find_faces` in partitions on a Dask cluster."""
+    from facekit.distributed import get_client, map_faces
+
+    if not all(isinstance(im, (str, Path)) for im in images):
+        raise ValueError("on a Dask cluster the photos are read by the workers: "
+                         "give them as files, not arrays")
+    client = get_client(client)
+    n_parts = -(-len(images) // partition_size)
+    found = map_faces(model, images, client=client, partition_size=partition_size,
+                      verbose=max(1, n_parts // 20) if verbose else 0)
+    out = []
+    for r in found:
+        if r["error"]:
+            out.append(([], UNREADABLE, r["error"]))
+        else:
+            out.append((r["faces"], OK if r["faces"] else NO_FACE, None))
     return out
 
 
@@ -348,7 +372,7 @@ def _list_people(folder):
 
 
 def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
-                  matching="nearest", progress=False):
+                  matching="nearest", progress=False, client=None):
     """Enroll the people of ``folder/<person>/<photo>`` into a gallery.
 
     One face per photo is enrolled: the largest, taken to be the person's.
@@ -371,6 +395,11 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
         Distance to a person: to their nearest photo or to the mean.
     progress : bool or None, default=False
         Progress on stderr; None: when there are more than 20 photos.
+    client : distributed.Client or str, default=None
+        Find and embed the faces on a Dask cluster (a client or a scheduler
+        address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
+        photos given as files; None: in this process. The results are the
+        same either way.
 
     Returns
     -------
@@ -412,7 +441,7 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
         from facekit.persistence import file_fingerprint
 
         before = file_fingerprint(out)
-    found = _find_faces(model, [p for p, _ in entries], progress)
+    found = _find_faces(model, [p for p, _ in entries], progress, client)
     feats, names, records = [], [], []
     for (path, person), (faces, status, error) in zip(entries, found):
         record = {"image": path, "person": person, "face_index": None,
@@ -458,7 +487,7 @@ def _load_gallery(gallery, model):
 
 
 def identify_photos(images, gallery, *, model="pretrained", threshold=None,
-                    top_k=3, progress=False):
+                    top_k=3, progress=False, client=None):
     """Who is every face of these photos, among the people of a gallery?
 
     Parameters
@@ -479,6 +508,11 @@ def identify_photos(images, gallery, *, model="pretrained", threshold=None,
         Number of candidates in ``top``.
     progress : bool or None, default=False
         Progress on stderr; None: when there are more than 20 photos.
+    client : distributed.Client or str, default=None
+        Find and embed the faces on a Dask cluster (a client or a scheduler
+        address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
+        photos given as files; None: in this process. The results are the
+        same either way.
 
     Returns
     -------
@@ -509,7 +543,7 @@ def identify_photos(images, gallery, *, model="pretrained", threshold=None,
     if threshold is not None:
         gallery.set_params(threshold=threshold)
     images = _expand_images(images)
-    found = _find_faces(model, images, progress)
+    found = _find_faces(model, images, progress, client)
     unknown = gallery._unknown_label()
     records = []
     for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
@@ -582,7 +616,7 @@ def _expand_images(images):
 
 
 def cluster_photos(images, *, model="pretrained", n_clusters=None,
-                   threshold=None, progress=False):
+                   threshold=None, progress=False, client=None):
     """Group the faces of photos by person.
 
     Parameters
@@ -599,6 +633,11 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
         τ of threshold clustering (default: the model's).
     progress : bool or None, default=False
         Progress on stderr; None: when there are more than 20 photos.
+    client : distributed.Client or str, default=None
+        Find and embed the faces on a Dask cluster (a client or a scheduler
+        address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
+        photos given as files; None: in this process. The results are the
+        same either way.
 
     Returns
     -------
@@ -631,7 +670,7 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
         raise ValueError(f"n_clusters must be >= 1, got {n_clusters}")
     model = load_face_model(model, threshold=threshold)
     images = _expand_images(images)
-    found = _find_faces(model, images, progress)
+    found = _find_faces(model, images, progress, client)
     records, feats = [], []
     for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
         name = _name(image, i)

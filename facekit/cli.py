@@ -351,6 +351,37 @@ def _model(args):
         raise
 
 
+def _add_scheduler_arg(p):
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="find and embed the faces on this Dask scheduler, e.g. "
+                        "tcp://10.0.0.1:8786 (needs facekit[dask]; default: "
+                        "$FACEKIT_SCHEDULER, else in this process)")
+
+
+def _client(args):
+    """The Dask client of ``--scheduler`` (or ``$FACEKIT_SCHEDULER``), or None.
+
+    Connected before any work starts: no answer at the address, or no Dask
+    installed, is a one-line error.
+    """
+    from facekit.distributed import SCHEDULER_ENV, get_client
+
+    address = args.scheduler
+    option = "--scheduler"
+    if address is None:
+        address = os.environ.get(SCHEDULER_ENV) or None
+        option = f"${SCHEDULER_ENV}"
+    if address is None:
+        return None
+    if not address.strip():
+        raise CommandError(f"{option} is empty: give a scheduler address")
+    try:
+        args.dask_client = get_client(address)  # closed by _run
+    except (ValueError, ImportError) as exc:
+        raise CommandError(f"{option} {address}: {exc}") from None
+    return args.dask_client
+
+
 def _progress(args):
     return True if args.progress else None
 
@@ -402,9 +433,10 @@ def _cmd_verify(args):
 def _cmd_enroll(args):
     from facekit.api import enroll_folder
 
+    client = _client(args)
     gallery, records = enroll_folder(args.folder, args.out, model=_model(args),
                                      matching=args.matching,
-                                     progress=_progress(args))
+                                     progress=_progress(args), client=client)
     used = [r for r in records if r["status"] == "ok"]
     skipped = _skipped(records)
     data = {"gallery": args.out, "n_people": len(gallery.classes_),
@@ -420,11 +452,12 @@ def _cmd_enroll(args):
 def _cmd_identify(args):
     from facekit.api import _load_gallery, identify_photos
 
+    client = _client(args)
     model = _model(args)
     gallery = _load_gallery(args.gallery, model)  # checks the model that made it
     records = identify_photos(list(args.images), gallery, model=model,
                               threshold=args.threshold, top_k=args.top_k,
-                              progress=_progress(args))
+                              progress=_progress(args), client=client)
     results, lines = [], []
     for r in records:
         if not results or results[-1]["image"] != r["image"]:
@@ -447,11 +480,12 @@ def _cmd_cluster(args):
 
     if args.n_clusters is not None and args.n_clusters < 1:
         raise CommandError(f"--n-clusters must be >= 1, got {args.n_clusters}")
+    client = _client(args)
     paths = _list_images(args.folder)
     try:
         records = cluster_photos(paths, model=_model(args),
                                  n_clusters=args.n_clusters,
-                                 progress=_progress(args))
+                                 progress=_progress(args), client=client)
     except ValueError as exc:
         if str(exc).startswith("no face found"):
             raise CommandError(f"{exc} of {args.folder}") from None
@@ -492,6 +526,7 @@ def _add_recognition(sub):
                    help="(kept for compatibility: unreadable photos and photos "
                         "without a face are always reported and skipped)")
     _add_model_args(p)
+    _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_enroll)
 
     p = sub.add_parser("identify", help="who is in these images?")
@@ -501,6 +536,7 @@ def _add_recognition(sub):
     p.add_argument("--top-k", type=_positive_int, default=3,
                    help="candidates to list")
     _add_model_args(p)
+    _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_identify)
 
     p = sub.add_parser("cluster", help="group the faces of a folder's photos by person")
@@ -509,6 +545,7 @@ def _add_recognition(sub):
                    help="number of people if known (k-means); "
                         "else threshold clustering")
     _add_model_args(p)
+    _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_cluster)
 
 
@@ -697,6 +734,10 @@ def _run(parser, argv):
     except (FileNotFoundError, ValueError, OSError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return _fail(args.json, msg, type(exc).__name__)
+    finally:
+        client = getattr(args, "dask_client", None)
+        if client is not None:  # the --scheduler connection
+            client.close()
     sys.stdout.flush()  # a closed pipe shows up here, not at exit
     return status
 

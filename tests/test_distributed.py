@@ -213,3 +213,71 @@ def test_sharded_bad_arguments():
 
     with pytest.raises(NotFittedError):
         ShardedGallery().predict(Q)
+
+
+def _people_folder(root, photos):
+    """DIR/<person>/<photo> from the ``photos`` fixture (bad photo included)."""
+    import shutil
+
+    for path, person in zip(*photos):
+        (root / person).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, root / person)
+    return root
+
+
+def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, cluster_client):
+    """enroll / identify / cluster embed on the cluster: the same answers."""
+    import json
+
+    from facekit.cli import main
+    from facekit.persistence import load_gallery
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    folder = _people_folder(tmp_path / "people", photos)
+    mpath = str(_model().save(tmp_path / "model.json"))
+    address = cluster_client.scheduler.address
+    outs = {}
+    for where, extra in (("here", []), ("cluster", ["--scheduler", address])):
+        gallery = str(tmp_path / f"{where}.npz")
+        status = main(["enroll", str(folder), "-o", gallery, "--model", mpath,
+                       "--json", *extra])
+        assert status == 3  # the unreadable photo is skipped, as here
+        outs[where] = json.loads(capsys.readouterr().out)
+    assert outs["cluster"]["skipped"] == outs["here"]["skipped"]
+    here, there = (load_gallery(str(tmp_path / f"{w}.npz")) for w in outs)
+    np.testing.assert_array_equal(there.gallery_features_, here.gallery_features_)
+    np.testing.assert_array_equal(there.gallery_labels_, here.gallery_labels_)
+    # identify from the environment variable
+    probe = photos[0][0]
+    answers = []
+    for env in (None, address):
+        if env:
+            monkeypatch.setenv(SCHEDULER_ENV, env)
+        assert main(["identify", probe, "--gallery", str(tmp_path / "here.npz"),
+                     "--model", mpath, "--json"]) == 0
+        answers.append(json.loads(capsys.readouterr().out))
+    assert answers[0] == answers[1]
+    assert main(["cluster", str(folder / "person1"), "--model", mpath,
+                 "--n-clusters", "2", "--json", "--scheduler", address]) == 0
+    assert len(json.loads(capsys.readouterr().out)["clusters"]) == 2
+
+
+def test_cli_scheduler_checked_before_the_work(tmp_path, capsys, monkeypatch):
+    from facekit.cli import main
+
+    monkeypatch.setenv(SCHEDULER_ENV, "  ")
+    assert main(["cluster", str(tmp_path), "--model", "lbp"]) == 2
+    assert "FACEKIT_SCHEDULER is empty" in capsys.readouterr().err
+    monkeypatch.delenv(SCHEDULER_ENV)
+    assert main(["enroll", str(tmp_path), "--model", "lbp", "--scheduler", ""]) == 2
+    assert "--scheduler is empty" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_scheduler_nobody_there(tmp_path, capsys, monkeypatch):
+    from facekit.cli import main
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    assert main(["enroll", str(tmp_path), "--model", "lbp", "--scheduler",
+                 "tcp://127.0.0.1:1"]) == 2  # after the 10 s connect timeout
+    assert "no Dask scheduler answers" in capsys.readouterr().err
