@@ -57,8 +57,10 @@ __all__ = [
     "make_pairs",
 ]
 
-#: File extensions :func:`load_image_folder` reads by default.
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".tiff")
+#: File extensions :func:`load_image_folder` and the photo-folder commands
+#: read by default (case-insensitive; a GIF gives its first frame).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".tiff",
+                    ".webp", ".gif")
 
 #: LFW index file of each ``subset`` of :func:`fetch_lfw_pairs`.
 LFW_PAIRS_FILES = {

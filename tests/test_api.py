@@ -227,3 +227,17 @@ def test_identify_photos_expands_folders(tmp_path, lbp_model, capsys):
     with pytest.raises(ValueError, match="no images found"):
         facekit.identify_photos(tmp_path / "empty", tmp_path / "g.npz",
                                 model=lbp_model)
+
+
+def test_folders_list_webp_and_gif_photos(tmp_path):
+    # photos saved from the web are often WebP or GIF; names are case-blind
+    pixels = np.random.RandomState(0).rand(20, 20) * 255
+    img = Image.fromarray(pixels.astype(np.uint8))
+    for name in ("a.webp", "b.GIF", "c.JPG", "d.txt"):
+        if name.endswith("txt"):
+            (tmp_path / name).write_text("no")
+        else:
+            img.save(tmp_path / name, format={"webp": "WEBP", "GIF": "GIF",
+                                               "JPG": "JPEG"}[name.split(".")[1]])
+    listed = [p.split("/")[-1] for p in api._expand_images(tmp_path)]
+    assert listed == ["a.webp", "b.GIF", "c.JPG"]
