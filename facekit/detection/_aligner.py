@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -131,6 +132,15 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         Times the photo is upsampled by 2 before MMOD detection (finds
         smaller faces, costs 4x per step). ``"auto"``: 0, and 1 for a photo of
         at most 1,000 pixels on its longer side in which no face was found.
+    max_side : int or None, default=2000
+        Photos longer than this on their longer side are searched for faces
+        on a copy scaled down to it; the landmarks and chips still come from
+        the full photo. Detection costs time and memory in proportion to the
+        pixels (MMOD: about 1 GiB at 2000 x 1500, 3 GiB at 4000 x 3000,
+        11 GiB at 8000 x 6000), so a 48-megapixel photo would otherwise take
+        minutes. The smallest face found is about 80 pixels at the detection
+        scale (40 after one upsampling), that is ``80 * longer_side /
+        max_side`` pixels of the photo. None: always the full resolution.
     min_score : float, default=0.0
         MMOD detection threshold: faces scoring below are dropped (raise it
         to trade found faces for fewer false detections).
@@ -185,6 +195,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             Interval(numbers.Integral, 0, 3, closed="both"),
             StrOptions({"auto"}),
         ],
+        "max_side": [Interval(numbers.Integral, 64, None, closed="left"), None],
         "min_score": [Interval(numbers.Real, None, None, closed="neither")],
         "chip_size": [Interval(numbers.Integral, 16, 1024, closed="both")],
         "padding": [Interval(numbers.Real, 0, 2, closed="both")],
@@ -199,6 +210,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         detector="mmod",
         *,
         upsample="auto",
+        max_side=2000,
         min_score=0.0,
         chip_size=150,
         padding=0.25,
@@ -209,6 +221,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     ):
         self.detector = detector
         self.upsample = upsample
+        self.max_side = max_side
         self.min_score = min_score
         self.chip_size = chip_size
         self.padding = padding
@@ -254,14 +267,83 @@ class FaceAligner(TransformerMixin, BaseEstimator):
     # -- one photo -----------------------------------------------------------------
     def _boxes(self, image, rgb):
         """Face boxes (l, t, r, b) and scores of one photo (float in [0, 1]
-        and its uint8 RGB copy)."""
+        and its uint8 RGB copy), searched at most ``max_side`` pixels long.
+
+        A longer photo is searched on a copy scaled down to ``max_side``;
+        with ``upsample="auto"``, one in which no face is found there is
+        searched again at twice that scale (at most the full photo), in
+        overlapping tiles of ``max_side`` so that memory stays bounded.
+        """
+        longest = max(image.shape[:2])
+        if self.max_side is None or longest <= self.max_side:
+            return self._boxes_at_scale(image, rgb)
+        boxes, scores = self._boxes_scaled(rgb, self.max_side / longest)
+        if len(boxes) == 0 and self.upsample == "auto":
+            boxes, scores = self._boxes_scaled(
+                rgb, min(1.0, 2 * self.max_side / longest), tiled=True
+            )
+        return boxes, scores
+
+    def _boxes_scaled(self, rgb, scale, tiled=False):
+        """Boxes found on ``rgb`` scaled by ``scale``, in ``rgb``'s pixels."""
+        h, w = rgb.shape[:2]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = rgb
+        if size != (w, h):
+            small = np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR))
+        if tiled:
+            boxes, scores = self._boxes_tiled(small)
+        else:
+            boxes, scores = self._boxes_at_scale(small / 255.0, small,
+                                                 upsample=self._fixed_upsample())
+        # pixel centres: x_photo + 0.5 = (x_small + 0.5) * (photo / small size)
+        sx, sy = w / size[0], h / size[1]
+        return (boxes + 0.5) * np.array([sx, sy, sx, sy]) - 0.5, scores
+
+    def _fixed_upsample(self):
+        return 0 if self.upsample == "auto" else self.upsample
+
+    def _boxes_tiled(self, rgb):
+        """Boxes of overlapping ``max_side`` tiles of ``rgb``, merged.
+
+        Tiles overlap by a quarter of their side, so that a face up to that
+        size lies whole in one tile; duplicates found in two tiles are merged
+        as the detector merges its own windows.
+        """
+        from facekit.nn._mmod import _box_overlaps
+
+        side = self.max_side
+        step = max(1, side - side // 4)
+        h, w = rgb.shape[:2]
+        tops = list(range(0, max(1, h - side), step)) + [max(0, h - side)]
+        lefts = list(range(0, max(1, w - side), step)) + [max(0, w - side)]
+        found, scores = [], []
+        for top in sorted(set(tops)):
+            for left in sorted(set(lefts)):
+                tile = np.ascontiguousarray(rgb[top:top + side, left:left + side])
+                b, sc = self._boxes_at_scale(tile / 255.0, tile,
+                                             upsample=self._fixed_upsample())
+                found.extend(b + np.array([left, top, left, top]))
+                scores.extend(sc)
+        order = np.argsort(-np.asarray(scores, float), kind="stable")
+        kept, kept_scores = [], []
+        for i in order:
+            if not _box_overlaps(kept, found[i], 0.5, 0.95):
+                kept.append(found[i])
+                kept_scores.append(scores[i])
+        return (np.asarray(kept, float).reshape(-1, 4),
+                np.asarray(kept_scores, float))
+
+    def _boxes_at_scale(self, image, rgb, upsample=None):
+        """Boxes of the photo as it is (``upsample``: None for the set one)."""
+        upsample = self.upsample if upsample is None else upsample
         if self.detector == "mmod":
-            ups = 0 if self.upsample == "auto" else int(self.upsample)
+            ups = 0 if upsample == "auto" else int(upsample)
             boxes, scores = self.mmod_.detect(
                 rgb, upsample_num_times=ups, threshold=self.min_score
             )
             if (
-                self.upsample == "auto"
+                upsample == "auto"
                 and len(boxes) == 0
                 and max(image.shape[:2]) <= 1000
             ):
