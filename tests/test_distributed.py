@@ -281,3 +281,17 @@ def test_cli_scheduler_nobody_there(tmp_path, capsys, monkeypatch):
     assert main(["enroll", str(tmp_path), "--model", "lbp", "--scheduler",
                  "tcp://127.0.0.1:1"]) == 2  # after the 10 s connect timeout
     assert "no Dask scheduler answers" in capsys.readouterr().err
+
+
+def test_sharded_faiss_shards():
+    """Shards may carry a FAISS index: flat shards answer as one flat index."""
+    pytest.importorskip("faiss")
+    from facekit.distributed import ShardedGallery
+    from facekit.index import FaissIndex
+
+    X, y, Q = _gallery(2)
+    params = {"metric": "euclidean", "index": FaissIndex("flat")}
+    one = OneShotIdentifier(**params).fit(X, y)
+    sharded = ShardedGallery(OneShotIdentifier(**params), n_shards=4).fit(X, y)
+    np.testing.assert_array_equal(sharded.predict(Q), one.predict(Q))
+    np.testing.assert_array_equal(sharded.rank(Q, k=3)[0], one.rank(Q, k=3)[0])
