@@ -21,7 +21,9 @@ The default model is the pretrained one
 classical model (:func:`facekit.models.load_model`), one face per image.
 
 Every record has a ``status``: ``"ok"``, ``"no face"`` (the photo was read
-but no face was found) or ``"unreadable"`` (with the reason in ``error``).
+but no face was found), ``"unreadable"`` (with the reason in ``error``) or,
+for an enrollment photo with several faces none of which is known to be the
+person's, ``"ambiguous"``.
 Unreadable photos and photos without a face never stop a run over many
 photos; they are records like the others.
 """
@@ -43,6 +45,9 @@ __all__ = [
 
 #: ``status`` of a record.
 OK, NO_FACE, UNREADABLE = "ok", "no face", "unreadable"
+#: An enrollment photo with several faces, none of which is known to be the
+#: person's (see :func:`_enrolled_face`).
+AMBIGUOUS = "ambiguous"
 
 
 # ---------------------------------------------------------------------------
@@ -267,6 +272,66 @@ def _area(face):
     return 0.0 if box is None else (box[2] - box[0]) * (box[3] - box[1])
 
 
+def _prominence(face):
+    """Box area weighted by the detection score (a weak, large false
+    detection does not outweigh a clear face)."""
+    score = face.get("score")
+    weight = 1.0 if score is None or not np.isfinite(score) else max(score, 0.0)
+    return _area(face) * weight
+
+
+def _enrolled_face(faces, person_distance, threshold):
+    """Which face of an enrollment photo is the person's.
+
+    Parameters
+    ----------
+    faces : list of dict
+        The photo's faces (with ``box`` and ``score``).
+    person_distance : ndarray of shape (n_faces,) or None
+        Each face's distance to the person's photos that show them alone;
+        None when there are none.
+    threshold : float or None
+        The model's τ.
+
+    Returns
+    -------
+    index : int or None
+        The face to enroll, or None when the photo is ambiguous.
+    reason : str or None
+        Why no face was chosen.
+
+    A photo with one face gives it. With several, the face nearest to the
+    person's single-face photos is taken if it is within τ of them; without
+    such photos, the face that dominates the photo (at least twice the
+    :func:`_prominence` of any other). Otherwise the photo is ambiguous and
+    is not enrolled: enrolling the wrong face would make wrong answers later.
+    """
+    if len(faces) == 1:
+        return 0, None
+    if person_distance is not None:
+        best = int(np.argmin(person_distance))
+        if threshold is None or person_distance[best] <= threshold:
+            return best, None
+        return None, (f"{len(faces)} faces, none within the threshold of the "
+                      "person's other photos")
+    prominence = np.array([_prominence(f) for f in faces])
+    order = np.argsort(-prominence, kind="stable")
+    if prominence[order[0]] >= 2 * prominence[order[1]]:
+        return int(order[0]), None
+    return None, (f"{len(faces)} faces of similar size and no photo of the "
+                  "person alone to tell which is theirs")
+
+
+def _distance_to_anchors(faces, anchors, metric):
+    """Each face's distance to the nearest of ``anchors`` (None if empty)."""
+    from facekit.distances import pairwise_distances
+
+    if len(faces) < 2 or not len(anchors):
+        return None
+    feats = np.stack([f["embedding"] for f in faces])
+    return pairwise_distances(feats, np.stack(anchors), metric=metric).min(axis=1)
+
+
 def _problem(name, status, error):
     """A sentence for a photo that gave no face."""
     return error if status == UNREADABLE else f"no face found in {name}"
@@ -375,7 +440,11 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
                   matching="nearest", progress=False, client=None):
     """Enroll the people of ``folder/<person>/<photo>`` into a gallery.
 
-    One face per photo is enrolled: the largest, taken to be the person's.
+    One face per photo is enrolled. A photo with several faces gives the one
+    nearest to the person's photos that show them alone (if it is within τ
+    of them), or else the face that dominates the photo (twice the area of
+    any other, weighted by detection score); otherwise it is reported as
+    ``"ambiguous"`` and not enrolled, rather than enrolling a stranger.
 
     Parameters
     ----------
@@ -409,7 +478,8 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
     records : list of dict
         One per photo: ``image``, ``person``, ``face_index`` (the enrolled
         face, None if none), ``box``, ``score``, ``n_faces``, ``status``
-        (``"ok"`` when enrolled) and ``error``.
+        (``"ok"`` when enrolled, ``"ambiguous"`` for a photo with several
+        faces none of which is known to be the person's) and ``error``.
 
     Raises
     ------
@@ -442,6 +512,10 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
 
         before = file_fingerprint(out)
     found = _find_faces(model, [p for p, _ in entries], progress, client)
+    anchors = {}  # person -> faces of their photos that show one face
+    for (_, person), (faces, status, _) in zip(entries, found):
+        if status == OK and len(faces) == 1:
+            anchors.setdefault(person, []).append(faces[0]["embedding"])
     feats, names, records = [], [], []
     for (path, person), (faces, status, error) in zip(entries, found):
         record = {"image": path, "person": person, "face_index": None,
@@ -449,10 +523,16 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
                   "status": status,
                   "error": None if status == OK else _problem(path, status, error)}
         if status == OK:
-            k = max(range(len(faces)), key=lambda i: _area(faces[i]))
-            feats.append(faces[k]["embedding"])
-            names.append(person)
-            record.update(face_index=k, box=_box(faces[k]), score=_score(faces[k]))
+            near = _distance_to_anchors(faces, anchors.get(person, []),
+                                        model.metric)
+            k, why = _enrolled_face(faces, near, model.threshold)
+            if k is None:
+                record.update(status=AMBIGUOUS, error=f"{path}: {why}")
+            else:
+                feats.append(faces[k]["embedding"])
+                names.append(person)
+                record.update(face_index=k, box=_box(faces[k]),
+                              score=_score(faces[k]))
         records.append(record)
     if not feats:
         raise ValueError(f"no face could be enrolled from {folder} "

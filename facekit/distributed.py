@@ -262,18 +262,17 @@ def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1,
     return out
 
 
-def _largest_face(faces):
-    """The face of an enrollment photo: the largest (one person per photo)."""
-    return max(faces, key=lambda f: 0 if f.get("box") is None else
-               (f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1]))
-
-
 def enroll_photos(model, paths, identities, *, identifier=None, client=None,
                   partition_size=32, n_threads=1, verbose=0):
     """Enroll photos of people into a gallery, partition by partition.
 
-    The largest face of each photo is enrolled under its identity; photos
-    without a face or that cannot be read are skipped and reported.
+    One face of each photo is enrolled under its identity. Photos with one
+    face are enrolled as their partitions come back; a photo with several
+    faces is enrolled at the end, with the face nearest to the person's
+    single-face photos if within τ of them (or, if there are none, the face
+    that dominates the photo), else skipped as ambiguous -- as
+    :func:`facekit.api.enroll_folder` does. Photos without a face or that
+    cannot be read are skipped and reported.
     Partitions are enrolled as they come back, in the order of ``paths``
     (:meth:`~facekit.identification.OneShotIdentifier.enroll` is amortised
     O(1)), so the gallery does not depend on the number of workers.
@@ -341,8 +340,10 @@ def enroll_photos(model, paths, identities, *, identifier=None, client=None,
     if identifier is None:
         identifier = OneShotIdentifier(metric=model.metric,
                                        threshold=model.threshold)
+    from facekit.api import _enrolled_face
+
     client = get_client(client)
-    enrolled, skipped = [], []
+    enrolled, skipped, several = [], [], []
     for start, results in _iter_partitions(model, paths, client, partition_size,
                                            n_threads, verbose):
         feats, names = [], []
@@ -351,15 +352,36 @@ def enroll_photos(model, paths, identities, *, identifier=None, client=None,
             if res["error"] or not res["faces"]:
                 skipped.append([path, res["error"] or f"no face found in {path}"])
                 continue
-            face = _largest_face(res["faces"])
-            feats.append(np.asarray(face["embedding"]))
-            names.append(person)
-            enrolled.append({"image": path, "person": person,
-                             **{k: v for k, v in face.items() if k != "embedding"},
-                             "n_faces": len(res["faces"])})
+            if len(res["faces"]) > 1:  # which face: once the person is known
+                several.append((path, person, res["faces"]))
+                continue
+            _take(res["faces"][0], path, person, 1, feats, names, enrolled)
         if feats:  # fit on the first partition with faces, enroll after
             identifier.partial_fit(np.stack(feats), np.asarray(names))
+    # photos with several faces, against the person's single-face photos
+    feats, names = [], []
+    known = set(identifier.classes_) if hasattr(identifier, "classes_") else set()
+    for path, person, faces in several:
+        near = None
+        if person in known:
+            near = identifier.identity_distance(
+                np.stack([f["embedding"] for f in faces]), [person] * len(faces))
+        k, why = _enrolled_face(faces, near, identifier.threshold)
+        if k is None:
+            skipped.append([path, f"{path}: {why}"])
+        else:
+            _take(faces[k], path, person, len(faces), feats, names, enrolled)
+    if feats:
+        identifier.partial_fit(np.stack(feats), np.asarray(names))
     return identifier, enrolled, skipped
+
+
+def _take(face, path, person, n_faces, feats, names, enrolled):
+    feats.append(np.asarray(face["embedding"]))
+    names.append(person)
+    enrolled.append({"image": path, "person": person,
+                     **{k: v for k, v in face.items() if k != "embedding"},
+                     "n_faces": n_faces})
 
 
 # ---------------------------------------------------------------------------

@@ -241,3 +241,84 @@ def test_folders_list_webp_and_gif_photos(tmp_path):
                                                "JPG": "JPEG"}[name.split(".")[1]])
     listed = [p.split("/")[-1] for p in api._expand_images(tmp_path)]
     assert listed == ["a.webp", "b.GIF", "c.JPG"]
+
+
+def _faces(*specs):
+    """Face records: (embedding, box side, score) each."""
+    return [{"embedding": np.asarray(e, float), "box": [0, 0, side, side],
+             "score": score} for e, side, score in specs]
+
+
+def test_enrolled_face_of_a_photo_with_several_faces():
+    two = _faces(([0, 0], 100, 1.0), ([3, 0], 100, 1.0))
+    near = api._distance_to_anchors(two, [np.array([3.0, 0.2])], "euclidean")
+    np.testing.assert_allclose(near, [np.hypot(3, 0.2), 0.2])
+    assert api._distance_to_anchors(two, [], "euclidean") is None
+    # the person's own photos tell which face is theirs
+    assert api._enrolled_face(two, near, 0.5) == (1, None)
+    assert api._enrolled_face(two, near[::-1], 0.5) == (0, None)
+    # neither face is the person of the other photos: not enrolled
+    k, why = api._enrolled_face(two, near + 1, 0.5)
+    assert k is None and "none within the threshold" in why
+    # no photo of the person alone: only a dominant face is taken
+    k, why = api._enrolled_face(two, None, 0.5)
+    assert k is None and "no photo of the person alone" in why
+    big = _faces(([0, 0], 100, 1.0), ([3, 0], 60, 1.0))
+    assert api._enrolled_face(big, None, 0.5) == (0, None)
+    # a large but weak detection does not outweigh a clear face
+    weak = _faces(([0, 0], 240, 0.2), ([3, 0], 200, 1.0))
+    assert api._enrolled_face(weak, None, 0.5) == (1, None)
+    assert api._enrolled_face(two[:1], None, 0.5) == (0, None)
+
+
+def test_enroll_folder_skips_ambiguous_photos(tmp_path, lbp_model, monkeypatch):
+    _write_people(tmp_path / "people", n_people=2, n_images=2)
+    real = api._find_faces
+
+    def two_faces_in_p1_1(model, images, progress, client=None):
+        # person1's second photo shows person0's face beside a stranger's
+        found = real(model, images, progress, client)
+        i = next(i for i, p in enumerate(images) if str(p).endswith("p1_1.png"))
+        j = next(i for i, p in enumerate(images) if str(p).endswith("p0_0.png"))
+        stranger = {"embedding": found[i][0][0]["embedding"] + 5.0, "box": None,
+                    "score": None}
+        found[i] = ([found[j][0][0], stranger], "ok", None)
+        return found
+
+    monkeypatch.setattr(api, "_find_faces", two_faces_in_p1_1)
+    gallery, records = facekit.enroll_folder(tmp_path / "people", model=lbp_model)
+    bad = next(r for r in records if r["image"].endswith("p1_1.png"))
+    assert bad["status"] == "ambiguous" and bad["face_index"] is None
+    assert "p1_1.png" in bad["error"] and bad["n_faces"] == 2
+    assert sum(r["status"] == "ok" for r in records) == 3
+    assert gallery.classes_.tolist() == ["person0", "person1"]
+
+
+def test_enroll_photos_on_a_cluster_picks_the_persons_face(monkeypatch):
+    # facekit.distributed.enroll_photos takes the same face as enroll_folder
+    from facekit import distributed
+
+    model = FaceModel(crop="none", threshold=0.5)
+    ann, bob, stranger = np.zeros(3), np.full(3, 2.0), np.full(3, 9.0)
+
+    def face(e, side=10, score=1.0):
+        return {"embedding": e, "box": [0, 0, side, side], "score": score}
+
+    results = [  # ann alone; ann beside a stranger; bob and a stranger alike
+        {"faces": [face(ann)], "error": None},
+        {"faces": [face(stranger), face(ann + 0.1)], "error": None},
+        {"faces": [face(bob), face(stranger)], "error": None},
+    ]
+
+    def partitions(model, paths, client, partition_size, n_threads, verbose):
+        for start in range(0, len(paths), partition_size):
+            yield start, results[start:start + partition_size]
+
+    monkeypatch.setattr(distributed, "_iter_partitions", partitions)
+    monkeypatch.delenv("FACEKIT_SCHEDULER", raising=False)
+    ident, enrolled, skipped = distributed.enroll_photos(
+        model, ["a1", "a2", "b1"], ["ann", "ann", "bob"], partition_size=1)
+    assert [(r["image"], r["n_faces"]) for r in enrolled] == [("a1", 1), ("a2", 2)]
+    assert ident.classes_.tolist() == ["ann"]
+    np.testing.assert_allclose(ident.identity_distance([ann + 0.1], ["ann"]), 0)
+    assert skipped[0][0] == "b1" and "no photo of the person alone" in skipped[0][1]
