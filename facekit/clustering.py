@@ -18,9 +18,12 @@ from sklearn.utils.validation import validate_data
 
 from facekit.distances import METRICS, check_metric, pairwise_distances
 
-__all__ = ["FaceClusterer"]
+__all__ = ["FaceClusterer", "choose_cluster_threshold"]
 
 _EUCLIDEAN = ("euclidean", "sqeuclidean")
+
+
+_scipy_linkage = linkage  # the name ``linkage`` is also a parameter below
 
 
 def _relabel_first_seen(labels):
@@ -278,3 +281,84 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def choose_cluster_threshold(X, y, *, metric="cosine", linkage="average", p=2,
+                             n_candidates=200):
+    """The threshold at which threshold clustering best groups labelled faces.
+
+    Threshold clustering merges clusters closer than τ. The verifier's τ
+    (best accuracy on balanced same / different pairs) is usually too lenient
+    for it: among all pairs of a collection, pairs of different people far
+    outnumber pairs of one person. This function picks τ where it is used:
+    it clusters faces of *known* people (calibration people, never the ones
+    to be clustered) and returns the merge distance with the best pairwise
+    F1.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Features of the calibration faces.
+    y : array-like of shape (n_samples,)
+        Their people.
+    metric : str, default="cosine"
+        As for :class:`FaceClusterer` (the same defaults).
+    linkage : {"average", "complete", "single"}, default="average"
+        As for :class:`FaceClusterer`.
+    p : float, default=2
+        Minkowski order, for ``metric="minkowski"``.
+    n_candidates : int, default=200
+        Candidate thresholds: midpoints between consecutive merge distances
+        of the calibration tree, at most this many (evenly spaced in rank).
+
+    Returns
+    -------
+    threshold : float
+        The candidate with the best pairwise F1 (the smallest on ties).
+    f1 : float
+        That F1 on the calibration faces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from facekit.clustering import choose_cluster_threshold
+    >>> rng = np.random.RandomState(0)
+    >>> centres = 3 * rng.randn(20, 8)
+    >>> y = np.repeat(np.arange(20), 5)
+    >>> X = centres[y] + 0.3 * rng.randn(100, 8)
+    >>> tau, f1 = choose_cluster_threshold(X, y, metric="euclidean")
+    >>> bool(0.5 < tau < 4), round(f1, 3)
+    (True, 1.0)
+    """
+    from facekit.evaluation import pairwise_precision_recall_f1
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or len(X) != len(y):
+        raise ValueError(
+            f"X must be 2-d with one row per label; got X of shape {X.shape} "
+            f"and {len(y)} labels"
+        )
+    if linkage not in ("average", "complete", "single"):
+        raise ValueError(
+            f"linkage must be 'average', 'complete' or 'single', got {linkage!r}"
+        )
+    if len(np.unique(y)) < 2 or len(y) < 3:
+        raise ValueError("need faces of at least two people, three faces in all")
+    if not isinstance(n_candidates, numbers.Integral) or n_candidates < 1:
+        raise ValueError(f"n_candidates must be a positive int, got {n_candidates!r}")
+    check_metric(metric, p)
+    D = pairwise_distances(X, metric=metric, p=p)
+    Z = _scipy_linkage(squareform(D, checks=False), method=linkage)
+    heights = np.unique(Z[:, 2])
+    mids = np.concatenate([[heights[0] / 2], (heights[:-1] + heights[1:]) / 2,
+                           [heights[-1] * 1.01 + 1e-12]])
+    pick = np.unique(np.linspace(0, len(mids) - 1, min(n_candidates, len(mids)))
+                     .round().astype(int))
+    best = (-1.0, np.inf)
+    for t in mids[pick]:
+        labels = fcluster(Z, t=t, criterion="distance")
+        f1 = pairwise_precision_recall_f1(y, labels)[2]
+        if f1 > best[0]:
+            best = (f1, float(t))
+    return best[1], float(best[0])

@@ -143,7 +143,7 @@ def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
     crows = benchmark.run_lfw_clustering(["tiny"], data_home="lfw-home",
                                          verbose=False, _cache=cache)
     assert len(calls) == 1  # the benchmarks share the loaded people
-    assert [r["algorithm"] for r in crows] == ["kmeans", "threshold"]
+    assert [r["algorithm"] for r in crows] == ["kmeans", "threshold", "f1-tau"]
     assert crows[0]["n_people"] == (counts >= 10).sum()
     assert crows[0]["n_images"] == counts[counts >= 10].sum()
     for r in crows:

@@ -106,7 +106,7 @@ def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
                                    _cache=cache)
     crows = benchmark.run_lfw_clustering(["tiny"], data_home=lfw_data_home,
                                          verbose=False, _cache=cache)
-    assert [r["algorithm"] for r in crows] == ["kmeans", "threshold"]
+    assert [r["algorithm"] for r in crows] == ["kmeans", "threshold", "f1-tau"]
     assert crows[0]["n_people"] == 158 and crows[0]["n_images"] == 4324
     for r in crows:
         assert 0 < r["pairwise_f1"] < 1 and 0 < r["bcubed_f1"] < 1

@@ -115,3 +115,29 @@ def test_errors(params, match):
     X, _ = blobs()
     with pytest.raises(ValueError, match=match):
         FaceClusterer(**params).fit(np.abs(X))
+
+
+def test_choose_cluster_threshold():
+    from facekit.clustering import FaceClusterer, choose_cluster_threshold
+    from facekit.evaluation import pairwise_precision_recall_f1
+
+    rng = np.random.RandomState(0)
+    y = np.repeat(np.arange(30), 4)
+    X = 2.0 * rng.randn(30, 6)[y] + 0.4 * rng.randn(120, 6)
+    tau, f1 = choose_cluster_threshold(X, y, metric="euclidean")
+    labels = FaceClusterer(threshold=tau, metric="euclidean").fit_predict(X)
+    # the reported F1 is the clusterer's at that tau, and no other cut beats it
+    assert f1 == pytest.approx(pairwise_precision_recall_f1(y, labels)[2])
+    for t in np.linspace(0.1, 8, 40):
+        other = FaceClusterer(threshold=t, metric="euclidean").fit_predict(X)
+        assert pairwise_precision_recall_f1(y, other)[2] <= f1 + 1e-12
+    # same-person distances sit mostly below it, different-person ones above
+    D = np.linalg.norm(X[:, None] - X[None], axis=2)
+    same = (y[:, None] == y[None]) & ~np.eye(120, dtype=bool)
+    assert np.median(D[same]) < tau < np.percentile(D[~same], 5)
+    with pytest.raises(ValueError, match="two people"):
+        choose_cluster_threshold(X[:4], y[:4])
+    with pytest.raises(ValueError, match="one row per label"):
+        choose_cluster_threshold(X, y[:-1])
+    with pytest.raises(ValueError, match="linkage"):
+        choose_cluster_threshold(X, y, linkage="ward")
