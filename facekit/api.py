@@ -206,16 +206,9 @@ def _find_faces(model, images, progress, client=None):
         before = model.verbose
         model.verbose = step if verbose else 0
         try:
-            found = model.find_faces(images, names=names, on_error="skip")
+            return _statuses(model.find_faces(images, names=names, on_error="skip"))
         finally:
             model.verbose = before
-        out = []
-        for r in found:
-            if r["error"]:
-                out.append(([], UNREADABLE, r["error"]))
-            else:
-                out.append((r["faces"], OK if r["faces"] else NO_FACE, None))
-        return out
     from facekit.detection import FaceNotFoundError
     from facekit.io import imread
 
@@ -246,15 +239,15 @@ def _find_faces_on_cluster(model, images, verbose, client, partition_size=32):
                          "give them as files, not arrays")
     client = get_client(client)
     n_parts = -(-len(images) // partition_size)
-    found = map_faces(model, images, client=client, partition_size=partition_size,
-                      verbose=max(1, n_parts // 20) if verbose else 0)
-    out = []
-    for r in found:
-        if r["error"]:
-            out.append(([], UNREADABLE, r["error"]))
-        else:
-            out.append((r["faces"], OK if r["faces"] else NO_FACE, None))
-    return out
+    return _statuses(map_faces(model, images, client=client,
+                               partition_size=partition_size,
+                               verbose=max(1, n_parts // 20) if verbose else 0))
+
+
+def _statuses(found):
+    """``(faces, status, error)`` of ``find_faces`` / ``map_faces`` results."""
+    return [([], UNREADABLE, r["error"]) if r["error"]
+            else (r["faces"], OK if r["faces"] else NO_FACE, None) for r in found]
 
 
 def _box(face):
