@@ -430,7 +430,7 @@ def _list_people(folder):
 
 
 def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
-                  matching="nearest", progress=False, client=None):
+                  matching="nearest", progress=False, client=None, into=None):
     """Enroll the people of ``folder/<person>/<photo>`` into a gallery.
 
     One face per photo is enrolled. A photo with several faces gives the one
@@ -462,12 +462,22 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
         address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
         photos given as files; None: in this process. The results are the
         same either way.
+    into : OneShotIdentifier, str or path-like, default=None
+        An existing gallery to add the photos to (new people are enrolled,
+        known people get more photos; no retraining), or its file: then
+        ``out`` defaults to that file, and the gallery must have been made
+        with ``model``. ``threshold`` and ``matching`` are the gallery's own
+        unless ``threshold`` is given. When the enrollment fails (no face in
+        any photo, another model, a file changed meanwhile), the gallery and
+        its file are left as they were.
 
     Returns
     -------
     gallery : OneShotIdentifier
         The fitted identifier (identities are the sub-folder names; rejected
-        faces get ``"unknown"``).
+        faces get ``"unknown"``); ``into`` itself, in place, when given as an
+        identifier (the photos stay added even if saving to ``out`` fails:
+        nothing is lost, save it again).
     records : list of dict
         One per photo: ``image``, ``person``, ``face_index`` (the enrolled
         face, None if none), ``box``, ``score``, ``n_faces``, ``status``
@@ -500,10 +510,18 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
 
     model = load_face_model(model)
     entries = _list_people(folder)
-    if out is not None:  # what the file holds before the (long) enrollment
+    base = None
+    if into is not None:
+        base = _load_gallery(into, model)  # the model that made it, checked
+        if not hasattr(base, "classes_"):
+            raise ValueError("into must be a fitted gallery (OneShotIdentifier)")
+        if out is None and isinstance(into, (str, os.PathLike)):
+            out = into
+    before = "auto"
+    if out is not None and not (base is not None and _same_file(out, into)):
         from facekit.persistence import file_fingerprint
 
-        before = file_fingerprint(out)
+        before = file_fingerprint(out)  # the file before the (long) enrollment
     found = _find_faces(model, [p for p, _ in entries], progress, client)
     anchors = {}  # person -> faces of their photos that show one face
     for (_, person), (faces, status, _) in zip(entries, found):
@@ -518,6 +536,10 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
         if status == OK:
             near = _distance_to_anchors(faces, anchors.get(person, []),
                                         model.metric)
+            if len(faces) > 1 and base is not None and person in base.classes_:
+                known = base.identity_distance(
+                    np.stack([f["embedding"] for f in faces]), [person] * len(faces))
+                near = known if near is None else np.minimum(near, known)
             k, why = _enrolled_face(faces, near, model.threshold)
             if k is None:
                 record.update(status=AMBIGUOUS, error=f"{path}: {why}")
@@ -530,17 +552,33 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
     if not feats:
         raise ValueError(f"no face could be enrolled from {folder} "
                          f"({len(records)} photos skipped)")
-    gallery = OneShotIdentifier(
-        metric=model.metric,
-        threshold=model.threshold if threshold is None else threshold,
-        matching=matching,
-    ).fit(np.stack(feats), np.asarray(names))
+    if base is None:
+        gallery = OneShotIdentifier(
+            metric=model.metric,
+            threshold=model.threshold if threshold is None else threshold,
+            matching=matching,
+        ).fit(np.stack(feats), np.asarray(names))
+    else:
+        gallery = base
+        if threshold is not None:
+            gallery.set_params(threshold=threshold)
+        gallery.enroll(np.stack(feats), np.asarray(names))
     if out is not None:
         from facekit.persistence import save_gallery
 
         save_gallery(gallery, out, model=_model_signature(model),
                      expected_fingerprint=before)
     return gallery, records
+
+
+def _same_file(a, b):
+    """Whether two paths name one file (False when either is not a path)."""
+    if not isinstance(b, (str, os.PathLike)):
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _load_gallery(gallery, model):

@@ -433,10 +433,18 @@ def _cmd_verify(args):
 def _cmd_enroll(args):
     from facekit.api import enroll_folder
 
+    if args.add and not os.path.isfile(args.out):
+        raise CommandError(f"--add: there is no gallery {args.out} to add to "
+                           "(leave out --add to create one)")
+    if args.add and args.matching is not None:
+        raise CommandError("--matching applies to a new gallery; with --add the "
+                           "gallery keeps its own")
     client = _client(args)
     gallery, records = enroll_folder(args.folder, args.out, model=_model(args),
-                                     matching=args.matching,
-                                     progress=_progress(args), client=client)
+                                     threshold=args.threshold,
+                                     matching=args.matching or "nearest",
+                                     progress=_progress(args), client=client,
+                                     into=args.out if args.add else None)
     used = [r for r in records if r["status"] == "ok"]
     skipped = _skipped(records)
     data = {"gallery": args.out, "n_people": len(gallery.classes_),
@@ -521,7 +529,13 @@ def _add_recognition(sub):
     p.add_argument("folder")
     p.add_argument("--out", "-o", default="gallery.npz", type=_output_file,
                    help="gallery file to write")
-    p.add_argument("--matching", default="nearest", choices=["nearest", "centroid"])
+    p.add_argument("--matching", default=None, choices=["nearest", "centroid"],
+                   help="distance to a person: to their nearest photo (default "
+                        "for a new gallery) or to their mean")
+    p.add_argument("--add", action="store_true",
+                   help="add the folder's people and photos to the existing "
+                        "gallery --out instead of replacing it (no retraining; "
+                        "the file is left as it was when enrollment fails)")
     p.add_argument("--skip-bad", action="store_true",
                    help="(kept for compatibility: unreadable photos and photos "
                         "without a face are always reported and skipped)")

@@ -322,3 +322,52 @@ def test_enroll_photos_on_a_cluster_picks_the_persons_face(monkeypatch):
     assert ident.classes_.tolist() == ["ann"]
     np.testing.assert_allclose(ident.identity_distance([ann + 0.1], ["ann"]), 0)
     assert skipped[0][0] == "b1" and "no photo of the person alone" in skipped[0][1]
+
+
+def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
+    from facekit.persistence import load_gallery
+
+    _write_people(tmp_path / "first", n_people=2, n_images=2, seed=0)
+    _write_people(tmp_path / "more", n_people=3, n_images=1, seed=1)
+    # "more" has person0..2: person0 and person1 get more photos, person2 is new
+    g = tmp_path / "g.npz"
+    assert main(["enroll", str(tmp_path / "first"), "-o", str(g), "--model",
+                 lbp_model, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["enroll", str(tmp_path / "more"), "-o", str(g), "--model",
+                 lbp_model, "--add", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["people"] == ["person0", "person1", "person2"] and out["n_images"] == 3
+    gallery = load_gallery(g)
+    assert gallery.classes_.tolist() == ["person0", "person1", "person2"]
+    assert len(gallery.gallery_features_) == 4 + 3
+    # the added photos are found again at distance 0
+    probe = str(tmp_path / "more" / "person2" / "p2_0.png")
+    found = facekit.identify_photos(probe, g, model=lbp_model)
+    assert found[0]["identity"] == "person2" and found[0]["distance"] == 0.0
+
+    # a failing enrollment leaves the file as it was
+    before = g.read_bytes()
+    (tmp_path / "bad" / "eve").mkdir(parents=True)
+    (tmp_path / "bad" / "eve" / "x.png").write_bytes(b"not a png")
+    assert main(["enroll", str(tmp_path / "bad"), "-o", str(g), "--model",
+                 lbp_model, "--add"]) == 2
+    assert "no face could be enrolled" in capsys.readouterr().err
+    other = FaceModel(image_shape=(40, 32), crop="none", grid=(2, 2))
+    other_path = str(other.save(tmp_path / "other.json"))
+    assert main(["enroll", str(tmp_path / "more"), "-o", str(g), "--model",
+                 other_path, "--add"]) == 2
+    assert "another face model" in capsys.readouterr().err
+    assert g.read_bytes() == before
+    # --add needs the gallery, and keeps its matching
+    assert main(["enroll", str(tmp_path / "more"), "-o", str(tmp_path / "no.npz"),
+                 "--model", lbp_model, "--add"]) == 2
+    assert "no gallery" in capsys.readouterr().err
+    assert main(["enroll", str(tmp_path / "more"), "-o", str(g), "--model",
+                 lbp_model, "--add", "--matching", "centroid"]) == 2
+    assert "--matching" in capsys.readouterr().err
+
+    # in Python: into an identifier, in place
+    ident = load_gallery(g)
+    same, _ = facekit.enroll_folder(tmp_path / "first", model=lbp_model, into=ident)
+    assert same is ident and len(ident.gallery_features_) == 7 + 4
