@@ -412,7 +412,11 @@ def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
 
 
 def _list_people(folder):
-    """``[(path, person)]`` of a ``folder/<person>/<image>`` tree, sorted."""
+    """``[(path, person)]`` of a ``folder/<person>/.../<image>`` tree, sorted.
+
+    Every image file below a person's sub-folder is theirs; hidden files and
+    folders (``.name``) are left out.
+    """
     from facekit.datasets import IMAGE_EXTENSIONS
 
     root = Path(folder)
@@ -421,9 +425,11 @@ def _list_people(folder):
     out = []
     for person in sorted(p for p in root.iterdir()
                          if p.is_dir() and not p.name.startswith(".")):
-        out.extend((str(f), person.name) for f in sorted(person.iterdir())
-                   if f.is_file() and not f.name.startswith(".")
-                   and f.suffix.lower() in IMAGE_EXTENSIONS)
+        # a person's photos may sit in sub-folders of theirs (e.g. by year)
+        out.extend((str(f), person.name) for f in sorted(person.rglob("*"))
+                   if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
+                   and not any(part.startswith(".")
+                               for part in f.relative_to(person).parts))
     if not out:
         raise ValueError(f"no images found in {folder}/<person>/")
     return out
@@ -442,7 +448,8 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
     Parameters
     ----------
     folder : str or path-like
-        One sub-folder per person, named after them, holding their photos.
+        One sub-folder per person, named after them, holding their photos
+        (also in sub-folders of theirs; hidden files are left out).
     out : str or path-like, default=None
         Also save the gallery there (:func:`facekit.persistence.save_gallery`,
         no pickle), recording which face model made it, so that

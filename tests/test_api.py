@@ -371,3 +371,19 @@ def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
     ident = load_gallery(g)
     same, _ = facekit.enroll_folder(tmp_path / "first", model=lbp_model, into=ident)
     assert same is ident and len(ident.gallery_features_) == 7 + 4
+
+
+def test_enroll_folder_reads_a_persons_sub_folders(tmp_path, lbp_model):
+    _write_people(tmp_path / "people", n_people=2, n_images=1)
+    nested = tmp_path / "people" / "person1" / "2019"
+    nested.mkdir()
+    src = tmp_path / "people" / "person1" / "p1_0.png"
+    (nested / "again.png").write_bytes(src.read_bytes())
+    (tmp_path / "people" / "person1" / ".thumbs").mkdir()
+    (tmp_path / "people" / "person1" / ".thumbs" / "t.png").write_bytes(b"x")
+    (tmp_path / "people" / "person0" / ".hidden.png").write_bytes(b"x")
+    gallery, records = facekit.enroll_folder(tmp_path / "people", model=lbp_model)
+    assert [(r["image"].split("people/")[1], r["person"]) for r in records] == [
+        ("person0/p0_0.png", "person0"), ("person1/2019/again.png", "person1"),
+        ("person1/p1_0.png", "person1")]
+    assert all(r["status"] == "ok" for r in records)
