@@ -123,7 +123,7 @@ def load_face_model(model="pretrained", *, threshold=None, detector=None,
             name.endswith(".json") and _is_pretrained_file(name))))
     if pretrained:
         from facekit._model_files import PRETRAINED_INSTALL_HINT
-        from facekit.face_model import _PARAMS, load_pretrained_model
+        from facekit.face_model import _OPTIONAL, _PARAMS, load_pretrained_model
 
         if crop is not None:
             raise ValueError("crop applies to LBP models only; the pretrained "
@@ -132,7 +132,7 @@ def load_face_model(model="pretrained", *, threshold=None, detector=None,
             loaded = load_pretrained_model(None if name == "pretrained" else name)
         elif threshold is None and detector is None and n_jobs is None:
             return loaded
-        params = {k: getattr(loaded, k) for k in _PARAMS}
+        params = {k: getattr(loaded, k) for k in _PARAMS + _OPTIONAL}
         if threshold is not None:
             params["threshold"] = threshold
         if detector is not None:
@@ -748,7 +748,8 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
         Number of people if known (k-means); None: threshold clustering at
         τ (:class:`~facekit.clustering.FaceClusterer`).
     threshold : float, default=None
-        τ of threshold clustering (default: the model's).
+        τ of threshold clustering (default: the model's clustering τ,
+        ``cluster_threshold``, if it has one, else its τ).
     progress : bool or None, default=False
         Progress on stderr; None: when there are more than 20 photos.
     client : distributed.Client or str, default=None
@@ -814,7 +815,10 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
     elif len(feats) == 1:
         clusterer = None
     else:
-        clusterer = FaceClusterer(method="threshold", threshold=model.threshold,
+        tau = threshold
+        if tau is None:
+            tau = getattr(model, "cluster_threshold", None) or model.threshold
+        clusterer = FaceClusterer(method="threshold", threshold=tau,
                                   metric=model.metric)
     labels = np.zeros(1, int) if clusterer is None else clusterer.fit_predict(feats)
     faces = iter(int(v) for v in labels)

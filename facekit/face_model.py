@@ -41,7 +41,8 @@ FORMAT = "facekit-face-model"
 KIND = "pretrained"
 VERSION = 3
 _PARAMS = ("detector", "upsample", "min_score", "mirror", "metric", "threshold")
-_DEFAULTS = {"mirror": False}  # fields a file may lack (older models)
+_OPTIONAL = ("cluster_threshold",)  # written when set
+_DEFAULTS = {"mirror": False, "cluster_threshold": None}  # fields a file may lack
 
 
 def pretrained_model_path():
@@ -81,6 +82,14 @@ class PretrainedFaceModel:
         distance at 0.6).
     threshold : float, default=0.6
         Same person when ``distance <= threshold``.
+    cluster_threshold : float, default=None
+        τ of threshold clustering (:func:`facekit.api.cluster_photos`); None:
+        ``threshold``. In a collection, pairs of different people far
+        outnumber pairs of one person, so the τ that groups a collection best
+        is lower than the verification τ (chosen on balanced pairs); the
+        shipped model's is chosen by
+        :func:`facekit.clustering.choose_cluster_threshold` on LFW View 1
+        training people.
     device : str, default="auto"
         Torch device (``"auto"``: CUDA when available).
     n_jobs : int, default=None
@@ -109,6 +118,7 @@ class PretrainedFaceModel:
         mirror=True,
         metric="euclidean",
         threshold=0.6,
+        cluster_threshold=None,
         device="auto",
         n_jobs=None,
         verbose=0,
@@ -132,6 +142,14 @@ class PretrainedFaceModel:
             raise ValueError(
                 f"threshold must be a finite distance >= 0, got {threshold}"
             )
+        if cluster_threshold is not None:
+            if isinstance(cluster_threshold, (bool, str)):
+                raise ValueError("cluster_threshold must be a number, got "
+                                 f"{cluster_threshold!r}")
+            cluster_threshold = float(cluster_threshold)
+            if not np.isfinite(cluster_threshold) or cluster_threshold < 0:
+                raise ValueError("cluster_threshold must be a finite distance >= 0, "
+                                 f"got {cluster_threshold}")
         if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0):
             raise ValueError(f"n_jobs must be a non-zero int or None, got {n_jobs!r}")
         self.detector = detector
@@ -140,6 +158,7 @@ class PretrainedFaceModel:
         self.mirror = bool(mirror)
         self.metric = metric
         self.threshold = threshold
+        self.cluster_threshold = cluster_threshold
         self.device = device
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -152,6 +171,8 @@ class PretrainedFaceModel:
         """The model as plain JSON-able values."""
         d = {"format": FORMAT, "version": VERSION, "kind": KIND}
         d.update({k: getattr(self, k) for k in _PARAMS})
+        d.update({k: getattr(self, k) for k in _OPTIONAL
+                  if getattr(self, k) is not None})
         d["info"] = self.info
         return d
 
@@ -197,7 +218,7 @@ class PretrainedFaceModel:
         if not isinstance(info, dict):
             raise ValueError(f"{source}: info must be an object")
         try:
-            return cls(**{k: d[k] for k in _PARAMS}, info=info)
+            return cls(**{k: d[k] for k in _PARAMS + _OPTIONAL}, info=info)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{source} holds an invalid model: {exc}") from None
 
@@ -533,7 +554,9 @@ def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):
     -------
     model : PretrainedFaceModel
         A new model with τ for best accuracy on DevTrain and the accuracy on
-        DevTest (at that τ) recorded in ``info``.
+        DevTest (at that τ) recorded in ``info``, and the clustering τ
+        (``cluster_threshold``) with the best pairwise F1 when clustering the
+        ``peopleDevTrain`` people with 5 to 9 images.
 
     Examples
     --------
@@ -542,6 +565,7 @@ def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):
     >>> model.info["view1_test_accuracy"]  # doctest: +SKIP
     0.992
     """
+    from facekit.clustering import choose_cluster_threshold
     from facekit.datasets import load_lfw_pairs_metadata
     from facekit.metrics import best_accuracy_threshold
 
@@ -579,7 +603,36 @@ def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):
     }
     params = {k: getattr(model, k) for k in _PARAMS}
     params["threshold"] = round(tau, 6)
+    # tau of clustering: the View 1 training people with 5 to 9 images, as a
+    # collection in which each person appears a few times
+    people = _lfw_people_file("peopleDevTrain.txt", data_home)
+    names = [f"{p}/{p}_{i:04d}.jpg" for p, n in people if 5 <= n <= 9
+             for i in range(1, n + 1)]
+    emb, _ = lfw_embeddings(names, data_home=data_home, detector=model.detector,
+                            mirror=model.mirror, upsample=model.upsample,
+                            verbose=verbose)
+    cluster_tau, cluster_f1 = choose_cluster_threshold(
+        emb, [n.split("/")[0] for n in names], metric=model.metric)
+    params["cluster_threshold"] = round(cluster_tau, 6)
+    info["cluster_threshold_calibrated_on"] = (
+        "LFW View 1 peopleDevTrain people with 5 to 9 images "
+        f"({len(names)} images), best pairwise F1 of threshold clustering")
+    info["view1_train_cluster_pairwise_f1"] = round(cluster_f1, 4)
     return PretrainedFaceModel(**params, info=info)
+
+
+def _lfw_people_file(name, data_home=None):
+    """``[(person, n_images)]`` of an LFW people file (e.g. peopleDevTrain)."""
+    from facekit.datasets import get_data_home
+
+    path = Path(get_data_home(data_home)) / "lfw_home" / name
+    out = []
+    with open(path) as fh:
+        for line in fh.read().splitlines()[1:]:
+            parts = line.split()
+            if len(parts) == 2:
+                out.append((parts[0], int(parts[1])))
+    return out
 
 
 if __name__ == "__main__":  # python -m facekit.face_model [OUTPUT.json]

@@ -387,3 +387,31 @@ def test_enroll_folder_reads_a_persons_sub_folders(tmp_path, lbp_model):
         ("person0/p0_0.png", "person0"), ("person1/2019/again.png", "person1"),
         ("person1/p1_0.png", "person1")]
     assert all(r["status"] == "ok" for r in records)
+
+
+def test_cluster_photos_uses_the_models_clustering_threshold(monkeypatch):
+    from facekit.face_model import PretrainedFaceModel
+
+    model = PretrainedFaceModel(threshold=1.0, cluster_threshold=0.3)
+    points = [np.zeros(4), np.r_[0.5, 0, 0, 0], np.r_[0.6, 0, 0, 0]]
+
+    def found(model, images, progress, client=None):
+        return [([{"embedding": p, "box": [0, 0, 9, 9], "score": 1.0}], "ok", None)
+                for p in points]
+
+    monkeypatch.setattr(api, "_find_faces", found)
+    images = [np.zeros((8, 8))] * 3
+    labels = [r["cluster"] for r in facekit.cluster_photos(images, model=model)]
+    assert labels == [0, 1, 1]  # 0.5 apart: two people at the clustering tau
+    merged = facekit.cluster_photos(images, model=model, threshold=1.0)
+    assert [r["cluster"] for r in merged] == [0, 0, 0]
+    # the model file keeps it; a model without one clusters at its tau
+    again = PretrainedFaceModel.from_dict(model.to_dict())
+    assert again.cluster_threshold == 0.3
+    plain = PretrainedFaceModel(threshold=1.0)
+    assert "cluster_threshold" not in plain.to_dict()
+    labels = [r["cluster"] for r in facekit.cluster_photos(images, model=plain)]
+    assert labels == [0, 0, 0]
+    for bad in (-1, float("nan"), "0.5", True):
+        with pytest.raises(ValueError, match="cluster_threshold"):
+            PretrainedFaceModel(cluster_threshold=bad)
