@@ -58,9 +58,11 @@ __all__ = [
 ]
 
 #: File extensions :func:`load_image_folder` and the photo-folder commands
-#: read by default (case-insensitive; a GIF gives its first frame).
+#: read by default (case-insensitive; a GIF gives its first frame). HEIC /
+#: HEIF photos are listed too: read with the pillow-heif package installed,
+#: else reported as unreadable with that hint (never silently left out).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".tiff",
-                    ".webp", ".gif")
+                    ".webp", ".gif", ".avif", ".heic", ".heif")
 
 #: LFW index file of each ``subset`` of :func:`fetch_lfw_pairs`.
 LFW_PAIRS_FILES = {

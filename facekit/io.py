@@ -180,6 +180,22 @@ def _pil_to_float(img, name):
     return np.asarray(rgb).astype(np.float64) / 255.0
 
 
+def _register_heif():
+    """Let Pillow read HEIC / HEIF photos when pillow-heif is installed."""
+    global _HEIF_TRIED
+    if _HEIF_TRIED:
+        return
+    _HEIF_TRIED = True
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
+_HEIF_TRIED = False
+
+
 def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32):
     """Read an image file into a float array in ``[0, 1]``.
 
@@ -238,6 +254,7 @@ def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    _register_heif()
     if isinstance(path, np.ndarray) or not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(
             "imread expects a file path (str or os.PathLike), got "
@@ -267,7 +284,11 @@ def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32
             path, f"possible decompression bomb refused by Pillow: {exc}"
         ) from exc
     except UnidentifiedImageError as exc:
-        raise ImageLoadError(path, "not a recognised image format") from exc
+        reason = "not a recognised image format"
+        if os.path.splitext(path)[1].lower() in (".heic", ".heif"):
+            reason += (" (HEIC/HEIF photos, as iPhones take them, need the "
+                       "pillow-heif package: pip install pillow-heif)")
+        raise ImageLoadError(path, reason) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise

@@ -415,3 +415,19 @@ def test_cluster_photos_uses_the_models_clustering_threshold(monkeypatch):
     for bad in (-1, float("nan"), "0.5", True):
         with pytest.raises(ValueError, match="cluster_threshold"):
             PretrainedFaceModel(cluster_threshold=bad)
+
+
+def test_heic_and_avif_photos_are_listed_not_dropped(tmp_path):
+    from facekit.io import ImageLoadError, imread
+
+    pixels = (np.random.RandomState(0).rand(16, 16) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.avif")
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    listed = [p.split("/")[-1] for p in api._expand_images(tmp_path)]
+    assert listed == ["IMG_0001.HEIC", "a.avif"]
+    assert imread(tmp_path / "a.avif").shape == (16, 16)
+    try:
+        import pillow_heif  # noqa: F401
+    except ImportError:  # without it, the reason says what to install
+        with pytest.raises(ImageLoadError, match="pip install pillow-heif"):
+            imread(tmp_path / "IMG_0001.HEIC")
