@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from facekit.base import PairVerifierMixin, _pair_classes
 from facekit.distances import METRICS, _unit_rows, paired_distances
@@ -557,11 +558,16 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             (self.prior_scale_ * np.eye(d)).ravel(), np.zeros(d * d),
             [prior.intercept_[0]],
         ])
-        result = minimize(
-            _bilinear_objective, start, jac=True, method="L-BFGS-B",
-            args=(a, b, y, self.alpha, self.prior_scale_),
-            options={"maxiter": self.max_iter, "gtol": self.tol},
-        )
+        # The objective's products are small (n_pairs x d by d x d, d in the
+        # low hundreds): several BLAS threads only add synchronisation, which
+        # on a busy machine costs several times the work itself (as KMeans,
+        # the solver runs on one BLAS thread; the results agree to rounding).
+        with threadpool_limits(limits=1, user_api="blas"):
+            result = minimize(
+                _bilinear_objective, start, jac=True, method="L-BFGS-B",
+                args=(a, b, y, self.alpha, self.prior_scale_),
+                options={"maxiter": self.max_iter, "gtol": self.tol},
+            )
         if not result.success and result.nit >= self.max_iter:
             warnings.warn(
                 f"BilinearVerifier's solver did not converge in {self.max_iter} "
