@@ -9,6 +9,7 @@ from facekit.utils.estimator_checks import parametrize_with_pair_checks
 # Small, fast settings so the common checks run in seconds.
 INIT_PARAMS = {
     "EigenfaceTransformer": {"n_components": 3},
+    "DistinctRowPCA": {"n_components": 1, "random_state": 0},
     "PairTransformer": {},
     "FaceDetector": {},
 }
