@@ -55,6 +55,10 @@ import numpy as np
 from PIL import Image
 
 CROP = (slice(70, 195), slice(78, 172))  # fetch_lfw_people's default
+# Score fusion with the LBP recipe: the weights tried on View 1, and the one
+# benchmarks/choose_fusion_weight.py chose there (the only one View 2 scores).
+FUSION_CANDIDATES = (0.5, 1.0, 2.0)
+FUSION_WEIGHT = 0.5
 ALL_CONFIGS = [
     "triplet-batch_hard", "triplet-batch_all", "triplet-semi_hard",
     "triplet-random", "triplet-offline", "contrastive-ids", "logistic-ids",
@@ -494,10 +498,13 @@ def main(argv=None):
     parser.add_argument("--fuse-lbp", action="store_true",
                         help="also fuse the embedder's scores with the LBP "
                              "recipe of facekit benchmark lfw (view 2: per fold)")
-    parser.add_argument("--fuse-weight", type=float, nargs="+",
-                        default=[0.5, 1.0, 2.0],
-                        help="weights of the standardised LBP score in the fusion "
-                             "(each reported; 0.5 was best on View 1)")
+    parser.add_argument("--fuse-weight", type=float, nargs="+", default=None,
+                        help="weight(s) of the standardised LBP score in the "
+                             "fusion. View 1: the candidates (default "
+                             f"{' '.join(map(str, FUSION_CANDIDATES))}); View 2: "
+                             "one weight only, by default the one chosen on "
+                             f"View 1 ({FUSION_WEIGHT}, by "
+                             "benchmarks/choose_fusion_weight.py)")
     parser.add_argument("--open-set-methods", nargs="+",
                         default=["eigenfaces", "lbp", "siamese"])
     parser.add_argument("--configs", default=",".join(ALL_CONFIGS))
@@ -538,6 +545,13 @@ def main(argv=None):
     parser.add_argument("--lfw-home", default=None)
     args = parser.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    if args.fuse_weight is None:
+        args.fuse_weight = (list(FUSION_CANDIDATES) if args.view == "1"
+                            else [FUSION_WEIGHT])
+    elif args.view == "2" and len(args.fuse_weight) != 1:
+        parser.error("View 2 scores one fusion weight only, chosen on View 1 "
+                     "(benchmarks/choose_fusion_weight.py); got "
+                     f"{len(args.fuse_weight)}")
     unknown = set(args.configs) - set(ALL_CONFIGS)
     if unknown:
         parser.error(f"unknown configurations {sorted(unknown)}")
