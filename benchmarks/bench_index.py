@@ -27,9 +27,22 @@ the same + per-person ``np.maximum.reduceat`` + ``argpartition`` + sort
 Targets (issue 16): an approximate index with top-1 recall >= 0.99 of exact
 at >= 10x exact's queries/s; exact <= 1.25x bare.
 
-Run (full size; needs ~6 GB and the faiss extra)::
+Search-time parameters take lists (``--nprobe 16,32,64``, ``--ef-search
+32,64,128``): each value is measured on the one built index. Besides wall
+times the script reports CPU times of the searching process (queries per
+CPU-second, and the exact-vs-bare ratios in CPU time): on a shared machine
+the ratios of wall times measure the other jobs as much as the code.
+``--rows-dir DIR`` keeps each index's measurement in ``DIR/<kind>.json`` as
+it finishes and reuses those already there, so that the indexes can be
+measured by several runs (disjoint ``--kinds``) and printed together by a
+last one.
 
-    nice python benchmarks/bench_index.py --json index.json
+Run (full size; needs ~3 GB per index process and the faiss extra; the
+full-size numbers of docs/user_guide/scale.rst)::
+
+    nice python benchmarks/bench_index.py --threads 1 --build-threads 2 \
+        --repeats 2 --hnsw-m 16 --nprobe 8,16,24,32,48,64,96,128 \
+        --ef-search 16,24,32,48,64,96,128,192 --rows-dir rows/ --json index.json
 
 and at reduced size on a busy machine::
 
@@ -139,46 +152,94 @@ def make_data(n_gallery, per_person, n_probes, stats, seed=0):
     return X, y, Q, yq
 
 
+def _values(text):
+    """``"16,64"`` -> ``[16, 64]``: the values a search-time parameter sweeps."""
+    return [int(v) for v in str(text).split(",") if v]
+
+
+#: the search-time parameter each kind sweeps (set without rebuilding)
+SWEEP = {"ivf_flat": "nprobe", "ivf_pq": "nprobe", "hnsw": "ef_search"}
+
+
 def _index(kind, args):
     from facekit.index import FaissIndex
 
     if kind == "exact":
         return "exact"
-    params = {"flat": {}, "ivf_flat": {"nprobe": args.nprobe},
-              "ivf_pq": {"nprobe": args.nprobe, "pq_m": args.pq_m},
-              "hnsw": {"hnsw_m": args.hnsw_m, "ef_search": args.ef_search,
+    nprobe, ef_search = _values(args.nprobe)[0], _values(args.ef_search)[0]
+    nlist = args.nlist or None
+    params = {"flat": {}, "ivf_flat": {"nprobe": nprobe, "nlist": nlist},
+              "ivf_pq": {"nprobe": nprobe, "pq_m": args.pq_m, "nlist": nlist},
+              "hnsw": {"hnsw_m": args.hnsw_m, "ef_search": ef_search,
                        "ef_construction": args.ef_construction}}[kind]
     return FaissIndex(kind, **params)
 
 
-def _best_time(fn, repeats):
-    times = []
+def _best_time(fn, repeats, cpu=None):
+    """Best wall time of ``repeats`` calls and the last result; with a list
+    ``cpu``, the best CPU time of this process is appended to it."""
+    times, cpus = [], []
     for _ in range(repeats):
+        c = time.process_time()
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    if cpu is not None:
+        cpu.append(min(cpus))
     return min(times), out
+
+
+def _params(ident):
+    """The index parameters that matter for its kind, as a short string."""
+    if isinstance(ident.index, str):
+        return ""
+    ix = ident.index
+    if ix.kind in ("ivf_flat", "ivf_pq"):
+        search = ident._get_faiss()
+        nlist = faiss_nlist(search.index)
+        extra = f" pq_m={ix.pq_m}" if ix.kind == "ivf_pq" else ""
+        return f"nlist={nlist} nprobe={ix.nprobe}{extra}"
+    if ix.kind == "hnsw":
+        return (f"M={ix.hnsw_m} efC={ix.ef_construction} "
+                f"efS={ix.ef_search}")
+    return ""
+
+
+def faiss_nlist(index):
+    import faiss
+
+    return faiss.extract_index_ivf(index).nlist
 
 
 def run_one(kind, args, stats):
     """One index in this process: build, search, memory."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
     from facekit.identification import OneShotIdentifier
 
-    if args.threads:
-        import faiss
-        from threadpoolctl import threadpool_limits
-
-        faiss.omp_set_num_threads(args.threads)
-        threadpool_limits(args.threads)
+    build_threads = args.build_threads or args.threads
+    if build_threads:
+        faiss.omp_set_num_threads(build_threads)
+        threadpool_limits(build_threads)
     X, y, Q, yq = make_data(args.n_gallery, args.per_person, args.n_probes, stats)
     hwm_reset = _reset_hwm()
     base_rss = _rss_mib()
+    cpu0 = time.process_time()
     t = time.perf_counter()
     ident = OneShotIdentifier(metric="euclidean", index=_index(kind, args)).fit(X, y)
     ident.predict(Q[:1])  # any lazy work done
     build_s = time.perf_counter() - t
+    build_cpu_s = time.process_time() - cpu0
+    if args.threads:
+        faiss.omp_set_num_threads(args.threads)
+        threadpool_limits(args.threads)
+    cpu0 = time.process_time()
     search_s, pred = _best_time(lambda: ident.predict(Q), args.repeats)
-    out = {"kind": kind, "build_s": build_s, "search_s": search_s,
+    out = {"kind": kind, "params": _params(ident), "build_s": build_s,
+           "build_cpu_s": build_cpu_s, "search_s": search_s,
+           "search_cpu_s": (time.process_time() - cpu0) / args.repeats,
            "qps": len(Q) / search_s, "top1_accuracy": float(np.mean(pred == yq)),
            "pred": pred.tolist()}
     # memory the identifier adds to the generated data: its gallery copy,
@@ -186,6 +247,19 @@ def run_one(kind, args, stats):
     out.update({"base_rss_mib": base_rss, "peak_rss_mib": _peak_mib(),
                 "held_mib": _rss_mib() - base_rss,
                 "index_mib": (_hwm_mib() if hwm_reset else _peak_mib()) - base_rss})
+    # the other values of the search-time parameter, on the same built index
+    sweep = []
+    name = SWEEP.get(kind)
+    for value in (_values(getattr(args, name))[1:] if name else []):
+        ident.set_params(**{f"index__{name}": value})
+        cpu0 = time.process_time()
+        s_t, p_v = _best_time(lambda: ident.predict(Q), args.repeats)
+        sweep.append({"params": _params(ident), "search_s": s_t,
+                      "search_cpu_s": (time.process_time() - cpu0) / args.repeats,
+                      "qps": len(Q) / s_t,
+                      "top1_accuracy": float(np.mean(p_v == yq)),
+                      "pred": p_v.tolist()})
+    out["sweep"] = sweep
     if kind == "exact":
         G = ident.gallery_features_
         sq = np.einsum("ij,ij->i", G, G)
@@ -215,9 +289,15 @@ def run_one(kind, args, stats):
             return out
 
         # interleaved, best of repeats
-        bt, bp = _best_time(bare_top1, args.repeats)
-        rt, _ = _best_time(lambda: ident.rank(Q, k=5), args.repeats)
-        brt, _ = _best_time(bare_rank, args.repeats)
+        cpu = []  # CPU seconds: on a busy machine the ratios of wall times
+        # depend on the other jobs, those of CPU times much less
+        _best_time(lambda: ident.predict(Q), args.repeats, cpu)
+        bt, bp = _best_time(bare_top1, args.repeats, cpu)
+        rt, _ = _best_time(lambda: ident.rank(Q, k=5), args.repeats, cpu)
+        brt, _ = _best_time(bare_rank, args.repeats, cpu)
+        out.update({"cpu_predict_vs_bare": cpu[0] / cpu[1],
+                    "cpu_rank5_vs_bare": cpu[2] / cpu[3],
+                    "bare_top1_cpu_s": cpu[1]})
         out.update({"bare_top1_s": bt, "predict_vs_bare": search_s / bt,
                     "rank5_s": rt, "bare_rank5_s": brt, "rank5_vs_bare": rt / brt,
                     "bare_top1_agrees": bool(np.array_equal(bp, pred))})
@@ -231,13 +311,25 @@ def main(argv=None):
     p.add_argument("--n-probes", type=int, default=1000)
     p.add_argument("--kinds", default="exact,flat,ivf_flat,ivf_pq,hnsw")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--nprobe", type=int, default=16)
+    p.add_argument("--threads", type=int, default=0,
+                   help="BLAS and FAISS threads of the searches (0: all)")
+    p.add_argument("--build-threads", type=int, default=0,
+                   help="threads while building (0: as --threads)")
+    p.add_argument("--nlist", type=int, default=0,
+                   help="IVF cells (0: FaissIndex's default, 4 sqrt(n))")
+    p.add_argument("--nprobe", default="16",
+                   help="IVF cells searched; a list (16,32,64) sweeps them "
+                        "on one built index")
     p.add_argument("--pq-m", type=int, default=32)
     p.add_argument("--hnsw-m", type=int, default=32)
-    p.add_argument("--ef-search", type=int, default=64)
+    p.add_argument("--ef-search", default="64",
+                   help="HNSW search list size; a list sweeps it")
     p.add_argument("--ef-construction", type=int, default=40)
     p.add_argument("--json", default=None)
+    p.add_argument("--rows-dir", default=None,
+                   help="keep each index's measurement in DIR/<kind>.json as "
+                        "it finishes, and reuse those already there (several "
+                        "runs with disjoint --kinds, then one to print them all)")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -264,35 +356,61 @@ def main(argv=None):
     rows = []
     argv = list(argv if argv is not None else sys.argv[1:])
     for kind in args.kinds.split(","):
-        cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--one", kind]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode:
-            print(f"{kind}: failed\n{proc.stderr[-2000:]}")
-            continue
-        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        r = rows[-1]
-        print(f"  {kind}: built in {r['build_s']:.1f} s, {r['qps']:.0f} queries/s, "
+        saved = Path(args.rows_dir) / f"{kind}.json" if args.rows_dir else None
+        if saved is not None and saved.exists():  # measured by an earlier run
+            r = json.loads(saved.read_text())
+            if r.get("n_gallery") != args.n_gallery:
+                print(f"{kind}: {saved} is of another gallery size; skipped")
+                continue
+        else:
+            cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--one",
+                   kind]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode:
+                print(f"{kind}: failed\n{proc.stderr[-2000:]}")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            r["n_gallery"] = args.n_gallery
+            if saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(json.dumps(r))
+        sweep = r.pop("sweep", [])
+        rows.append(r)
+        for extra in sweep:  # the same built index, another search setting
+            rows.append({**{k: v for k, v in r.items() if k not in extra},
+                         **extra})
+        print(f"  {kind}: built in {r['build_s']:.1f} s "
+              f"({r['build_cpu_s']:.0f} CPU s), {r['qps']:.0f} queries/s, "
               f"peak {r['peak_rss_mib']:.0f} MiB", flush=True)
     exact = next((r for r in rows if r["kind"] == "exact"), None)
     n_people = args.n_gallery // args.per_person
     print(f"\ngallery {args.n_gallery} x 128 float32 ({n_people} people x "
           f"{args.per_person}), {args.n_probes} probes, threads "
           f"{args.threads or 'all'}")
-    print(f"{'index':10s} {'build s':>8s} {'q/s':>9s} {'x exact':>8s} "
-          f"{'recall@1':>9s} {'acc':>6s} {'peak MiB':>9s} {'index MiB':>10s} "
-          f"{'held MiB':>9s}")
+    print(f"{'index':10s} {'params':28s} {'build s':>8s} {'q/s':>9s} "
+          f"{'x exact':>8s} {'q/CPU s':>8s} {'x exact':>8s} {'recall@1':>9s} "
+          f"{'acc':>6s} {'peak MiB':>9s} {'index MiB':>10s} {'held MiB':>9s}")
     for r in rows:
         ratio = r["qps"] / exact["qps"] if exact else float("nan")
         recall = (float(np.mean(np.array(r["pred"]) == np.array(exact["pred"])))
                   if exact else float("nan"))
+        r["qps_cpu"] = len(r["pred"]) / r["search_cpu_s"]
+        cpu_ratio = (r["qps_cpu"] * exact["search_cpu_s"] / len(exact["pred"])
+                     if exact else float("nan"))
         r["speedup_vs_exact"], r["recall_vs_exact"] = ratio, recall
-        print(f"{r['kind']:10s} {r['build_s']:8.1f} {r['qps']:9.0f} {ratio:8.2f} "
-              f"{recall:9.4f} {r['top1_accuracy']:6.3f} {r['peak_rss_mib']:9.0f} "
+        r["cpu_speedup_vs_exact"] = cpu_ratio
+        print(f"{r['kind']:10s} {r['params']:28s} {r['build_s']:8.1f} "
+              f"{r['qps']:9.0f} {ratio:8.2f} {r['qps_cpu']:8.0f} {cpu_ratio:8.2f} "
+              f"{recall:9.4f} "
+              f"{r['top1_accuracy']:6.3f} {r['peak_rss_mib']:9.0f} "
               f"{r['index_mib']:10.0f} {r['held_mib']:9.0f}")
     if exact:
         print(f"\nexact vs bare numpy: predict {exact['predict_vs_bare']:.2f}x "
               f"(bare top-1 {exact['bare_top1_s'] * 1e3:.0f} ms, same answers: "
               f"{exact['bare_top1_agrees']}), rank k=5 {exact['rank5_vs_bare']:.2f}x")
+        if "cpu_predict_vs_bare" in exact:
+            print(f"  in CPU time: predict {exact['cpu_predict_vs_bare']:.2f}x, "
+                  f"rank k=5 {exact['cpu_rank5_vs_bare']:.2f}x")
     if args.json:
         for r in rows:
             r.pop("pred")
