@@ -471,6 +471,13 @@ def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
         if verbose:
             print(f"  fold {k + 1:2d}: accuracy {acc[-1]:.4f}  AUC {aucs[-1]:.4f}"
                   f"  ({t1 - t0:.1f}s fit, {t2 - t1:.1f}s predict)", flush=True)
+    return _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, fit_time,
+                            predict_time, fars)
+
+
+def _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, fit_time,
+                     predict_time, fars):
+    """The summary of :func:`evaluate_protocol` from its per-fold lists."""
     n = len(acc)
     def sem(v):
         return (float(np.std(v, ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))

@@ -175,3 +175,36 @@ def test_open_set_row_with_an_approximate_index():
     # the command line refuses --index without distance rows before any work
     assert main(["benchmark", "lfw-open-set", "--index", "hnsw", "--scoring",
                  "csls", "--data-home", "nowhere", "--no-download"]) == 2
+
+
+def test_fixed_features_of_repeated_images_are_computed_once_and_equal():
+    pairs, _ = _pairs(12)
+    pairs[5, 1] = pairs[0, 0]  # the same image in two pairs
+    feats = fixed_features("lbp", pairs, (20, 20))
+    assert_array_equal(feats[5, 1], feats[0, 0])
+    one = fixed_features("lbp", pairs[5:6], (20, 20))
+    assert_array_equal(one[0], feats[5])
+
+
+def test_protocol_shares_features_and_matches_evaluate_protocol():
+    from sklearn.utils import Bunch
+
+    from facekit.benchmark import _protocol
+    from facekit.metrics import evaluate_protocol
+
+    shape = (12, 10)
+    pairs, y = _pairs(120, shape=shape)
+    folds = (np.arange(120) // 2) % 3
+    feats = fixed_features("eigenfaces", pairs, shape)
+    data = Bunch(target=y, folds=folds, image_shape=shape)
+    verifiers = ["threshold", "logistic", "bilinear"]
+    rows = _protocol("eigenfaces", verifiers, data, feats, 0.0, (1e-2,), False)
+    for verifier, row in zip(verifiers, rows):
+        ref = evaluate_protocol(
+            make_pipeline("eigenfaces", shape, verifier, precomputed=True),
+            feats, y, folds, fars=(1e-2,))
+        assert row["accuracy"] == ref["accuracy_mean"]
+        assert row["accuracy_sem"] == ref["accuracy_sem"]
+        assert_allclose([row["auc"], row["eer"], row["tar@far=0.01"]],
+                        [ref["auc_mean"], ref["eer_mean"], ref["tar@far=0.01"]])
+        assert_allclose(row["scores"], ref["scores"], atol=1e-9)
