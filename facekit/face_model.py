@@ -455,7 +455,7 @@ def lfw_embeddings(
     """
     import torch
 
-    from facekit.datasets import _get_cache_home
+    from facekit.datasets._home import _get_cache_home
     from facekit.detection import FaceAligner
     from facekit.nn import PretrainedEmbedder
 

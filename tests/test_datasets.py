@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import facekit.datasets as fd
+import facekit.datasets._home as fdh
 from facekit.datasets import (
     LFWNotFoundError,
     fetch_lfw_pairs,
@@ -110,22 +111,22 @@ def test_get_data_home_never_creates(tmp_path, monkeypatch):
 
 def test_cache_home_resolution(tmp_path, monkeypatch):
     monkeypatch.setenv("FACEKIT_CACHE", str(tmp_path / "fk"))
-    assert fd._get_cache_home() == str(tmp_path / "fk")
+    assert fdh._get_cache_home() == str(tmp_path / "fk")
     monkeypatch.delenv("FACEKIT_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert fd._get_cache_home() == str(tmp_path / "xdg" / "facekit")
+    assert fdh._get_cache_home() == str(tmp_path / "xdg" / "facekit")
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert fd._get_cache_home() == str(tmp_path / "home" / ".cache" / "facekit")
+    assert fdh._get_cache_home() == str(tmp_path / "home" / ".cache" / "facekit")
     # not writable (an existing read-only folder): fall back to the temp folder
     ro = tmp_path / "ro"
     ro.mkdir()
     os.chmod(ro, 0o555)
-    monkeypatch.setattr(fd.tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(fdh.tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     try:
         monkeypatch.setenv("FACEKIT_CACHE", str(ro))
-        got = fd._get_cache_home()
+        got = fdh._get_cache_home()
         assert os.path.dirname(got) == str(tmp_path / "tmp")
         assert os.path.basename(got).startswith("facekit-cache-")
         assert os.path.isdir(got) and os.listdir(ro) == []
@@ -136,14 +137,14 @@ def test_cache_home_resolution(tmp_path, monkeypatch):
 def test_writable_lfw_home_used_as_is(fake_lfw):
     data_home, cache = fake_lfw
     _set_tree_writable(data_home, True)
-    assert fd._writable_data_home(data_home) == str(data_home)
+    assert fdh._writable_data_home(data_home) == str(data_home)
     assert not cache.exists()
 
 
 def test_read_only_lfw_home_gets_a_shadow(fake_lfw):
     data_home, cache = fake_lfw
     before = _snapshot(data_home)
-    home = fd._writable_data_home(data_home)
+    home = fdh._writable_data_home(data_home)
     assert home.startswith(str(cache))
     shadow = os.path.join(home, "lfw_home")
     entries = sorted(os.listdir(shadow))
@@ -154,21 +155,21 @@ def test_read_only_lfw_home_gets_a_shadow(fake_lfw):
         assert os.readlink(link) == os.path.join(
             os.path.realpath(data_home / "lfw_home"), entry
         )
-    assert fd._is_writable_dir(shadow)
+    assert fdh._is_writable_dir(shadow)
     # stable: the same shadow every time
-    assert fd._writable_data_home(data_home) == home
+    assert fdh._writable_data_home(data_home) == home
     assert _snapshot(data_home) == before
 
 
 def test_shadow_follows_changes_of_the_real_folder(fake_lfw):
     data_home, _ = fake_lfw
-    home = fd._writable_data_home(data_home)
+    home = fdh._writable_data_home(data_home)
     lfw_home = data_home / "lfw_home"
     os.chmod(lfw_home, 0o755)
     (lfw_home / "extra.txt").write_text("x")
     (lfw_home / "people.txt").unlink()
     os.chmod(lfw_home, 0o555)
-    assert fd._writable_data_home(data_home) == home
+    assert fdh._writable_data_home(data_home) == home
     shadow = os.listdir(os.path.join(home, "lfw_home"))
     assert "extra.txt" in shadow and "people.txt" not in shadow
 
