@@ -16,13 +16,9 @@ for the MMOD detector.
 
 from facekit.detection._align import extract_face_chips, face_chip_transforms
 from facekit.detection._aligner import Face, FaceAligner
-from facekit.detection._cascade import (
-    DEFAULT_DETECTION_MAX_SIDE,
-    FaceDetector,
-    FaceNotFoundError,
-    FaceNotFoundWarning,
-    detect_faces,
-)
+from facekit.detection._cascade import DEFAULT_DETECTION_MAX_SIDE, detect_faces
+from facekit.detection._detector import FaceDetector
+from facekit.detection._inputs import FaceNotFoundError, FaceNotFoundWarning
 from facekit.detection._landmarks import ShapePredictor, read_shape_predictor
 
 __all__ = [

@@ -29,12 +29,12 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from facekit.detection._cascade import (
+from facekit.detection._cascade import detect_faces
+from facekit.detection._inputs import (
     FaceNotFoundError,
     FaceNotFoundWarning,
     _check_images,
     _load,
-    detect_faces,
 )
 
 __all__ = ["Face", "FaceAligner"]

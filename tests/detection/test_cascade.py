@@ -151,7 +151,7 @@ def test_detector_crops_the_face(astronaut):
     assert abs(cy - FACE_CENTER_512[0] / 2) < 15
     assert abs(cx - FACE_CENTER_512[1] / 2) < 15
     # the crop is the resized face region: compare with a manual cut
-    from facekit.detection._cascade import _crop_box
+    from facekit.detection._detector import _crop_box
 
     (cr, cc), (h, w) = _crop_box(boxes[0, :4], (40, 32), 0.2)
     assert h / w == pytest.approx(40 / 32)
