@@ -55,7 +55,7 @@ AMBIGUOUS = "ambiguous"
 
 
 def _is_pretrained_file(path):
-    from facekit.persistence import _read_json
+    from facekit.persistence._read import _read_json
 
     try:  # the safe loader: no FIFO, no huge file, no deep JSON
         return _read_json(path, "face model").get("kind") == "pretrained"

@@ -189,7 +189,7 @@ class PretrainedFaceModel:
         path : pathlib.Path
             The path written.
         """
-        from facekit.persistence import _atomic_write
+        from facekit.persistence._write import _atomic_write
 
         path = Path(path)
         text = (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8")
@@ -372,7 +372,7 @@ def load_pretrained_model(path=None):
 
 
 def _load_json_model(path):
-    from facekit.persistence import InvalidFileError, _read_json
+    from facekit.persistence._read import InvalidFileError, _read_json
 
     path = Path(path)
     try:  # facekit's one safe loader: size-limited, regular files only
@@ -524,7 +524,7 @@ def lfw_embeddings(
 
 def _save_lfw_cache(store, known):
     """Write the cache atomically (a partial run keeps what it computed)."""
-    from facekit.persistence import _atomic_write
+    from facekit.persistence._write import _atomic_write
 
     store.parent.mkdir(parents=True, exist_ok=True)
     names = sorted(known)

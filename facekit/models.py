@@ -209,7 +209,7 @@ class FaceModel:
         """
         path = os.fspath(path)
         if self.projection is not None or path.endswith(".npz"):
-            from facekit.persistence import _write_npz_atomic
+            from facekit.persistence._write import _write_npz_atomic
 
             if not path.endswith(".npz"):
                 raise ValueError(
@@ -220,7 +220,7 @@ class FaceModel:
                 arrays["components"] = arrays["components"].astype(np.float16)
             meta = dict(self.to_dict(), format_version=VERSION)
             return _write_npz_atomic(path, arrays, meta)
-        from facekit.persistence import _atomic_write
+        from facekit.persistence._write import _atomic_write
 
         text = json.dumps(self.to_dict(), indent=2) + "\n"
         _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
@@ -480,7 +480,7 @@ def load_model(path=None, *, max_bytes=None):
     """
     import stat
 
-    from facekit.persistence import InvalidFileError, _read_json, _read_npz
+    from facekit.persistence._read import InvalidFileError, _read_json, _read_npz
 
     path = default_model_path() if path is None else Path(path)
     try:

@@ -49,11 +49,11 @@ from facekit.models import FaceModel, load_model
 from facekit.persistence import (
     FileChangedError,
     InvalidFileError,
-    _read_npz,
     file_fingerprint,
     load_gallery,
     save_gallery,
 )
+from facekit.persistence._read import _read_npz
 from tests.conftest import make_lfw_like_portrait
 
 REPO = Path(__file__).resolve().parents[1]
@@ -566,7 +566,7 @@ _KILLED_SAVE = textwrap.dedent("""
     def stall(*args):  # the temporary file is complete: wait to be killed
         print("written", flush=True)
         time.sleep(600)
-    persistence.os.replace = stall
+    os.replace = stall
     persistence.save_gallery(ident, sys.argv[1])
 """)
 
@@ -758,12 +758,12 @@ def test_enroll_never_overwrites_a_gallery_written_meanwhile(photo_files,
 
 def test_a_writer_that_holds_the_lock_too_long_is_a_clear_error(tmp_path,
                                                                 monkeypatch):
-    import facekit.persistence as persistence
+    import facekit.persistence._write as writing
 
     path = tmp_path / "g.npz"
     ident = _small_gallery(path)
-    monkeypatch.setattr(persistence, "LOCK_TIMEOUT", 0.2)
-    with persistence._write_lock(str(path), 1.0):  # another writer, stuck
+    monkeypatch.setattr(writing, "LOCK_TIMEOUT", 0.2)
+    with writing._write_lock(str(path), 1.0):  # another writer, stuck
         with pytest.raises(TimeoutError, match="g.npz"):
             save_gallery(ident, path)
     save_gallery(ident, path)

@@ -311,7 +311,7 @@ def test_exact_gallery_is_written_as_version_1(tmp_path):
 def _rewrite(path, out, **changes):
     import json
 
-    from facekit.persistence import _write_npz_atomic
+    from facekit.persistence._write import _write_npz_atomic
 
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files if k != "__meta__"}

@@ -5,14 +5,10 @@ import zipfile
 import numpy as np
 import pytest
 
-import facekit.persistence as persistence
 from facekit.identification import OneShotIdentifier
-from facekit.persistence import (
-    _read_npz,
-    _write_npz_atomic,
-    load_gallery,
-    save_gallery,
-)
+from facekit.persistence import load_gallery, save_gallery
+from facekit.persistence._read import _read_npz
+from facekit.persistence._write import _write_npz_atomic
 
 
 def fitted(labels="int", dtype=np.float64, **params):
@@ -88,8 +84,8 @@ def test_crash_mid_save_keeps_previous_file(tmp_path, monkeypatch, where):
             args[0].write(b"PK\x03\x04 partial")
         raise OSError("simulated crash")
 
-    target = {"savez": (persistence.np, "savez"), "fsync": (persistence.os, "fsync"),
-              "replace": (persistence.os, "replace")}[where]
+    target = {"savez": (np, "savez"), "fsync": (os, "fsync"),
+              "replace": (os, "replace")}[where]
     monkeypatch.setattr(*target, boom)
     with pytest.raises(OSError, match="simulated"):
         save_gallery(new, path)
