@@ -173,8 +173,9 @@ def test_open_set_row_with_an_approximate_index():
     with pytest.raises(ValueError, match="index must be"):
         open_set_row(G, labels, P, probe_labels, n_genuine=40, index="annoy")
     # the command line refuses --index without distance rows before any work
-    assert main(["benchmark", "lfw-open-set", "--index", "hnsw", "--scoring",
-                 "csls", "--data-home", "nowhere", "--no-download"]) == 2
+    assert main(["benchmark", "lfw-open-set", "--method", "eigenfaces", "--index",
+                 "hnsw", "--scoring", "csls", "--data-home", "nowhere",
+                 "--no-download"]) == 2
 
 
 def test_fixed_features_of_repeated_images_are_computed_once_and_equal():
