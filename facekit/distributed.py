@@ -459,10 +459,10 @@ class ShardedGallery(BaseEstimator):
         Sorted enrolled identities, as ``OneShotIdentifier.classes_``.
     n_shards_ : int
         Number of shards.
-    shard_bounds_ : ndarray of shape (n_shards_ + 1,)
+    shard_bounds_ : ndarray of shape (n_shards + 1,)
         Shard ``s`` holds the identities ``classes_[shard_bounds_[s]:
         shard_bounds_[s + 1]]``.
-    shard_sizes_ : ndarray of shape (n_shards_,)
+    shard_sizes_ : ndarray of shape (n_shards,)
         Gallery rows of each shard.
     shards_ : list
         The fitted shard identifiers: Dask futures on a cluster, the
