@@ -817,7 +817,9 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
     else:
         tau = threshold
         if tau is None:
-            tau = getattr(model, "cluster_threshold", None) or model.threshold
+            tau = getattr(model, "cluster_threshold", None)
+        if tau is None:
+            tau = model.threshold
         clusterer = FaceClusterer(method="threshold", threshold=tau,
                                   metric=model.metric)
     labels = np.zeros(1, int) if clusterer is None else clusterer.fit_predict(feats)

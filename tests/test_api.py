@@ -412,6 +412,10 @@ def test_cluster_photos_uses_the_models_clustering_threshold(monkeypatch):
     assert "cluster_threshold" not in plain.to_dict()
     labels = [r["cluster"] for r in facekit.cluster_photos(images, model=plain)]
     assert labels == [0, 0, 0]
+    # a clustering tau of 0 is a tau, not "none"
+    zero = PretrainedFaceModel(threshold=1.0, cluster_threshold=0.0)
+    labels = [r["cluster"] for r in facekit.cluster_photos(images, model=zero)]
+    assert labels == [0, 1, 2]
     for bad in (-1, float("nan"), "0.5", True):
         with pytest.raises(ValueError, match="cluster_threshold"):
             PretrainedFaceModel(cluster_threshold=bad)

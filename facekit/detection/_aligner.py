@@ -36,6 +36,7 @@ from facekit.detection._inputs import (
     _check_images,
     _load,
 )
+from facekit.detection._overlap import _box_overlaps
 
 __all__ = ["Face", "FaceAligner"]
 
@@ -310,8 +311,6 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         size lies whole in one tile; duplicates found in two tiles are merged
         as the detector merges its own windows.
         """
-        from facekit.nn._mmod import _box_overlaps
-
         side = self.max_side
         step = max(1, side - side // 4)
         h, w = rgb.shape[:2]

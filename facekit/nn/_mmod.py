@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facekit._dlib_format import DlibFormatError, DlibReader
+from facekit.detection._overlap import _box_overlaps
 from facekit.nn._device import check_device
 from facekit.nn._dlib_resnet import _read_affine, _read_con, _read_relu
 
@@ -299,28 +300,6 @@ def _tensor_rects_to_image(rects, left, top, right, bottom):
         up = idx >= level
         coords = [np.where(up, c * ratio + 0.3, c) for c in coords]
     return np.stack([_lround(c) for c in coords], axis=1)
-
-
-def _box_overlaps(kept, box, iou_thresh, covered_thresh):
-    """dlib's ``test_box_overlap`` of integer rectangles, one box against many."""
-    if len(kept) == 0:
-        return False
-    k = np.asarray(kept)
-    iw = np.minimum(k[:, 2], box[2]) - np.maximum(k[:, 0], box[0]) + 1
-    ih = np.minimum(k[:, 3], box[3]) - np.maximum(k[:, 1], box[1]) + 1
-    inner = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    # (a + b).area(): the bounding box of both, not the union
-    ow = np.maximum(k[:, 2], box[2]) - np.minimum(k[:, 0], box[0]) + 1
-    oh = np.maximum(k[:, 3], box[3]) - np.minimum(k[:, 1], box[1]) + 1
-    area_k = (k[:, 2] - k[:, 0] + 1) * (k[:, 3] - k[:, 1] + 1)
-    area_b = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hit = (inner > 0) & (
-            (inner / (ow * oh) > iou_thresh)
-            | (inner / area_k > covered_thresh)
-            | (inner / area_b > covered_thresh)
-        )
-    return bool(hit.any())
 
 
 # --------------------------------------------------------------------------------------

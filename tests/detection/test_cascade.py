@@ -482,3 +482,32 @@ def test_photos_through_a_pipeline(astronaut, tmp_path):
     probe_b = np.clip(probe[:, ::-1] * 0.7, 0, 1)
     assert pipe.predict([probe, path, probe_b]).tolist() == ["a", "a", "b"]
     assert pipe.named_steps["detect"].last_found_mask_.tolist() == [True] * 3
+
+
+def test_aligner_tiled_search_with_the_cascade_needs_no_torch(tmp_path):
+    # a large photo without a face makes FaceAligner search it again in
+    # tiles; with the cascade detector that must work without torch
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class NoTorch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ImportError('torch is blocked here')\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+        "import numpy as np\n"
+        "from facekit.detection import FaceAligner\n"
+        "try:\n"
+        "    aligner = FaceAligner(detector='cascade', max_side=256).fit()\n"
+        "except ImportError as exc:\n"
+        "    print('skip', exc); raise SystemExit(0)\n"
+        "print(aligner.detect([np.full((600, 700), 0.5)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.startswith("skip"):
+        pytest.skip(out.stdout.strip())
+    assert out.stdout.strip() == "[[]]"
