@@ -7,9 +7,12 @@
 - :class:`BilinearVerifier` learns a full bilinear similarity from the
   training pairs, regularised towards the cosine similarity.
 
-Both take pairs of shape ``(n_pairs, 2, n_features)`` -- typically the output
+All take pairs of shape ``(n_pairs, 2, n_features)`` -- typically the output
 of :class:`facekit.pairs.PairTransformer` -- and expose a ``decision_function``
-that is a similarity (higher = more alike).
+that is a similarity (higher = more alike). They share
+:class:`facekit.base.PairVerifierMixin`, which sets ``classes_`` and the cut
+``decision_threshold_`` (in ``decision_function`` units) and predicts *same*
+when ``decision_function >= decision_threshold_``.
 """
 
 import numbers
@@ -26,13 +29,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from facekit.base import PairVerifierMixin, _pair_classes
+from facekit.base import PairVerifierMixin
 from facekit.distances import METRICS, _unit_rows, paired_distances
-from facekit.metrics import (
-    best_accuracy_threshold,
-    equal_error_rate,
-    threshold_at_far,
-)
 from facekit.pairs import check_pair_labels
 
 __all__ = ["ThresholdVerifier", "LogisticVerifier", "BilinearVerifier"]
@@ -63,9 +61,12 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     threshold_ : float
-        The distance threshold used by :meth:`predict`.
+        The distance threshold τ: :meth:`predict` accepts
+        ``distance <= threshold_``. Unlike the other verifiers' ``threshold_``
+        it is a distance, not a :meth:`decision_function` value.
     decision_threshold_ : float
-        The same cut in :meth:`decision_function` units (``-threshold_``).
+        The same cut in :meth:`decision_function` units (``-threshold_``):
+        :meth:`predict` accepts ``decision_function >= decision_threshold_``.
     classes_ : ndarray of shape (2,)
         ``[0, 1]``.
     n_features_in_ : int
@@ -125,32 +126,30 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             The fitted verifier.
         """
         pairs = self._validate_pairs(pairs, reset=True)
-        self.classes_ = _pair_classes()
         if isinstance(self.threshold, numbers.Real):
             if y is not None:
                 check_pair_labels(y, n_pairs=pairs.shape[0])
-            self.threshold_ = float(self.threshold)
-            return self
-        if y is None:
-            raise ValueError(
-                f"threshold={self.threshold!r} is chosen from labelled pairs: "
-                "pass y (1 = same, 0 = different) or a float threshold"
-            )
-        y = check_pair_labels(y, n_pairs=pairs.shape[0])
-        scores = -self._distances(pairs)
-        if self.threshold == "auto":
-            cut, _ = best_accuracy_threshold(y, scores)
-        elif self.threshold == "eer":
-            _, cut = equal_error_rate(y, scores, return_threshold=True)
+            # a distance τ is the cut -τ on the scores -distance
+            self._calibrate_threshold(-float(self.threshold))
         else:
-            cut = threshold_at_far(y, scores, self.target_far)
-        self.threshold_ = float(-cut)
+            if y is None:
+                raise ValueError(
+                    f"threshold={self.threshold!r} is chosen from labelled pairs: "
+                    "pass y (1 = same, 0 = different) or a float threshold"
+                )
+            y = check_pair_labels(y, n_pairs=pairs.shape[0])
+            self._calibrate_threshold(self.threshold, y, -self._distances(pairs),
+                                      target_far=self.target_far)
+        # negation is exact: distance <= threshold_ iff -distance >= -threshold_
+        self.threshold_ = -self.decision_threshold_
         return self
 
-    @property
-    def decision_threshold_(self):
-        check_is_fitted(self, "threshold_")
-        return -self.threshold_
+    def __setstate__(self, state):
+        # pickles from before the cut was stored (decision_threshold_ was a
+        # property computed from threshold_)
+        if "threshold_" in state and "decision_threshold_" not in state:
+            state = {**state, "decision_threshold_": -state["threshold_"]}
+        super().__setstate__(state)
 
     def pair_distances(self, pairs):
         """Distance between the two faces of every pair.
@@ -179,24 +178,10 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_pairs,)
-            ``-distance``; the pair is accepted when ``scores >= -threshold_``.
+            ``-distance``; the pair is accepted when
+            ``scores >= decision_threshold_`` (``distance <= threshold_``).
         """
         return -self.pair_distances(pairs)
-
-    def predict(self, pairs):
-        """Predict same person (1) or different people (0).
-
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_pairs,)
-            1 when ``distance <= threshold_``, else 0.
-        """
-        return (self.pair_distances(pairs) <= self.threshold_).astype(int)
 
 
 class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
@@ -227,8 +212,11 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         The fitted regression.
     classes_ : ndarray of shape (2,)
         ``[0, 1]``.
+    threshold_ : float
+        ``0.0``, the even odds (probability 0.5): :meth:`predict` accepts
+        when the decision function is >= 0.
     decision_threshold_ : float
-        ``0.0``: :meth:`predict` accepts when the decision function is >= 0.
+        The same as ``threshold_``.
     n_features_in_ : int
         Number of features of one face.
 
@@ -297,8 +285,7 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         self.logreg_ = LogisticRegression(
             C=self.C, max_iter=self.max_iter, class_weight=self.class_weight
         ).fit(feats, y)
-        self.classes_ = _pair_classes()
-        self.decision_threshold_ = 0.0
+        self.threshold_ = self._calibrate_threshold("logistic")
         return self
 
     def _transformed(self, pairs):
@@ -337,21 +324,6 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.logreg_.predict_proba(self._transformed(pairs))
-
-    def predict(self, pairs):
-        """Predict same person (1) or different people (0).
-
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_pairs,)
-            1 when the decision function is >= 0, else 0.
-        """
-        return (self.decision_function(pairs) >= 0).astype(int)
 
 
 # Two d x d matrices are learned; above this many features per face the
@@ -544,7 +516,7 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
                 "reduce the dimension first, e.g. with a PCA"
             )
         a, b = self._faces(pairs)
-        y = y.astype(np.float64)
+        labels, y = y, y.astype(np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             inner = np.einsum("ij,ij->i", a, b)
         if not np.isfinite(inner).all():
@@ -576,16 +548,8 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             )
         self.G_, self.M_, self.intercept_ = _unpack_bilinear(result.x, d)
         self.n_iter_ = int(result.nit)
-        self.classes_ = _pair_classes()
         scores = _bilinear_scores(a, b, self.G_, self.M_, self.intercept_)
-        if self.threshold == "auto":
-            self.threshold_ = float(best_accuracy_threshold(y.astype(int), scores)[0])
-        elif self.threshold == "eer":
-            _, cut = equal_error_rate(y.astype(int), scores, return_threshold=True)
-            self.threshold_ = float(cut)
-        else:
-            self.threshold_ = 0.0
-        self.decision_threshold_ = self.threshold_
+        self.threshold_ = self._calibrate_threshold(self.threshold, labels, scores)
         return self
 
     def decision_function(self, pairs):
@@ -604,18 +568,3 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         pairs = self._validate_pairs(pairs, reset=False)
         a, b = self._faces(pairs)
         return _bilinear_scores(a, b, self.G_, self.M_, self.intercept_)
-
-    def predict(self, pairs):
-        """Predict same person (1) or different people (0).
-
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_pairs,)
-            1 when the decision function is >= ``threshold_``, else 0.
-        """
-        return (self.decision_function(pairs) >= self.threshold_).astype(int)
