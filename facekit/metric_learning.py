@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from facekit.pairs import _check_fitted_pairs, check_pair_labels, check_pairs
 
@@ -147,17 +147,28 @@ class SamePairWhitening(TransformerMixin, BaseEstimator):
     def transform(self, pairs):
         """Map both faces of every pair into the whitened space.
 
+        Single faces are whitened the same way, so that a gallery of
+        faces can be described as the pairs were (as
+        :class:`facekit.models.FaceModel` does).
+
         Parameters
         ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs to transform.
+        pairs : array-like of shape (n_pairs, 2, n_features) or (n_faces, n_features)
+            Pairs, or single faces, to transform.
 
         Returns
         -------
-        pairs_out : ndarray of shape (n_pairs, 2, n_features)
+        pairs_out : ndarray of shape (n_pairs, 2, n_features) or (n_faces, n_features)
             ``pairs @ components_``.
         """
         check_is_fitted(self)
+        if np.ndim(pairs) == 2:
+            faces = check_array(pairs, dtype=np.float64)
+            if faces.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"faces have {faces.shape[1]} features, but "
+                    f"{type(self).__name__} is expecting {self.n_features_in_}")
+            return faces @ self.components_
         pairs = _check_fitted_pairs(self, pairs, dtype=np.float64)
         return pairs @ self.components_
 

@@ -38,7 +38,6 @@ allocated.
 """
 
 import json
-import numbers
 import os
 from pathlib import Path
 
@@ -56,11 +55,6 @@ _OPTIONAL = {"mirror": False}
 _PROJECTION = ("mean", "components", "whitening")
 _MAX_SIDE = 1024  # largest face crop side a model may ask for
 _LFW_SIZE = 250
-#: A face confirming an LFW crop spans at least this fraction of the
-#: portrait's side (LFW's faces: about 0.35 to 0.55) ...
-_LFW_MIN_FACE = 0.3
-#: ... and the detector searches from this fraction up.
-_LFW_SEARCH_FROM = 0.2
 NO_FACE = ("raise", "mark")
 
 
@@ -262,25 +256,93 @@ class FaceModel:
             raise ValueError(f"{source} holds an invalid model: {exc}") from exc
 
     # -- images to features ------------------------------------------------
-    def _crop_mode(self, image):
-        if self.crop != "auto":
-            return self.crop
-        return "lfw" if image.shape[:2] == (250, 250) else "detect"
+    def cropper(self, *, no_face="mark"):
+        """The model's front end: one face crop per image.
 
-    def _lfw_face_found(self, image):
-        """Whether the detector finds a face where ``lfw_box`` cuts one."""
-        from facekit.detection import detect_faces
+        Parameters
+        ----------
+        no_face : {"mark", "raise"}, default="mark"
+            An image without a face: a NaN row, or a
+            :class:`~facekit.detection.FaceNotFoundError` naming it.
 
-        boxes = detect_faces(image, min_size=_LFW_SEARCH_FROM,
-                             min_neighbor_number=2)
-        if not len(boxes):
-            return False
-        t, b, left, right = self.lfw_box
-        rows = boxes[:, 0] + boxes[:, 2] / 2
-        cols = boxes[:, 1] + boxes[:, 3] / 2
-        big = np.minimum(boxes[:, 2], boxes[:, 3]) >= _LFW_MIN_FACE * _LFW_SIZE
-        return bool(np.any(big & (t <= rows) & (rows <= b)
-                           & (left <= cols) & (cols <= right)))
+        Returns
+        -------
+        cropper : FaceCropper
+            A :class:`~facekit.detection.FaceCropper` with the model's
+            ``crop``, ``image_shape`` and ``lfw_box``.
+        """
+        from facekit.detection import FaceCropper
+
+        return FaceCropper(crop=self.crop, image_shape=self.image_shape,
+                           lfw_box=self.lfw_box, no_face=no_face).fit()
+
+    def pipeline(self):
+        """The model as a fitted scikit-learn Pipeline: images to features.
+
+        The steps are facekit's and scikit-learn's own estimators, the ones
+        the benchmark's ``lbp`` recipe is built from (see
+        :func:`facekit.benchmark.make_pipeline`):
+
+        * ``crop``: :class:`~facekit.detection.FaceCropper` (NaN rows for
+          images without a face);
+        * ``lbp``: :class:`~facekit.features.LBPTransformer`, inside a
+          :class:`~facekit.features.FlipConcatTransformer` with ``mirror``;
+        * without a ``projection``: ``pool``, the mean of the face's and the
+          mirror image's histograms (with ``mirror``);
+        * with one: ``project``, a
+          :class:`~facekit.features.ViewPoolingTransformer` of the stored
+          whitened :class:`~sklearn.decomposition.PCA`, then ``whiten``, the
+          stored :class:`~facekit.metric_learning.SamePairWhitening`.
+
+        :meth:`features` runs these steps (the ones after ``crop`` on the
+        images in which a face was found).
+
+        Returns
+        -------
+        pipeline : sklearn.pipeline.Pipeline
+            Fitted: ``transform`` takes images (arrays or paths).
+
+        Examples
+        --------
+        >>> from facekit.models import load_model
+        >>> [name for name, _ in load_model().pipeline().steps]
+        ['crop', 'lbp', 'project', 'whiten']
+        """
+        from sklearn.pipeline import Pipeline
+
+        return Pipeline([("crop", self.cropper()), *self._face_steps()])
+
+    def _face_steps(self):
+        """The fitted steps from face crops to features."""
+        from sklearn.preprocessing import FunctionTransformer
+
+        from facekit.features import FlipConcatTransformer, LBPTransformer
+
+        lbp = LBPTransformer(image_shape=self.image_shape, scales=self.scales,
+                             method=self.method, grid=self.grid,
+                             normalize=self.normalize)
+        if self.mirror:
+            lbp = FlipConcatTransformer(lbp, image_shape=self.image_shape)
+        # LBP learns nothing: fitting on one blank crop sets its input width
+        lbp.fit(np.zeros((1, self.image_shape[0] * self.image_shape[1])))
+        steps = [("lbp", lbp)]
+        n_views = 2 if self.mirror else 1
+        if self.projection is None:
+            if self.mirror:
+                steps.append(("pool", FunctionTransformer(
+                    _mean_of_views, kw_args={"n_views": n_views})))
+            return steps
+        n_lbp = lbp.transform(np.zeros((1, lbp.n_features_in_))).shape[1] // n_views
+        mean = self.projection["mean"]
+        if n_lbp != mean.shape[0]:
+            raise ValueError(
+                f"the model's projection expects {mean.shape[0]} LBP features, "
+                f"its LBP settings give {n_lbp}")
+        return steps + [
+            ("project", _stored_view_pooling(mean, self.projection["components"],
+                                             n_views)),
+            ("whiten", _stored_whitening(self.projection["whitening"])),
+        ]
 
     def prepare(self, images, names=None, *, no_face="raise"):
         """Cut and resize the faces of images, as the model wants them.
@@ -290,8 +352,8 @@ class FaceModel:
 
         Parameters
         ----------
-        images : list of ndarray
-            Grayscale images in [0, 1] (as :func:`facekit.io.imread` gives).
+        images : list of ndarray or path
+            Images of any size (as :func:`facekit.io.imread` gives), or paths.
         names : list of str, default=None
             Names of the images for error messages (file paths).
         no_face : {"raise", "mark"}, default="raise"
@@ -310,64 +372,17 @@ class FaceModel:
         FaceNotFoundError
             With ``no_face="raise"``, for the first image without a face.
         """
-        from skimage.transform import resize
-
-        from facekit.detection import FaceNotFoundError
-        from facekit.io import as_image_array
-
         if no_face not in NO_FACE:
             raise ValueError(f"no_face must be one of {NO_FACE}, got {no_face!r}")
-        names = names or [f"image {i}" for i in range(len(images))]
-        out = np.empty((len(images), int(np.prod(self.image_shape))), np.float64)
-        to_detect, missing = [], []
-        for i, img in enumerate(images):
-            img = as_image_array(img, color=False)
-            mode = self._crop_mode(img)
-            if mode == "detect":
-                to_detect.append(i)
-                continue
-            if mode == "lfw":
-                if img.shape[:2] != (_LFW_SIZE, _LFW_SIZE):
-                    raise ValueError(
-                        f"{names[i]}: crop='lfw' needs a 250 x 250 LFW portrait, "
-                        f"got {img.shape[1]} x {img.shape[0]}")
-                if not self._lfw_face_found(img):
-                    missing.append(i)
-                    continue
-                t, b, left, right = self.lfw_box
-                img = img[t:b, left:right]
-            out[i] = resize(img, self.image_shape, anti_aliasing=True).ravel()
-        if to_detect:
-            from facekit.detection import FaceDetector
-
-            det = FaceDetector(output_shape=self.image_shape, margin=0.1,
-                               no_face="mark")
-            crops, found = det.detect([np.asarray(images[i]) for i in to_detect])
-            out[to_detect] = crops
-            missing.extend(np.asarray(to_detect)[~found].tolist())
-        if missing:
-            if no_face == "raise":
-                i = min(missing)
-                raise FaceNotFoundError(
-                    i, names[i], hint="crop='none' (--crop none) describes the "
-                    "whole image unchecked, if it is a face crop")
-            out[missing] = np.nan
-        return out
-
-    def _lbp(self):
-        from facekit.features import LBPTransformer
-
-        return LBPTransformer(image_shape=self.image_shape, scales=self.scales,
-                              method=self.method, grid=self.grid,
-                              normalize=self.normalize)
+        return self.cropper(no_face=no_face).transform(images, names=names)
 
     def features(self, images, names=None, *, no_face="raise"):
-        """Features of the faces in ``images``.
+        """Features of the faces in ``images``: :meth:`pipeline`'s output.
 
         Parameters
         ----------
-        images : list of ndarray
-            Grayscale images in [0, 1].
+        images : list of ndarray or path
+            Images of any size, or paths.
         names : list of str, default=None
             Names of the images for error messages.
         no_face : {"raise", "mark"}, default="raise"
@@ -401,29 +416,10 @@ class FaceModel:
 
     def _features_of_faces(self, faces):
         """Features of crops already cut as :meth:`prepare` cuts them."""
-        views = self._views(np.asarray(faces, dtype=np.float64))
-        if self.projection is None:
-            return views[0] if len(views) == 1 else np.mean(views, axis=0)
-        mean = self.projection["mean"]
-        if views[0].shape[1] != mean.shape[0]:
-            raise ValueError(
-                f"the model's projection expects {mean.shape[0]} LBP features, "
-                f"its LBP settings give {views[0].shape[1]}")
-        from facekit.features._flip import _l2_normalize
-
-        comp = self.projection["components"]
-        pooled = np.mean([_l2_normalize((v - mean) @ comp) for v in views], axis=0)
-        return _l2_normalize(pooled) @ self.projection["whitening"]
-
-    def _views(self, faces):
-        """LBP histograms of the faces (and of their mirror images)."""
-        lbp = self._lbp().fit(faces[:1] if len(faces) else faces)
-        views = [lbp.transform(faces)]
-        if self.mirror:
-            from facekit.features._flip import _mirror
-
-            views.append(lbp.transform(_mirror(faces, self.image_shape)))
-        return views
+        X = np.asarray(faces, dtype=np.float64)
+        for _, step in self._face_steps():
+            X = step.transform(X)
+        return X
 
     def distance(self, feat_a, feat_b):
         """Distance between rows of features (smaller = more alike).
@@ -510,29 +506,14 @@ def load_model(path=None, *, max_bytes=None):
         raise InvalidFileError(path, str(exc)) from exc
 
 
-def _ints(values, n, name, low, high):
-    """``n`` integers in ``[low, high]`` (integral floats accepted)."""
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f"{name} must be {n} integers, got {values!r}") from None
-    ok = len(values) == n and all(
-        isinstance(v, numbers.Real) and not isinstance(v, bool)
-        and np.isfinite(v) and float(v).is_integer() and low <= v <= high
-        for v in values)
-    if not ok:
-        raise ValueError(
-            f"{name} must be {n} integers in [{low}, {high}], got {values!r}")
-    return tuple(int(v) for v in values)
-
-
 def _check_geometry(image_shape, lfw_box, scales, method, grid):
     """The crop, LBP and grid parameters, checked so that no file can ask
     for an absurd amount of memory or work."""
     from facekit.features._lbp import _check_scales
+    from facekit.utils.validation import check_int_tuple
 
-    image_shape = _ints(image_shape, 2, "image_shape", 4, _MAX_SIDE)
-    lfw_box = _ints(lfw_box, 4, "lfw_box", 0, _LFW_SIZE)
+    image_shape = check_int_tuple(image_shape, 2, "image_shape", 4, _MAX_SIDE)
+    lfw_box = check_int_tuple(lfw_box, 4, "lfw_box", 0, _LFW_SIZE)
     top, bottom, left, right = lfw_box
     if not (top < bottom and left < right):
         raise ValueError(f"lfw_box must be (top, bottom, left, right) of a "
@@ -541,7 +522,7 @@ def _check_geometry(image_shape, lfw_box, scales, method, grid):
     if any(R > max(image_shape) for _, R in scales):
         raise ValueError(f"LBP radii must not exceed the crop {image_shape}, "
                          f"got scales {scales}")
-    grid = _ints(grid, 2, "grid", 1, _MAX_SIDE)
+    grid = check_int_tuple(grid, 2, "grid", 1, _MAX_SIDE)
     if grid[0] > image_shape[0] or grid[1] > image_shape[1]:
         raise ValueError(f"grid {grid} has more cells than the crop "
                          f"{image_shape} has pixels")
@@ -567,6 +548,46 @@ def _check_projection(projection):
             "projection arrays do not fit together: mean "
             f"{mean.shape}, components {comp.shape}, whitening {white.shape}")
     return out
+
+
+def _mean_of_views(X, n_views):
+    """The mean of ``n_views`` equal blocks of columns (the views of a face)."""
+    X = np.asarray(X, dtype=np.float64)
+    return X.reshape(len(X), n_views, -1).mean(axis=1)
+
+
+def _stored_view_pooling(mean, components, n_views):
+    """A fitted ``ViewPoolingTransformer(PCA)`` holding a stored projection.
+
+    ``components`` has the PCA's whitening folded in (``components_.T /
+    sqrt(explained_variance_)``, as :func:`calibrate_model` stores it), so the
+    PCA is set up with ``whiten=False``.
+    """
+    from sklearn.decomposition import PCA
+
+    from facekit.features import ViewPoolingTransformer
+
+    pca = PCA(n_components=components.shape[1])
+    pca.mean_ = mean
+    pca.components_ = np.ascontiguousarray(components.T)
+    pca.n_components_ = components.shape[1]
+    pca.n_features_in_ = mean.shape[0]
+    pool = ViewPoolingTransformer(pca, n_views=n_views)
+    pool.transformer_ = pca
+    pool._n_out = components.shape[1]
+    pool.n_features_in_ = n_views * mean.shape[0]
+    return pool
+
+
+def _stored_whitening(whitening):
+    """A fitted :class:`~facekit.metric_learning.SamePairWhitening` holding a
+    stored whitening matrix."""
+    from facekit.metric_learning import SamePairWhitening
+
+    white = SamePairWhitening()
+    white.components_ = whitening
+    white.n_features_in_ = whitening.shape[0]
+    return white
 
 
 def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
@@ -614,6 +635,7 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
     from sklearn.decomposition import PCA
 
     from facekit.datasets import fetch_lfw_pairs
+    from facekit.features import ViewPoolingTransformer
     from facekit.metric_learning import SamePairWhitening
     from facekit.verification import ThresholdVerifier
 
@@ -630,13 +652,19 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
     projection = model.projection
     info = {"calibrated_on": "LFW View 1 pairsDevTrain (best accuracy)"}
     if n_components is not None:
+        # the model's own steps, fitted: LBP (and mirror) views of the
+        # training pairs' faces, a whitened PCA of the views stacked
         bare = FaceModel(**params)
         imgs, y = faces["train"]
-        views = bare._views(bare.prepare(imgs))
-        mean = np.mean(np.concatenate(views), axis=0)
-        pca = PCA(n_components=n_components, whiten=True, svd_solver="randomized",
-                  random_state=0).fit(np.concatenate(views) - mean)
-        # components_ act on centred rows; whitening divides by the scale
+        lbp = bare._face_steps()[0][1]
+        pool = ViewPoolingTransformer(
+            PCA(n_components=n_components, whiten=True, svd_solver="randomized",
+                random_state=0),
+            n_views=2 if model.mirror else 1,
+        ).fit(lbp.transform(bare.prepare(imgs)))
+        pca = pool.transformer_
+        mean = pca.mean_
+        # stored with the whitening folded in: components_ act on centred rows
         comp = pca.components_.T / np.sqrt(pca.explained_variance_)
         # the stored (float16) components are the ones used from now on
         comp = comp.astype(np.float16).astype(np.float64)

@@ -101,3 +101,15 @@ def test_bad_pairs():
     huge = np.full((4, 2, 3), 1e200) * np.array([1, -1])[None, :, None]
     with pytest.raises(ValueError, match="overflows"):
         SamePairWhitening().fit(huge, [1, 1, 0, 0])
+
+
+def test_single_faces_are_whitened_as_the_pairs_are():
+    rng = np.random.RandomState(0)
+    pairs = rng.randn(50, 2, 4)
+    y = np.r_[np.ones(25, int), np.zeros(25, int)]
+    white = SamePairWhitening().fit(pairs, y)
+    faces = pairs.reshape(100, 4)
+    np.testing.assert_allclose(white.transform(faces).reshape(50, 2, 4),
+                               white.transform(pairs))
+    with pytest.raises(ValueError, match="expecting 4"):
+        white.transform(rng.randn(3, 5))

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from facekit.cli import main
+from facekit.features import LBPTransformer
 from facekit.models import FaceModel, default_model_path, load_model
 from tests.conftest import make_lfw_like_portrait
 
@@ -37,7 +38,11 @@ def test_projection_features_follow_the_formula(tmp_path):
     proj = _tiny_projection(base)
     model = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True,
                       projection=proj, metric="cosine")
-    views = base._views(base.prepare(faces))
+    crops = base.prepare(faces)
+    lbp = LBPTransformer(image_shape=(20, 16), grid=(2, 2), scales=base.scales,
+                         method=base.method, normalize=base.normalize).fit(crops)
+    mirrored = crops.reshape(-1, 20, 16)[:, :, ::-1].reshape(len(crops), -1)
+    views = [lbp.transform(crops), lbp.transform(mirrored)]
     z = [(v - proj["mean"]) @ proj["components"] for v in views]
     z = [a / np.linalg.norm(a, axis=1, keepdims=True) for a in z]
     pooled = (z[0] + z[1]) / 2
@@ -53,6 +58,53 @@ def test_projection_features_follow_the_formula(tmp_path):
     again = load_model(model.save(tmp_path / "p.npz"))
     np.testing.assert_allclose(again.features(faces), model.features(faces),
                                rtol=1e-2, atol=1e-2)
+
+
+def test_model_is_a_pipeline_of_estimators():
+    # the features are the output of a scikit-learn Pipeline of facekit's
+    # estimators, not of a parallel hand-written path
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    from facekit.detection import FaceCropper
+    from facekit.features import FlipConcatTransformer, ViewPoolingTransformer
+    from facekit.metric_learning import SamePairWhitening
+
+    base = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True)
+    model = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True,
+                      projection=_tiny_projection(base), metric="cosine")
+    faces = list(np.random.RandomState(2).rand(4, 40, 32))
+    pipe = model.pipeline()
+    assert isinstance(pipe, Pipeline)
+    assert [type(step).__name__ for _, step in pipe.steps] == [
+        FaceCropper.__name__, FlipConcatTransformer.__name__,
+        ViewPoolingTransformer.__name__, SamePairWhitening.__name__]
+    np.testing.assert_array_equal(pipe.transform(faces), model.features(faces))
+    clone(pipe)  # every step is a plain estimator
+    # without a projection: crop, LBP (+ mirror), then the mean of the views
+    assert [name for name, _ in base.pipeline().steps] == ["crop", "lbp", "pool"]
+    np.testing.assert_array_equal(base.pipeline().transform(faces),
+                                  base.features(faces))
+    plain = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2))
+    assert [name for name, _ in plain.pipeline().steps] == ["crop", "lbp"]
+
+
+def test_shipped_model_pipeline_matches_the_stored_formula():
+    # the shipped model's projection through the pipeline: the formula of
+    # calibrate_model, to rounding
+    model = load_model()
+    faces = model.prepare([make_lfw_like_portrait(seed) for seed in range(3)],
+                          no_face="mark")
+    faces = faces[~np.isnan(faces).any(axis=1)]
+    assert len(faces)
+    lbp = model.pipeline().named_steps["lbp"]
+    views = np.split(lbp.transform(faces), 2, axis=1)
+    p = model.projection
+    z = [(v - p["mean"]) @ p["components"] for v in views]
+    z = sum(a / np.linalg.norm(a, axis=1, keepdims=True) for a in z)
+    expected = z / np.linalg.norm(z, axis=1, keepdims=True) @ p["whitening"]
+    np.testing.assert_allclose(model._features_of_faces(faces), expected,
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_bad_projections(tmp_path):

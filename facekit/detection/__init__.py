@@ -2,6 +2,9 @@
 
 - :class:`FaceDetector` / :func:`detect_faces`: scikit-image's multi-block LBP
   cascade (no extra dependency), the detector of the classical pipelines.
+- :class:`FaceCropper`: the classical models' front end, one face crop per
+  image (LFW's fixed box once the cascade confirms a face, the cascade
+  elsewhere).
 - :class:`ShapePredictor` / :func:`read_shape_predictor`: dlib's 5-point
   landmark model (an ensemble of regression trees) read from its model file
   and run in numpy.
@@ -17,6 +20,7 @@ for the MMOD detector.
 from facekit.detection._align import extract_face_chips, face_chip_transforms
 from facekit.detection._aligner import Face, FaceAligner
 from facekit.detection._cascade import DEFAULT_DETECTION_MAX_SIDE, detect_faces
+from facekit.detection._crop import FaceCropper
 from facekit.detection._detector import FaceDetector
 from facekit.detection._inputs import FaceNotFoundError, FaceNotFoundWarning
 from facekit.detection._landmarks import ShapePredictor, read_shape_predictor
@@ -25,6 +29,7 @@ __all__ = [
     "DEFAULT_DETECTION_MAX_SIDE",
     "Face",
     "FaceAligner",
+    "FaceCropper",
     "FaceDetector",
     "FaceNotFoundError",
     "FaceNotFoundWarning",
