@@ -250,7 +250,7 @@ def _fixed_crop(image):
 def bench_verification(args, detector_kwargs):
     from facekit.benchmark import METHODS, make_pipeline
     from facekit.datasets import load_lfw_pairs_metadata
-    from facekit.metrics import evaluate_protocol
+    from facekit.model_selection import evaluate_protocol
 
     data_home = Path(args.data_home).expanduser()
     meta = load_lfw_pairs_metadata("10_folds", data_home=data_home)

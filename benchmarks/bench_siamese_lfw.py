@@ -437,7 +437,7 @@ def open_set(lfw, args):
     for the classical methods.
     """
     from facekit.benchmark import open_set_row, run_lfw_open_set
-    from facekit.evaluation import open_set_protocol
+    from facekit.model_selection import open_set_protocol
 
     train_people, _ = read_people(lfw.home / "peopleDevTrain.txt")
     test_people, _ = read_people(lfw.home / "peopleDevTest.txt")

@@ -4,7 +4,7 @@ Each *method* is a recipe: how to load the faces (crop, resize) and the
 pipeline that turns a pair into a same / different decision. Recipes were
 chosen on LFW View 1 (``pairsDevTrain`` / ``pairsDevTest``); View 2
 (``pairs.txt``, 10 folds) is the reported number, computed as
-:func:`facekit.metrics.evaluate_protocol` does: for every fold, every fitted
+:func:`facekit.model_selection.evaluate_protocol` does: for every fold, every fitted
 part of the pipeline (PCA, threshold, logistic unit) is fitted on the other
 nine folds' pairs only. The fitted feature steps of a fold (PCA, same-pair
 whitening) are fitted once and shared by the method's verifiers, and the
@@ -24,7 +24,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from facekit.metrics import _similarity_and_cut, evaluate_protocol, verification_report
+from facekit.metrics import verification_report
+from facekit.model_selection import evaluate_protocol
+from facekit.model_selection._validation import _similarity_and_cut
 
 __all__ = ["METHODS", "VERIFIERS", "make_pipeline", "fixed_features",
            "run_lfw_benchmark", "run_lfw_open_set", "open_set_row",
@@ -471,14 +473,11 @@ def _run_method(method, verifiers, view, data_home, fars, verbose,
 
 def _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose):
     """View 2 rows of every verifier of one method, as
-    :func:`~facekit.metrics.evaluate_protocol` computes them, with the
+    :func:`~facekit.model_selection.evaluate_protocol` computes them, with the
     feature steps fitted once per fold."""
-    from facekit.metrics import (
-        LFWFoldSplit,
-        _protocol_result,
-        equal_error_rate,
-        roc_auc,
-    )
+    from facekit.metrics import equal_error_rate, roc_auc
+    from facekit.model_selection import LFWFoldSplit
+    from facekit.model_selection._validation import _protocol_result
     from facekit.pairs import check_pair_labels, check_pairs
 
     pairs = check_pairs(pairs)
@@ -709,7 +708,7 @@ default=("exact",)
         Per method, scoring and index: ``rank1`` (closed-set, genuine probes),
         ``rank5``, ``dir@far=<far>``, counts and times.
     """
-    from facekit.evaluation import open_set_protocol
+    from facekit.model_selection import open_set_protocol
 
     cache = {} if _cache is None else _cache
     rows = []
@@ -803,9 +802,9 @@ def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
     >>> row["rank1"], row["n_impostor"]
     (1.0, 1)
     """
-    from facekit.evaluation import dir_at_far, rank_k_accuracy
     from facekit.identification import OneShotIdentifier
     from facekit.index import FAISS_KINDS, FaissIndex
+    from facekit.metrics import dir_at_far, rank_k_accuracy
 
     if isinstance(index, str) and index != "exact":
         if index not in FAISS_KINDS:
@@ -879,10 +878,10 @@ def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,
     -------
     rows : list of dict
         Per method and clustering algorithm: the scores of
-        :func:`facekit.evaluation.clustering_scores` plus the cluster count.
+        :func:`facekit.metrics.clustering_scores` plus the cluster count.
     """
     from facekit.clustering import FaceClusterer, choose_cluster_threshold
-    from facekit.evaluation import clustering_scores
+    from facekit.metrics import clustering_scores
     from facekit.pairs import make_pairs
     from facekit.verification import ThresholdVerifier
 
@@ -955,7 +954,7 @@ def run_lfw_pretrained(view=2, *, data_home=None, fars=(1e-2, 1e-3), detector="m
     centred stand-in box (counted in ``n_no_face``). The only fitted part is
     τ of a euclidean :class:`~facekit.verification.ThresholdVerifier`: on
     ``pairsDevTrain`` for View 1, on the nine training folds for View 2
-    (:func:`~facekit.metrics.evaluate_protocol`).
+    (:func:`~facekit.model_selection.evaluate_protocol`).
 
     Parameters
     ----------

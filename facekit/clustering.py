@@ -102,7 +102,7 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
     See Also
     --------
     facekit.identification.OneShotIdentifier : Match faces against a gallery.
-    facekit.evaluation.clustering_scores : Pairwise / BCubed scores, ARI, NMI.
+    facekit.metrics.clustering_scores : Pairwise / BCubed scores, ARI, NMI.
 
     Notes
     -----
@@ -330,7 +330,7 @@ def choose_cluster_threshold(X, y, *, metric="cosine", linkage="average", p=2,
     >>> bool(0.5 < tau < 4), round(f1, 3)
     (True, 1.0)
     """
-    from facekit.evaluation import pairwise_precision_recall_f1
+    from facekit.metrics import pairwise_precision_recall_f1
 
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)

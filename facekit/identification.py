@@ -451,7 +451,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
     facekit.verification.ThresholdVerifier : Same-person decision on pairs.
     facekit.clustering.FaceClusterer : Group faces without a gallery.
     facekit.persistence.save_gallery : Store a gallery without pickle.
-    facekit.evaluation.dir_at_far : Open-set evaluation.
+    facekit.metrics.dir_at_far : Open-set evaluation.
 
     Notes
     -----
@@ -471,7 +471,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
 
     For open-set model selection (``GridSearchCV`` over ``threshold``), the
     test folds need probes of enrolled people *and* of people absent from the
-    gallery, e.g. :class:`facekit.evaluation.OpenSetShuffleSplit`; :meth:`score`
+    gallery, e.g. :class:`facekit.model_selection.OpenSetShuffleSplit`; :meth:`score`
     counts a probe whose identity is not enrolled as correct when it is
     rejected.
 
@@ -1387,7 +1387,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         score : float
             Weighted fraction of correctly handled probes.
         """
-        from facekit.evaluation import open_set_accuracy
+        from facekit.metrics import open_set_accuracy
 
         return open_set_accuracy(
             y,

@@ -191,7 +191,7 @@ def test_protocol_shares_features_and_matches_evaluate_protocol():
     from sklearn.utils import Bunch
 
     from facekit.benchmark import _protocol
-    from facekit.metrics import evaluate_protocol
+    from facekit.model_selection import evaluate_protocol
 
     shape = (12, 10)
     pairs, y = _pairs(120, shape=shape)

@@ -119,7 +119,7 @@ def test_errors(params, match):
 
 def test_choose_cluster_threshold():
     from facekit.clustering import FaceClusterer, choose_cluster_threshold
-    from facekit.evaluation import pairwise_precision_recall_f1
+    from facekit.metrics import pairwise_precision_recall_f1
 
     rng = np.random.RandomState(0)
     y = np.repeat(np.arange(30), 4)

@@ -9,8 +9,9 @@ from sklearn.utils.estimator_checks import check_estimator
 
 import facekit.identification as identification
 from facekit.distances import METRICS, pairwise_distances
-from facekit.evaluation import OpenSetShuffleSplit, make_open_set_scorer
 from facekit.identification import OneShotIdentifier
+from facekit.metrics import make_open_set_scorer
+from facekit.model_selection import OpenSetShuffleSplit
 
 
 def make_gallery(n_ids=6, per_id=3, n_features=8, noise=0.1, seed=0,
@@ -208,7 +209,7 @@ def test_unknown_label_types():
 def test_default_unknown_label_follows_the_type_of_the_labels():
     from sklearn.metrics import accuracy_score, classification_report
 
-    from facekit.evaluation import open_set_accuracy
+    from facekit.metrics import open_set_accuracy
 
     G = np.array([[1.0, 0.0], [0.0, 1.0]])
     probes = [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]
@@ -240,7 +241,7 @@ def test_default_unknown_label_follows_the_type_of_the_labels():
 
 
 def test_galleries_saved_with_unknown_label_minus_one_keep_it(tmp_path):
-    from facekit.evaluation import open_set_accuracy
+    from facekit.metrics import open_set_accuracy
     from facekit.persistence import load_gallery, save_gallery
 
     G = np.array([[1.0, 0.0], [0.0, 1.0]])

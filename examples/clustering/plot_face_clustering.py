@@ -89,12 +89,12 @@ F = pair_features.transformer_.transform(X)
 # - Without it: average-linkage agglomerative clustering, merging groups
 #   while their average distance is below τ (``threshold=tau``).
 #
-# :func:`facekit.evaluation.clustering_scores` compares the clusters with the
+# :func:`facekit.metrics.clustering_scores` compares the clusters with the
 # true people: pairwise precision is the fraction of face pairs put together
 # that are the same person, pairwise recall the fraction of same-person pairs
 # put together; BCubed scores average per face; ARI and NMI are scikit-learn's.
 from facekit.clustering import FaceClusterer
-from facekit.evaluation import clustering_scores
+from facekit.metrics import clustering_scores
 
 clusterers = {
     "k-means, 8 clusters": FaceClusterer(n_clusters=8, metric="cosine",

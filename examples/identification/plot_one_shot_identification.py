@@ -55,9 +55,9 @@ F = eigenfaces.transform(people.data)
 # Choosing τ on the development people
 # ------------------------------------
 #
-# :class:`~facekit.evaluation.OpenSetShuffleSplit` holds some people out of
+# :class:`~facekit.model_selection.OpenSetShuffleSplit` holds some people out of
 # the gallery in every split, so each test fold has both enrolled people and
-# strangers, and :func:`~facekit.evaluation.make_open_set_scorer` counts a
+# strangers, and :func:`~facekit.metrics.make_open_set_scorer` counts a
 # stranger as correct only when rejected (``balanced=True`` weighs enrolled
 # people and strangers equally). The splits must look like the deployment:
 # with ``probe_size=0.99`` a known person keeps a single image in the
@@ -67,8 +67,9 @@ F = eigenfaces.transform(people.data)
 # galleries.
 from sklearn.model_selection import GridSearchCV
 
-from facekit.evaluation import OpenSetShuffleSplit, make_open_set_scorer
 from facekit.identification import OneShotIdentifier
+from facekit.metrics import make_open_set_scorer
+from facekit.model_selection import OpenSetShuffleSplit
 
 search = GridSearchCV(
     OneShotIdentifier(metric="cosine"),
@@ -96,7 +97,7 @@ fig.tight_layout()
 #
 # 15 new people are enrolled with the first of their images; their other
 # images are *genuine* probes. The remaining 10 new people are strangers.
-from facekit.evaluation import dir_at_far, open_set_accuracy, rank_k_accuracy
+from facekit.metrics import dir_at_far, open_set_accuracy, rank_k_accuracy
 
 rng = np.random.RandomState(0)
 new_people = rng.permutation(np.unique(names[is_new]))
@@ -127,7 +128,7 @@ print(f"balanced open-set accuracy: {accuracy:.3f}")
 # The open-set trade-off
 # ----------------------
 #
-# :func:`~facekit.evaluation.dir_at_far` gives the detection-and-identification
+# :func:`~facekit.metrics.dir_at_far` gives the detection-and-identification
 # rate (a genuine probe is identified correctly *and* accepted) at each false
 # alarm rate (strangers accepted). τ moves along this curve.
 fars = np.linspace(0.01, 1, 50)

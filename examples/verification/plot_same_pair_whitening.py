@@ -26,12 +26,13 @@ the numbers are an illustration; ``facekit benchmark lfw`` gives the View 2 resu
 # ---------------------------------
 import matplotlib.pyplot as plt
 from sklearn.decomposition import PCA
+from sklearn.metrics import roc_curve
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from facekit.datasets import fetch_lfw_pairs
 from facekit.features import LBPTransformer
 from facekit.metric_learning import SamePairWhitening
-from facekit.metrics import roc_auc, roc_curve
+from facekit.metrics import roc_auc
 from facekit.pairs import PairTransformer
 from facekit.verification import BilinearVerifier, ThresholdVerifier
 

@@ -1,22 +1,15 @@
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV
 
 from facekit.metrics import (
-    LFWFoldSplit,
     best_accuracy_threshold,
-    eer_scorer,
     equal_error_rate,
-    evaluate_protocol,
-    make_tar_at_far_scorer,
     roc_auc,
     tar_at_far,
     threshold_at_far,
     verification_report,
 )
-from facekit.utils.estimator_checks import make_check_pairs
-from facekit.verification import ThresholdVerifier
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -84,55 +77,3 @@ def test_verification_report_keys():
     rep = verification_report([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8])
     assert rep["accuracy"] == 1.0 and rep["auc"] == 1.0 and rep["eer"] == 0.0
     assert "tar@far=0.001" in rep
-
-
-def test_lfw_fold_split_tests_each_fold_once():
-    folds = np.repeat(np.arange(10), 6)
-    cv = LFWFoldSplit(folds)
-    assert cv.get_n_splits() == 10
-    seen = np.zeros(60, int)
-    for train, test in cv.split(np.zeros(60)):
-        assert not set(train) & set(test)
-        assert len(train) + len(test) == 60
-        seen[test] += 1
-    assert np.all(seen == 1)
-    with pytest.raises(ValueError, match="entries"):
-        next(cv.split(np.zeros(10)))
-
-
-def test_evaluate_protocol_fits_on_training_folds_only():
-    pairs, y = make_check_pairs(80, 5)
-    folds = np.repeat(np.arange(4), 20)
-    res = evaluate_protocol(ThresholdVerifier(metric="euclidean"), pairs, y, folds)
-    assert res["fold_accuracy"].shape == (4,)
-    assert res["accuracy_mean"] == pytest.approx(np.mean(res["fold_accuracy"]))
-    assert res["accuracy_sem"] == pytest.approx(
-        np.std(res["fold_accuracy"], ddof=1) / 2)
-    # per-fold AUC agrees with sklearn on the same scores
-    for k in range(4):
-        m = res["fold_of_score"] == k
-        assert res["fold_auc"][k] == pytest.approx(
-            roc_auc_score(res["y_true"][m], res["scores"][m]))
-
-
-def test_protocol_thresholds_come_from_training_folds():
-    # fold 0 is shifted: a threshold fitted on it would differ
-    pairs, y = make_check_pairs(80, 5)
-    folds = np.repeat(np.arange(4), 20)
-    seen = []
-
-    class Spy(ThresholdVerifier):
-        def fit(self, pairs, y=None):
-            seen.append(len(pairs))
-            return super().fit(pairs, y)
-
-    evaluate_protocol(Spy(metric="euclidean"), pairs, y, folds)
-    assert seen == [60, 60, 60, 60]
-
-
-def test_scorers_in_grid_search():
-    pairs, y = make_check_pairs(60, 4)
-    for scoring in (make_tar_at_far_scorer(0.1), eer_scorer):
-        gs = GridSearchCV(ThresholdVerifier(), {"metric": ["euclidean", "cosine"]},
-                          scoring=scoring, cv=3).fit(pairs, y)
-        assert np.isfinite(gs.best_score_)
