@@ -3,20 +3,37 @@
 import numbers
 
 import numpy as np
-from sklearn.model_selection import BaseCrossValidator
+from sklearn.model_selection import BaseCrossValidator, PredefinedSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 
-class LFWFoldSplit(BaseCrossValidator):
+class LFWFoldSplit(PredefinedSplit):
     """The LFW View 2 splitter: every fold is tested once, trained on the rest.
+
+    A :class:`~sklearn.model_selection.PredefinedSplit` whose test folds are
+    given as LFW numbers them: fold ``k`` of every pair, tested in increasing
+    order of ``k``.
 
     Parameters
     ----------
     folds : array-like of shape (n_pairs,)
         Fold index of every pair (``facekit.datasets.fetch_lfw_pairs(
-        subset="10_folds").folds``). Pairs with a negative index are never
-        tested (always in the training side).
+        subset="10_folds").folds``), an integer array. Pairs with a negative
+        index are never tested (always in the training side).
+
+    Attributes
+    ----------
+    test_fold : ndarray of shape (n_pairs,)
+        The folds with every negative index set to -1, as
+        :class:`~sklearn.model_selection.PredefinedSplit` reads them.
+    unique_folds : ndarray
+        The tested fold indices, in increasing order.
+
+    See Also
+    --------
+    sklearn.model_selection.PredefinedSplit : The splitter it specialises.
+    evaluate_protocol : The LFW View 2 protocol on these folds.
 
     Examples
     --------
@@ -28,12 +45,10 @@ class LFWFoldSplit(BaseCrossValidator):
 
     def __init__(self, folds):
         self.folds = folds
-
-    def _folds(self):
-        folds = column_or_1d(np.asarray(self.folds))
+        folds = column_or_1d(np.asarray(folds))
         if folds.dtype.kind not in "iu":
             raise ValueError(f"folds must be integers, got dtype {folds.dtype}")
-        return folds
+        super().__init__(np.where(folds >= 0, folds, -1))
 
     def split(self, X=None, y=None, groups=None):
         """Yield ``(train, test)`` index arrays, one fold tested at a time.
@@ -54,31 +69,11 @@ class LFWFoldSplit(BaseCrossValidator):
         test : ndarray
             Indices of the test pairs.
         """
-        folds = self._folds()
-        if X is not None and len(X) != len(folds):
+        if X is not None and len(X) != len(self.test_fold):
             raise ValueError(
-                f"folds has {len(folds)} entries but X has {len(X)} pairs"
+                f"folds has {len(self.test_fold)} entries but X has {len(X)} pairs"
             )
-        for f in np.unique(folds[folds >= 0]):
-            yield np.flatnonzero(folds != f), np.flatnonzero(folds == f)
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """Number of folds.
-
-        Parameters
-        ----------
-        X, y, groups : object
-            Ignored.
-
-        Returns
-        -------
-        n_splits : int
-            Number of distinct non-negative fold indices.
-        """
-        folds = self._folds()
-        return int(np.unique(folds[folds >= 0]).size)
-
-
+        yield from super().split()
 
 
 def open_set_protocol(y, *, n_gallery=1, random_state=None):

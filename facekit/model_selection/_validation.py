@@ -1,13 +1,18 @@
-"""The fold protocol of LFW View 2 (fit on nine folds, test the tenth)."""
+"""The fold protocol of LFW View 2 (fit on nine folds, test the tenth).
+
+:func:`evaluate_protocol` is :func:`sklearn.model_selection.cross_validate`
+on :class:`~facekit.model_selection.LFWFoldSplit` with a scorer that also
+keeps every test fold's similarity scores, for the pooled TAR at FAR.
+"""
 
 import time
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.model_selection import cross_validate
 
 from facekit.metrics._verification import equal_error_rate, roc_auc, tar_at_far
 from facekit.model_selection._split import LFWFoldSplit
-from facekit.pairs import check_pair_labels
+from facekit.pairs import check_pair_labels, check_pairs
 
 
 def _similarity_and_cut(estimator, pairs):
@@ -18,13 +23,41 @@ def _similarity_and_cut(estimator, pairs):
     return scores, cut
 
 
+class _FoldScorer:
+    """The scorer of :func:`evaluate_protocol`, called once per test fold.
+
+    It returns the fold's accuracy (of ``predict``), AUC and EER (of the
+    similarity scores) to ``cross_validate``, and keeps what a number cannot
+    carry: the fold's scores shifted by the fold model's decision threshold,
+    and the seconds spent in ``predict`` and ``decision_function``. It relies
+    on the folds being scored in order in this process (``n_jobs=1``).
+    """
+
+    def __init__(self):
+        self.scores = []
+        self.predict_time = []
+
+    def __call__(self, estimator, pairs, y_true):
+        t0 = time.perf_counter()
+        pred = estimator.predict(pairs)
+        scores, cut = _similarity_and_cut(estimator, pairs)
+        self.predict_time.append(time.perf_counter() - t0)
+        self.scores.append(scores - cut)
+        return {
+            "accuracy": float(np.mean(np.asarray(pred) == y_true)),
+            "auc": roc_auc(y_true, scores),
+            "eer": equal_error_rate(y_true, scores),
+        }
+
+
 def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
                       verbose=False):
     """Run a fold protocol (LFW View 2): fit on 9 folds, test the 10th, repeat.
 
     A fresh clone of ``estimator`` is fitted on the training folds for every
     test fold, so every fitted part -- features, threshold -- sees only the
-    training folds.
+    training folds: :func:`sklearn.model_selection.cross_validate` on
+    :class:`LFWFoldSplit`, run in this process.
 
     Parameters
     ----------
@@ -67,34 +100,25 @@ def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
     >>> res["accuracy_mean"]
     1.0
     """
-    from facekit.pairs import check_pairs
-
     pairs = check_pairs(pairs)
     y = check_pair_labels(y_pairs, n_pairs=pairs.shape[0])
-    cv = LFWFoldSplit(folds)
-    acc, aucs, eers, all_scores, all_y, all_f = [], [], [], [], [], []
-    fit_time = predict_time = 0.0
-    for k, (train, test) in enumerate(cv.split(pairs)):
-        est = clone(estimator)
-        t0 = time.perf_counter()
-        est.fit(pairs[train], y[train])
-        t1 = time.perf_counter()
-        pred = est.predict(pairs[test])
-        scores, cut = _similarity_and_cut(est, pairs[test])
-        t2 = time.perf_counter()
-        fit_time += t1 - t0
-        predict_time += t2 - t1
-        acc.append(float(np.mean(np.asarray(pred) == y[test])))
-        aucs.append(roc_auc(y[test], scores))
-        eers.append(equal_error_rate(y[test], scores))
-        all_scores.append(scores - cut)
-        all_y.append(y[test])
-        all_f.append(np.full(len(test), k))
-        if verbose:
-            print(f"  fold {k + 1:2d}: accuracy {acc[-1]:.4f}  AUC {aucs[-1]:.4f}"
-                  f"  ({t1 - t0:.1f}s fit, {t2 - t1:.1f}s predict)", flush=True)
-    return _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, fit_time,
-                            predict_time, fars)
+    scorer = _FoldScorer()
+    cv = cross_validate(estimator, pairs, y, cv=LFWFoldSplit(folds),
+                        scoring=scorer, n_jobs=1, error_score="raise",
+                        return_indices=True)
+    tests = cv["indices"]["test"]
+    acc = cv["test_accuracy"].tolist()
+    aucs = cv["test_auc"].tolist()
+    if verbose:
+        for k, (fit_t, pred_t) in enumerate(zip(cv["fit_time"],
+                                                 scorer.predict_time)):
+            print(f"  fold {k + 1:2d}: accuracy {acc[k]:.4f}  AUC {aucs[k]:.4f}"
+                  f"  ({fit_t:.1f}s fit, {pred_t:.1f}s predict)", flush=True)
+    return _protocol_result(acc, aucs, cv["test_eer"].tolist(), scorer.scores,
+                            [y[test] for test in tests],
+                            [np.full(len(test), k) for k, test in enumerate(tests)],
+                            float(sum(cv["fit_time"])), sum(scorer.predict_time),
+                            fars)
 
 
 def _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, fit_time,

@@ -54,3 +54,30 @@ def test_open_set_shuffle_split():
         assert len(set(groups[test]) - set(groups[train])) == 2
     with pytest.raises(ValueError, match="identities"):
         next(cv.split(np.zeros((3, 1))))
+
+
+def _old_lfw_fold_split(folds):
+    """The splits of the hand-written LFWFoldSplit that PredefinedSplit replaced."""
+    folds = np.asarray(folds)
+    for f in np.unique(folds[folds >= 0]):
+        yield np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lfw_fold_split_is_a_predefined_split_with_the_old_splits(seed):
+    from sklearn.model_selection import PredefinedSplit
+
+    rng = np.random.RandomState(seed)
+    folds = rng.randint(-3, 10, size=200)  # -3..-1: never tested
+    cv = LFWFoldSplit(folds)
+    assert isinstance(cv, PredefinedSplit)
+    new, old = list(cv.split(np.zeros((200, 2, 3)))), list(_old_lfw_fold_split(folds))
+    assert cv.get_n_splits() == len(old) == 10
+    assert len(new) == len(old)
+    for (train, test), (old_train, old_test) in zip(new, old):
+        assert train.dtype == old_train.dtype and test.dtype == old_test.dtype
+        np.testing.assert_array_equal(train, old_train)
+        np.testing.assert_array_equal(test, old_test)
+    assert repr(LFWFoldSplit([0, 1])) == "LFWFoldSplit(folds=[0, 1])"
+    with pytest.raises(ValueError, match="integers"):
+        LFWFoldSplit([0.0, 1.0])

@@ -35,3 +35,69 @@ def test_protocol_thresholds_come_from_training_folds():
 
     evaluate_protocol(Spy(metric="euclidean"), pairs, y, folds)
     assert seen == [60, 60, 60, 60]
+
+
+def _old_evaluate_protocol(estimator, pairs, y, folds, fars):
+    """The hand-written loop that cross_validate replaced (times left out)."""
+    from sklearn.base import clone
+
+    from facekit.metrics import equal_error_rate, roc_auc
+    from facekit.model_selection._validation import (
+        _protocol_result,
+        _similarity_and_cut,
+    )
+
+    acc, aucs, eers, all_scores, all_y, all_f = [], [], [], [], [], []
+    for k, f in enumerate(np.unique(folds[folds >= 0])):
+        train, test = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+        est = clone(estimator).fit(pairs[train], y[train])
+        pred = est.predict(pairs[test])
+        scores, cut = _similarity_and_cut(est, pairs[test])
+        acc.append(float(np.mean(np.asarray(pred) == y[test])))
+        aucs.append(roc_auc(y[test], scores))
+        eers.append(equal_error_rate(y[test], scores))
+        all_scores.append(scores - cut)
+        all_y.append(y[test])
+        all_f.append(np.full(len(test), k))
+    return _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, 0.0, 0.0,
+                            fars)
+
+
+@pytest.mark.parametrize("verifier", ["threshold", "logistic", "pipeline"])
+def test_evaluate_protocol_on_cross_validate_equals_the_old_loop(verifier, capsys):
+    from sklearn.decomposition import PCA
+
+    from facekit.pairs import PairTransformer
+    from facekit.verification import LogisticVerifier
+
+    rng = np.random.RandomState(0)
+    y = np.tile([1, 0], 60)
+    pairs = rng.rand(120, 2, 6)
+    pairs[y == 1, 1] = pairs[y == 1, 0] + 0.3 * rng.randn(60, 6)  # overlapping
+    folds = np.repeat(np.arange(4), 30)
+    folds[:5] = -1  # always trained on
+    estimator = {
+        "threshold": ThresholdVerifier(metric="euclidean"),
+        "logistic": LogisticVerifier(),
+        "pipeline": PairTransformer(PCA(3)),
+    }[verifier]
+    if verifier == "pipeline":
+        from sklearn.pipeline import make_pipeline
+
+        estimator = make_pipeline(estimator, ThresholdVerifier(metric="cosine"))
+    fars = (1e-1, 1e-2)
+    res = evaluate_protocol(estimator, pairs, y, folds, fars=fars, verbose=True)
+    ref = _old_evaluate_protocol(estimator, pairs, y, folds, fars)
+    assert set(res) == set(ref)
+    for key, value in ref.items():
+        if key in ("fit_time", "predict_time"):
+            assert res[key] >= 0.0
+        elif isinstance(value, np.ndarray):
+            assert res[key].dtype == value.dtype
+            np.testing.assert_array_equal(res[key], value)
+        else:
+            assert res[key] == value or (np.isnan(res[key]) and np.isnan(value))
+    assert 0.5 < res["accuracy_mean"] < 1.0  # not a trivial problem
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        f"  fold {k:2d}" for k in range(1, 5)]
