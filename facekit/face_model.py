@@ -263,6 +263,47 @@ class PretrainedFaceModel:
 
         return threads()
 
+    def pipeline(self, *, select="largest", no_face="raise"):
+        """The model as a fitted scikit-learn Pipeline: one face per photo.
+
+        ``FaceAligner -> PretrainedEmbedder``, the estimators
+        :meth:`find_faces` runs, with the model's detector settings; for
+        every face of every photo (boxes, scores), use :meth:`find_faces`.
+
+        Parameters
+        ----------
+        select : {"largest", "center"}, default="largest"
+            The face kept in a photo with several (``"center"``: the one
+            nearest the centre, LFW's labelled face).
+        no_face : {"raise", "center"}, default="raise"
+            A photo without a face: a
+            :class:`~facekit.detection.FaceNotFoundError` naming it, or a
+            stand-in box in its middle (see
+            :class:`~facekit.detection.FaceAligner`; the embedder refuses the
+            NaN rows of ``"mark"``).
+
+        Returns
+        -------
+        pipeline : sklearn.pipeline.Pipeline
+            Steps ``align`` and ``embed``; ``transform`` takes photos (arrays
+            or paths) and gives an ``(n_photos, 128)`` array.
+
+        Examples
+        --------
+        >>> from facekit.face_model import PretrainedFaceModel
+        >>> pipe = PretrainedFaceModel().pipeline()  # doctest: +SKIP
+        >>> [name for name, _ in pipe.steps]  # doctest: +SKIP
+        ['align', 'embed']
+        """
+        from sklearn.base import clone
+        from sklearn.pipeline import Pipeline
+
+        if no_face not in ("raise", "center"):
+            raise ValueError(f"no_face must be 'raise' or 'center', got {no_face!r}")
+        aligner, embedder = self._parts()
+        aligner = clone(aligner).set_params(select=select, no_face=no_face).fit()
+        return Pipeline([("align", aligner), ("embed", embedder)])
+
     def find_faces(self, images, names=None, *, on_error="raise"):
         """Every face of every photo, embedded.
 

@@ -135,6 +135,19 @@ def test_aligner_in_a_pipeline(photos):
     assert emb.shape == (2, 128) and np.isfinite(emb).all()
 
 
+def test_model_pipeline_is_find_faces_for_one_face(model, photos, variants):
+    pipe = model.pipeline()
+    assert [name for name, _ in pipe.steps] == ["align", "embed"]
+    emb = pipe.transform([photos["plain"], photos["exif"]])
+    for row, key in zip(emb, ("plain", "exif")):
+        np.testing.assert_allclose(row, variants[key]["faces"][0]["embedding"],
+                                   atol=1e-5)
+    with pytest.raises(FaceNotFoundError, match="flat.png"):
+        pipe.transform([photos["flat"]])
+    with pytest.raises(ValueError, match="no_face"):
+        model.pipeline(no_face="mark")
+
+
 def test_model_file_round_trip_and_bad_files(tmp_path, model):
     path = model.save(tmp_path / "m.json")
     again = PretrainedFaceModel.from_dict(json.loads(path.read_text()))
