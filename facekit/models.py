@@ -10,6 +10,15 @@ executes code. facekit ships a default model
 LFW View 1 training pairs (``pairsDevTrain``) by :func:`calibrate_model`, so
 ``facekit verify`` needs no training step.
 
+The model runs as a scikit-learn :class:`~sklearn.pipeline.Pipeline` of
+facekit's estimators (:meth:`FaceModel.pipeline`): a
+:class:`~facekit.detection.FaceCropper`, the LBP histograms of the face (and
+of its mirror image, :class:`~facekit.features.FlipConcatTransformer`), the
+stored whitened PCA pooled over the two views
+(:class:`~facekit.features.ViewPoolingTransformer`) and the stored
+:class:`~facekit.metric_learning.SamePairWhitening` -- the steps of the
+benchmark's ``lbp`` recipe; the file holds their parameters and arrays.
+
 Cropping (``crop``):
 
 * ``"lfw"``: the image is an LFW-style 250 x 250 portrait with the face
