@@ -629,7 +629,7 @@ class ShardedGallery(BaseEstimator):
             <facekit.identification.OneShotIdentifier.predict>` over the
             whole gallery.
         """
-        from facekit.identification import _label_array
+        from facekit.identification._labels import _label_array
 
         labels, dist = self.best_match(X)
         threshold = self._template().threshold

@@ -328,7 +328,7 @@ def open_set_accuracy(
 
 def _auto_unknown_label(y_pred):
     """The rejection label of predictions made with ``unknown_label="auto"``."""
-    from facekit.identification import UNKNOWN_STRING, _string_labels
+    from facekit.identification._labels import UNKNOWN_STRING, _string_labels
 
     if y_pred.dtype.kind == "O" and any(
         isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v == -1

@@ -100,7 +100,7 @@ def make_open_set_scorer(*, balanced=False, unknown_label=None):
 
     def open_set_scorer(estimator, X, y):
         final = _final_estimator(estimator)
-        from facekit.identification import _resolve_unknown_label
+        from facekit.identification._labels import _resolve_unknown_label
 
         label = (
             getattr(final, "unknown_label", -1) if unknown_label is None
