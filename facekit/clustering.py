@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from facekit.distances import METRICS, check_metric, pairwise_distances
+from facekit.utils._rows import _l2_normalize
 
 __all__ = ["FaceClusterer", "choose_cluster_threshold"]
 
@@ -214,11 +215,7 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
                     f"n_clusters={self.n_clusters} is larger than the number of "
                     f"faces, {n}"
                 )
-            Xk = X
-            if self.metric == "cosine":
-                norms = np.linalg.norm(X, axis=1)
-                norms[norms == 0] = 1.0
-                Xk = X / norms[:, None]
+            Xk = _l2_normalize(X) if self.metric == "cosine" else X
             km = KMeans(
                 n_clusters=self.n_clusters,
                 n_init="auto",

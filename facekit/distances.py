@@ -55,6 +55,7 @@ from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import check_array
 
 from facekit.pairs import check_pairs
+from facekit.utils._rows import _unit_rows
 
 __all__ = [
     "METRICS",
@@ -169,22 +170,6 @@ def _check_features(A, B):
             f"A and B must have the same number of features, got "
             f"A with {A.shape[1]} and B with {B.shape[1]}"
         )
-
-
-def _unit_rows(X):
-    """Rows scaled to unit L2 norm (zero rows stay 0) and the zero-row mask.
-
-    Rows are first divided by their largest absolute value, so that tiny or
-    huge values neither underflow nor overflow when squared.
-    """
-    scale = np.maximum(X.max(axis=1), -X.min(axis=1))
-    zero = scale == 0
-    scale[zero] = 1.0
-    Xn = X / scale[:, None]
-    norms = np.sqrt(np.einsum("ij,ij->i", Xn, Xn))
-    norms[zero] = 1.0
-    Xn /= norms[:, None]
-    return Xn, zero
 
 
 def _batches(n, step):

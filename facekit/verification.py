@@ -30,8 +30,9 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from facekit.base import PairVerifierMixin
-from facekit.distances import METRICS, _unit_rows, paired_distances
+from facekit.distances import METRICS, paired_distances
 from facekit.pairs import check_pair_labels
+from facekit.utils._rows import _unit_rows
 
 __all__ = ["ThresholdVerifier", "LogisticVerifier", "BilinearVerifier"]
 

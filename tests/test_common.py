@@ -12,6 +12,7 @@ INIT_PARAMS = {
     "DistinctRowPCA": {"n_components": 1, "random_state": 0},
     "PairTransformer": {},
     "FaceDetector": {},
+    "FisherVectorEncoder": {"n_components": 2, "max_iter": 20, "random_state": 0},
 }
 
 # {estimator name: {check name: reason}}: checks that cannot apply.
@@ -27,7 +28,7 @@ def _instances():
             out.append(cls(PCA(n_components=2)))
         elif name == "ViewPoolingTransformer":
             out.append(cls(PCA(n_components=1), n_views=1))
-        elif name in ("FaceDetector", "FaceAligner"):
+        elif name in ("FaceDetector", "FaceAligner", "FaceCropper"):
             # take photos of any size or file paths, not (n_samples,
             # n_features) matrices: tested in tests/detection and
             # tests/test_face_model.py

@@ -28,13 +28,9 @@ from sklearn.base import (
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from facekit.utils._rows import _l2_normalize
+
 __all__ = ["FlipConcatTransformer", "ViewPoolingTransformer"]
-
-
-def _l2_normalize(X):
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    norms[norms == 0] = 1
-    return X / norms
 
 
 def _mirror(X, image_shape):

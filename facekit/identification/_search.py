@@ -5,6 +5,7 @@ import numpy as np
 from sklearn.utils import gen_batches
 
 from facekit.distances import check_metric, pairwise_distances
+from facekit.utils._rows import _unit_rows
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -18,22 +19,6 @@ def _kernel_kind(metric, p):
     if metric in ("euclidean", "sqeuclidean") or (metric == "minkowski" and p == 2):
         return "dot"
     return "generic"
-
-
-def _unit_rows(X):
-    """Rows of ``X`` scaled to unit L2 norm (zero rows stay 0), same dtype.
-
-    Rows are first divided by their largest absolute value so that squaring
-    neither overflows nor underflows. Returns the rows and the zero-row mask.
-    """
-    scale = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0], X.dtype)
-    zero = scale == 0
-    scale[zero] = 1
-    Xn = X / scale[:, None]
-    norms = np.sqrt(np.einsum("ij,ij->i", Xn, Xn))
-    norms[zero] = 1
-    Xn /= norms[:, None]
-    return Xn, zero
 
 
 def _inverse_norms(X, block=65536):
