@@ -30,8 +30,9 @@ import numpy as np
 from PIL import Image
 
 # fetch_lfw_people's default crop of the 250 x 250 funneled images
-CROP_ROWS = slice(70, 195)
-CROP_COLS = slice(78, 172)
+from facekit.datasets import LFW_FACE_SLICE
+
+CROP_ROWS, CROP_COLS = LFW_FACE_SLICE
 
 
 def lfw_dir_default():

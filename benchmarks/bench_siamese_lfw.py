@@ -54,7 +54,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-CROP = (slice(70, 195), slice(78, 172))  # fetch_lfw_people's default
+from facekit.datasets import LFW_FACE_SLICE as CROP  # fetch_lfw_people default
+
 # Score fusion with the LBP recipe: the weights tried on View 1, and the one
 # benchmarks/choose_fusion_weight.py chose there (the only one View 2 scores).
 FUSION_CANDIDATES = (0.5, 1.0, 2.0)

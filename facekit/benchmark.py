@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from facekit.datasets import LFW_FACE_SLICE
 from facekit.metrics import verification_report
 from facekit.model_selection import evaluate_protocol
 from facekit.model_selection._validation import _similarity_and_cut
@@ -33,7 +34,7 @@ __all__ = ["METHODS", "VERIFIERS", "make_pipeline", "fixed_features",
            "run_lfw_clustering", "run_lfw_pretrained", "PRETRAINED_SETTING",
            "format_table", "plot_roc"]
 
-DEFAULT_SLICE = (slice(70, 195), slice(78, 172))
+DEFAULT_SLICE = LFW_FACE_SLICE  # the one LFW crop (facekit.datasets)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facekit.detection._crop import LFW_BOX
+
 __all__ = ["FaceModel", "default_model_path", "load_model", "calibrate_model",
            "make_default_model"]
 
@@ -136,7 +138,7 @@ class FaceModel:
     (2, 1372)
     """
 
-    def __init__(self, *, image_shape=(62, 47), lfw_box=(70, 195, 78, 172),
+    def __init__(self, *, image_shape=(62, 47), lfw_box=LFW_BOX,
                  scales=((8, 1), (16, 2)), method="uniform", grid=(7, 7),
                  normalize="l1", metric="chi2", threshold=0.5, crop="auto",
                  mirror=False, projection=None, info=None):

@@ -27,6 +27,7 @@ Where LFW lives
 from facekit.datasets._folders import IMAGE_EXTENSIONS, load_image_folder
 from facekit.datasets._home import LFWNotFoundError, get_data_home
 from facekit.datasets._lfw import (
+    LFW_FACE_SLICE,
     LFW_PAIRS_FILES,
     fetch_lfw_pairs,
     fetch_lfw_people,
@@ -38,6 +39,7 @@ from facekit.pairs import make_pairs
 __all__ = [
     "IMAGE_EXTENSIONS",
     "LFWNotFoundError",
+    "LFW_FACE_SLICE",
     "LFW_PAIRS_FILES",
     "fetch_lfw_pairs",
     "fetch_lfw_people",

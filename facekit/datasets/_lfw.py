@@ -25,7 +25,11 @@ from facekit.datasets._home import (
     get_data_home,
 )
 
-_DEFAULT_SLICE = (slice(70, 195), slice(78, 172))
+#: The face box of a 250 x 250 LFW portrait, ``(rows, columns)``:
+#: scikit-learn's default ``slice_`` of ``fetch_lfw_pairs`` /
+#: ``fetch_lfw_people``, and facekit's one definition of the LFW crop (the
+#: benchmarks, :class:`facekit.detection.FaceCropper` and the LBP model cut it).
+LFW_FACE_SLICE = (slice(70, 195), slice(78, 172))
 
 _LFW_INDEX_HOW_TO = (
     "Point facekit at the folder that holds lfw_home/ with data_home=... or the "
@@ -293,7 +297,7 @@ def fetch_lfw_pairs(
     funneled=True,
     resize=0.5,
     color=False,
-    slice_=_DEFAULT_SLICE,
+    slice_=LFW_FACE_SLICE,
     download_if_missing=False,
     verbose=False,
 ):
@@ -431,7 +435,7 @@ def fetch_lfw_people(
     resize=0.5,
     min_faces_per_person=0,
     color=False,
-    slice_=_DEFAULT_SLICE,
+    slice_=LFW_FACE_SLICE,
     download_if_missing=False,
     verbose=False,
 ):

@@ -18,14 +18,16 @@ from sklearn.base import (
 )
 from sklearn.utils._param_validation import StrOptions
 
+from facekit.datasets._lfw import LFW_FACE_SLICE
 from facekit.detection._inputs import FaceNotFoundError, _check_images, _is_path
 from facekit.utils.validation import check_int_tuple
 
 __all__ = ["FaceCropper", "LFW_BOX", "CROPS"]
 
-#: ``(top, bottom, left, right)`` of scikit-learn's default LFW face box in
-#: a 250 x 250 portrait (``fetch_lfw_pairs``' ``slice_``).
-LFW_BOX = (70, 195, 78, 172)
+#: ``(top, bottom, left, right)`` of the LFW face box in a 250 x 250
+#: portrait: :data:`facekit.datasets.LFW_FACE_SLICE` as four integers.
+LFW_BOX = (LFW_FACE_SLICE[0].start, LFW_FACE_SLICE[0].stop,
+           LFW_FACE_SLICE[1].start, LFW_FACE_SLICE[1].stop)
 CROPS = ("auto", "lfw", "detect", "none")
 _LFW_SIZE = 250
 _MAX_SIDE = 1024  # largest crop side
