@@ -19,6 +19,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from facekit.utils.validation import check_image_shape
+
 __all__ = ["EigenfaceTransformer"]
 
 
@@ -197,27 +199,10 @@ class EigenfaceTransformer(
                 f"got {X.shape[0]} sample (n_samples = 1)"
             )
         n_samples, n_features = X.shape
-        if self.image_shape is None:
-            image_shape = None
-        else:
-            try:
-                image_shape = tuple(self.image_shape)
-            except TypeError:
-                image_shape = ()
-            if len(image_shape) != 2 or not all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-                for v in image_shape
-            ):
-                raise ValueError(
-                    "image_shape must be a pair of positive integers, got "
-                    f"{self.image_shape!r}"
-                )
-            image_shape = (int(image_shape[0]), int(image_shape[1]))
-            if image_shape[0] * image_shape[1] != n_features:
-                raise ValueError(
-                    f"image_shape={image_shape} has {image_shape[0] * image_shape[1]}"
-                    f" pixels but X has {n_features} features per image"
-                )
+        image_shape = (
+            None if self.image_shape is None
+            else check_image_shape(self.image_shape, n_features)
+        )
         n_components = self.n_components
         if n_components is None or isinstance(n_components, numbers.Integral):
             max_components = min(n_samples, n_features)

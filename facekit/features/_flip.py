@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from facekit.utils._rows import _l2_normalize
+from facekit.utils.validation import check_image_shape
 
 __all__ = ["FlipConcatTransformer", "ViewPoolingTransformer"]
 
@@ -37,23 +38,6 @@ def _mirror(X, image_shape):
     """Flattened (height, width) images flipped left to right."""
     h, w = image_shape
     return X.reshape(-1, h, w)[:, :, ::-1].reshape(X.shape[0], -1)
-
-
-def _image_shape(image_shape, n_features):
-    if image_shape is None:
-        return (1, n_features)
-    try:
-        h, w = (int(v) for v in image_shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"image_shape must be a pair of ints, got {image_shape!r}"
-        ) from None
-    if h < 1 or w < 1 or h * w != n_features:
-        raise ValueError(
-            f"image_shape={(h, w)} has {h * w} pixels but X has {n_features} "
-            "features per image"
-        )
-    return (h, w)
 
 
 class FlipConcatTransformer(TransformerMixin, BaseEstimator):
@@ -132,7 +116,7 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         X = validate_data(self, X, dtype="numeric")
-        self.image_shape_ = _image_shape(self.image_shape, X.shape[1])
+        self.image_shape_ = check_image_shape(self.image_shape, X.shape[1])
         self.transformer_ = (
             None if self.transformer is None else clone(self.transformer).fit(X)
         )

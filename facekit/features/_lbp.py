@@ -27,6 +27,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from facekit.utils.validation import check_image_shape
+
 __all__ = ["LBPTransformer", "lbp_codes"]
 
 #: Methods supported by :func:`lbp_codes` and :class:`LBPTransformer`.
@@ -605,15 +607,7 @@ class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         X = validate_data(self, X, dtype="numeric")
         n_features = X.shape[1]
-        if self.image_shape is None:
-            image_shape = (1, n_features)
-        else:
-            image_shape = _check_int_pair(self.image_shape, "image_shape")
-            if image_shape[0] * image_shape[1] != n_features:
-                raise ValueError(
-                    f"image_shape={image_shape} has {image_shape[0] * image_shape[1]}"
-                    f" pixels but X has {n_features} features per image"
-                )
+        image_shape = check_image_shape(self.image_shape, n_features)
         grid = _check_int_pair(self.grid, "grid")
         scales = _check_scales(self.scales, self.method)
         self.image_shape_ = image_shape

@@ -58,6 +58,7 @@ from facekit.nn._sampling import (
 )
 from facekit.nn._triplets import TRIPLET_CATEGORIES
 from facekit.pairs import check_pair_labels, check_pairs
+from facekit.utils.validation import check_image_shape
 
 __all__ = ["SiameseEmbedder", "OfflineTripletMining", "resolve_device"]
 
@@ -643,22 +644,7 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
     # data hooks
     # ------------------------------------------------------------------
     def _image_hwc(self, n_features=None):
-        shape = self.image_shape
-        if shape is None:
-            return 1, n_features, 1
-        shape = tuple(int(s) for s in shape)
-        if len(shape) not in (2, 3) or min(shape) < 1:
-            raise ValueError(
-                "image_shape must be (height, width) or (height, width, channels) "
-                f"of positive ints, got {self.image_shape!r}"
-            )
-        h, w, c = shape if len(shape) == 3 else (*shape, 1)
-        if n_features is not None and h * w * c != n_features:
-            raise ValueError(
-                f"image_shape {self.image_shape} holds {h * w * c} values but "
-                f"the images have {n_features} features"
-            )
-        return h, w, c
+        return check_image_shape(self.image_shape, n_features, channels=True)
 
     def _validate_input(self, X, y=None, *, reset, fitting):
         """Validate images (2-D) or pairs (3-D); return (array, labels, kind)."""
