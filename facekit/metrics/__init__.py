@@ -9,8 +9,8 @@ Verification (pair labels: 1 = same person, 0 = different)
     :func:`pair_roc_curve`, :func:`roc_auc`, :func:`equal_error_rate`,
     :func:`tar_at_far`, :func:`threshold_at_far`,
     :func:`best_accuracy_threshold` and :func:`verification_report`.
-Identification (a score matrix: one row per probe, one column per gallery
-identity, named by ``labels``)
+Identification (a score matrix: a row per probe, a column per identity)
+    The columns are the gallery identities, named by ``labels``.
     Closed set: :func:`cmc_curve` (cumulative match characteristic) and
     :func:`rank_k_accuracy`. Open set: :func:`dir_at_far` --
     detection-and-identification rate at a false-alarm rate -- and
