@@ -156,6 +156,43 @@ class _LBP(Recipe):
             n_components=n_components, whiten=True, random_state=0))
 
 
+@dataclass(frozen=True)
+class _FisherVectors(Recipe):
+    """Dense SIFT -> Fisher vectors (GMM on a descriptor sample) -> whitened PCA.
+
+    Nothing here is per-image and data-independent except the descriptors,
+    which are too large to store for every image: the descriptor step runs
+    inside the encoder, batch by batch, in every fold.
+    """
+
+    scales: tuple = (4, 6)
+    step: float = 4
+    spatial: bool = True
+    n_gaussians: int = 64
+    descriptor_components: int = 64
+    max_descriptors: int = 50_000
+
+    def encoder(self, image_shape):
+        from facekit.features import DenseSIFTTransformer, FisherVectorEncoder
+
+        sift = DenseSIFTTransformer(image_shape=image_shape, scales=self.scales,
+                                    step=self.step, spatial=self.spatial)
+        return FisherVectorEncoder(
+            sift, n_components=self.n_gaussians,
+            pca_components=self.descriptor_components,
+            passthrough=2 if self.spatial else 0,
+            max_descriptors=self.max_descriptors, random_state=0)
+
+    def fitted(self, image_shape, n_components=None):
+        from facekit.features import DistinctRowPCA
+
+        return Pipeline([
+            ("fisher", self.encoder(image_shape)),
+            ("pca", DistinctRowPCA(n_components=n_components, whiten=True,
+                                   random_state=0)),
+        ])
+
+
 def _equalize_rows(X):
     from skimage.exposure import equalize_hist
 
@@ -184,6 +221,16 @@ METHODS = {
         "LBP (default crop, 100x75): u2 P8R1,2,3 + uniform P16R2, 10x7 cells, "
         "sqrt; image + mirror image, whitened PCA (200), pooled, same-pair "
         "whitening, cosine",
+        load={"resize": 0.8, "slice_": DEFAULT_SLICE},
+        n_components=400, pair_components=200, pair_whitening=0.1,
+    ),
+    # Opt-in (``--method sift``), not a default method: slower (descriptors and
+    # Fisher vectors are recomputed in every fold). Recipe chosen on View 1 by
+    # benchmarks/choose_sift_recipe.py.
+    "sift": _FisherVectors(
+        "dense SIFT Fisher vectors (default crop, 100x75): RootSIFT, bins of 4 "
+        "and 6 px every 4 px, + (x, y); PCA 64, 64 Gaussians, improved FV; "
+        "whitened PCA (200), same-pair whitening, cosine",
         load={"resize": 0.8, "slice_": DEFAULT_SLICE},
         n_components=400, pair_components=200, pair_whitening=0.1,
     ),

@@ -209,3 +209,22 @@ def test_protocol_shares_features_and_matches_evaluate_protocol():
         assert_allclose([row["auc"], row["eer"], row["tar@far=0.01"]],
                         [ref["auc_mean"], ref["eer_mean"], ref["tar@far=0.01"]])
         assert_allclose(row["scores"], ref["scores"], atol=1e-9)
+
+
+def test_sift_method_is_opt_in_and_fits_per_fold(monkeypatch):
+    import inspect
+    from dataclasses import replace
+
+    from facekit import benchmark
+
+    default = inspect.signature(benchmark.run_lfw_benchmark).parameters["methods"]
+    assert "sift" not in default.default
+    assert METHODS["sift"].fixed((20, 20)) is None  # everything fitted per fold
+    small = replace(METHODS["sift"], scales=(3,), step=3, n_gaussians=2,
+                    descriptor_components=4, n_components=6, pair_components=6)
+    monkeypatch.setitem(benchmark.METHODS, "sift", small)
+    pairs, y = _pairs(40)
+    pipe = make_pipeline("sift", (20, 20)).fit(pairs, y)
+    encoder = pipe.named_steps["features"].transformer_.named_steps["fisher"]
+    assert encoder.gmm_.means_.shape == (2, 4 + 2)  # PCA 4 + (x, y)
+    assert pipe.decision_function(pairs).shape == (40,)

@@ -110,17 +110,28 @@ def orientation_planes(images, n_orientations):
     gx = _gradient(images, 2)
     mag = np.hypot(gx, gy)
     o = np.arctan2(gy, gx) * np.float32(n_orientations / (2 * np.pi))
-    o = np.mod(o, n_orientations)
-    lo = np.floor(o)
+    o[o < 0] += n_orientations  # [0, n_orientations]
+    lo = o.astype(np.intp)  # floor of a non-negative number
     frac = o - lo
-    lo = lo.astype(np.intp) % n_orientations
-    hi = (lo + 1) % n_orientations
+    lo[lo == n_orientations] = 0
     w_hi = mag * frac
     w_lo = mag - w_hi
-    planes = np.zeros((images.shape[0], n_orientations) + images.shape[1:],
-                      dtype=np.float32)
-    for k in range(n_orientations):
-        planes[:, k] = np.where(lo == k, w_lo, 0) + np.where(hi == k, w_hi, 0)
+    m = images.shape[0]
+    hw = mag[0].size
+    planes = np.zeros((m, n_orientations) + images.shape[1:], dtype=np.float32)
+    if n_orientations == 1:
+        planes[:, 0] = mag
+        return planes
+    # the two bins of a pixel differ: one scattered write per bin, no clashes
+    flat = planes.reshape(-1)
+    base = (np.arange(m, dtype=np.intp) * (n_orientations * hw))[:, None] + np.arange(
+        hw, dtype=np.intp)
+    lo = lo.reshape(m, hw)
+    idx = base + lo * hw
+    flat[idx] = w_lo.reshape(m, hw)
+    hi = lo + 1
+    hi[hi == n_orientations] = 0
+    flat[base + hi * hw] = w_hi.reshape(m, hw)
     return planes
 
 

@@ -95,6 +95,8 @@ class FisherVectorEncoder(
         The PCA of the descriptors.
     gmm_ : GaussianMixture
         The diagonal Gaussian mixture.
+    n_iter_ : int
+        EM iterations the mixture ran.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -255,6 +257,7 @@ class FisherVectorEncoder(
             n_components=self.n_components, covariance_type="diag",
             max_iter=self.max_iter, reg_covar=self.reg_covar, random_state=rng,
         ).fit(sample)
+        self.n_iter_ = self.gmm_.n_iter_
         return self
 
     def transform(self, X):

@@ -1,0 +1,117 @@
+"""Choose the recipe of ``facekit benchmark lfw --method sift`` on View 1.
+
+View 1 only: for every candidate (descriptor scales and step, spatial
+coordinates, PCA size of the descriptors, number of Gaussians) a
+:class:`~facekit.features.FisherVectorEncoder` over a
+:class:`~facekit.features.DenseSIFTTransformer` is fitted on the images of
+``pairsDevTrain`` (2,200 pairs) and encodes them and those of
+``pairsDevTest`` (1,000 pairs); then, for every size of the whitened PCA of
+the Fisher vectors, the rest of the benchmark pipeline (whitened PCA,
+same-pair whitening, cosine :class:`~facekit.verification.ThresholdVerifier`)
+is fitted on the training pairs and scored on DevTest.  Splitting the
+pipeline after the encoder gives the same numbers as fitting the whole
+pipeline per candidate: both halves are fitted on the training pairs' images.
+View 2 is never read.
+
+Usage::
+
+    python benchmarks/choose_sift_recipe.py
+    python benchmarks/choose_sift_recipe.py --candidates 0 1 --pca 200 400
+
+The chosen recipe is the best DevTest accuracy (ties: the cheaper one);
+compare it with ``facekit.benchmark.METHODS["sift"]``.
+"""
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from facekit.benchmark import DEFAULT_SLICE, METHODS
+from facekit.datasets import fetch_lfw_pairs
+from facekit.features import DistinctRowPCA
+from facekit.metric_learning import SamePairWhitening
+from facekit.metrics import roc_auc
+from facekit.pairs import PairTransformer
+from facekit.verification import ThresholdVerifier
+
+#: Candidate settings of the Fisher-vector recipe (fields of ``_FisherVectors``).
+CANDIDATES = [
+    {"scales": (4,), "step": 4, "spatial": True, "n_gaussians": 64,
+     "descriptor_components": 64},
+    {"scales": (4, 6), "step": 4, "spatial": True, "n_gaussians": 64,
+     "descriptor_components": 64},
+    {"scales": (4, 6), "step": 4, "spatial": False, "n_gaussians": 64,
+     "descriptor_components": 64},
+    {"scales": (4, 6), "step": 4, "spatial": True, "n_gaussians": 128,
+     "descriptor_components": 64},
+    {"scales": (4, 6), "step": 4, "spatial": True, "n_gaussians": 64,
+     "descriptor_components": 32},
+    {"scales": (3, 4, 6), "step": 3, "spatial": True, "n_gaussians": 64,
+     "descriptor_components": 64},
+]
+PCA_SIZES = (200, 400)
+
+
+def evaluate(candidate, train, test, pca_sizes, reg=0.1):
+    """DevTest accuracy and AUC of one candidate for every PCA size."""
+    from dataclasses import replace
+
+    recipe = replace(METHODS["sift"], **candidate)
+    t0 = time.perf_counter()
+    encoder = PairTransformer(recipe.encoder(train.image_shape))
+    Z_train = encoder.fit_transform(train.pairs)
+    Z_test = encoder.transform(test.pairs)
+    encode_time = time.perf_counter() - t0
+    out = {}
+    for n in pca_sizes:
+        t1 = time.perf_counter()
+        pipe = Pipeline([
+            ("pca", PairTransformer(DistinctRowPCA(n_components=n, whiten=True,
+                                                   random_state=0))),
+            ("whiten", SamePairWhitening(reg=reg)),
+            ("verify", ThresholdVerifier(metric="cosine", threshold="auto")),
+        ]).fit(Z_train, train.target)
+        acc = float(np.mean(pipe.predict(Z_test) == test.target))
+        auc = roc_auc(test.target, pipe.decision_function(Z_test))
+        out[n] = (acc, auc, encode_time + time.perf_counter() - t1)
+    return out, Z_train.shape[2]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", type=int, nargs="+",
+                        default=list(range(len(CANDIDATES))))
+    parser.add_argument("--pca", type=int, nargs="+", default=list(PCA_SIZES))
+    parser.add_argument("--data-home", default=None)
+    args = parser.parse_args(argv)
+    load = {"resize": 0.8, "slice_": DEFAULT_SLICE}
+    train = fetch_lfw_pairs(subset="train", data_home=args.data_home, **load)
+    test = fetch_lfw_pairs(subset="test", data_home=args.data_home, **load)
+    print("LFW View 1 (fit pairsDevTrain, score pairsDevTest): dense SIFT "
+          "Fisher vectors -> whitened PCA -> same-pair whitening -> cosine",
+          flush=True)
+    best = None
+    for i in args.candidates:
+        cand = CANDIDATES[i]
+        res, dim = evaluate(cand, train, test, args.pca)
+        for n, (acc, auc, sec) in res.items():
+            print(f"[{i}] scales={cand['scales']} step={cand['step']} "
+                  f"spatial={cand['spatial']} K={cand['n_gaussians']} "
+                  f"d={cand['descriptor_components']} FV={dim} pca={n}: "
+                  f"accuracy {100 * acc:.2f}%  AUC {auc:.4f}  ({sec:.0f}s)",
+                  flush=True)
+            if best is None or acc > best[0]:
+                best = (acc, i, n)
+    acc, i, n = best
+    print(f"chosen: candidate {i} {CANDIDATES[i]} with pca={n} "
+          f"(DevTest accuracy {100 * acc:.2f}%)")
+    recipe = METHODS["sift"]
+    print("benchmark recipe: " + ", ".join(
+        f"{k}={getattr(recipe, k)}" for k in CANDIDATES[i]) +
+        f", pca={recipe.pair_components}")
+
+
+if __name__ == "__main__":
+    main()
