@@ -22,7 +22,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, Real
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from facekit.features._lbp import _check_int_pair
+from facekit.utils.validation import check_image_shape
 
 __all__ = ["DenseSIFTTransformer"]
 
@@ -302,15 +302,7 @@ class DenseSIFTTransformer(
         """
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         n_features = X.shape[1]
-        if self.image_shape is None:
-            image_shape = (1, n_features)
-        else:
-            image_shape = _check_int_pair(self.image_shape, "image_shape")
-            if image_shape[0] * image_shape[1] != n_features:
-                raise ValueError(
-                    f"image_shape={image_shape} has {image_shape[0] * image_shape[1]}"
-                    f" pixels but X has {n_features} features per image"
-                )
+        image_shape = check_image_shape(self.image_shape, n_features)
         scales = _check_scales(self.scales)
         h, w = image_shape
         self.image_shape_ = image_shape
