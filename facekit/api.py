@@ -35,6 +35,19 @@ from pathlib import Path
 
 import numpy as np
 
+from facekit._records import (
+    AMBIGUOUS,
+    NO_FACE,
+    OK,
+    UNREADABLE,
+    _box,
+    _distance_to_anchors,
+    _enrolled_face,
+    _problem,
+    _score,
+    _statuses,
+)
+
 __all__ = [
     "compare_faces",
     "enroll_folder",
@@ -43,11 +56,6 @@ __all__ = [
     "load_face_model",
 ]
 
-#: ``status`` of a record.
-OK, NO_FACE, UNREADABLE = "ok", "no face", "unreadable"
-#: An enrollment photo with several faces, none of which is known to be the
-#: person's (see :func:`_enrolled_face`).
-AMBIGUOUS = "ambiguous"
 
 
 # ---------------------------------------------------------------------------
@@ -242,92 +250,6 @@ def _find_faces_on_cluster(model, images, verbose, client, partition_size=32):
     return _statuses(map_faces(model, images, client=client,
                                partition_size=partition_size,
                                verbose=max(1, n_parts // 20) if verbose else 0))
-
-
-def _statuses(found):
-    """``(faces, status, error)`` of ``find_faces`` / ``map_faces`` results."""
-    return [([], UNREADABLE, r["error"]) if r["error"]
-            else (r["faces"], OK if r["faces"] else NO_FACE, None) for r in found]
-
-
-def _box(face):
-    box = face.get("box")
-    return None if box is None else [float(v) for v in box]
-
-
-def _score(face):
-    score = face.get("score")
-    return None if score is None else float(score)
-
-
-def _area(face):
-    box = face.get("box")
-    return 0.0 if box is None else (box[2] - box[0]) * (box[3] - box[1])
-
-
-def _prominence(face):
-    """Box area weighted by the detection score (a weak, large false
-    detection does not outweigh a clear face)."""
-    score = face.get("score")
-    weight = 1.0 if score is None or not np.isfinite(score) else max(score, 0.0)
-    return _area(face) * weight
-
-
-def _enrolled_face(faces, person_distance, threshold):
-    """Which face of an enrollment photo is the person's.
-
-    Parameters
-    ----------
-    faces : list of dict
-        The photo's faces (with ``box`` and ``score``).
-    person_distance : ndarray of shape (n_faces,) or None
-        Each face's distance to the person's photos that show them alone;
-        None when there are none.
-    threshold : float or None
-        The model's τ.
-
-    Returns
-    -------
-    index : int or None
-        The face to enroll, or None when the photo is ambiguous.
-    reason : str or None
-        Why no face was chosen.
-
-    A photo with one face gives it. With several, the face nearest to the
-    person's single-face photos is taken if it is within τ of them; without
-    such photos, the face that dominates the photo (at least twice the
-    :func:`_prominence` of any other). Otherwise the photo is ambiguous and
-    is not enrolled: enrolling the wrong face would make wrong answers later.
-    """
-    if len(faces) == 1:
-        return 0, None
-    if person_distance is not None:
-        best = int(np.argmin(person_distance))
-        if threshold is None or person_distance[best] <= threshold:
-            return best, None
-        return None, (f"{len(faces)} faces, none within the threshold of the "
-                      "person's other photos")
-    prominence = np.array([_prominence(f) for f in faces])
-    order = np.argsort(-prominence, kind="stable")
-    if prominence[order[0]] >= 2 * prominence[order[1]]:
-        return int(order[0]), None
-    return None, (f"{len(faces)} faces of similar size and no photo of the "
-                  "person alone to tell which is theirs")
-
-
-def _distance_to_anchors(faces, anchors, metric):
-    """Each face's distance to the nearest of ``anchors`` (None if empty)."""
-    from facekit.distances import pairwise_distances
-
-    if len(faces) < 2 or not len(anchors):
-        return None
-    feats = np.stack([f["embedding"] for f in faces])
-    return pairwise_distances(feats, np.stack(anchors), metric=metric).min(axis=1)
-
-
-def _problem(name, status, error):
-    """A sentence for a photo that gave no face."""
-    return error if status == UNREADABLE else f"no face found in {name}"
 
 
 # ---------------------------------------------------------------------------

@@ -340,7 +340,7 @@ def enroll_photos(model, paths, identities, *, identifier=None, client=None,
     if identifier is None:
         identifier = OneShotIdentifier(metric=model.metric,
                                        threshold=model.threshold)
-    from facekit.api import _enrolled_face
+    from facekit._records import _enrolled_face
 
     client = get_client(client)
     enrolled, skipped, several = [], [], []

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import facekit
-from facekit import api
+from facekit import _records, api
 from facekit.cli import EXIT_SKIPPED, main
 from facekit.models import FaceModel
 
@@ -251,24 +251,24 @@ def _faces(*specs):
 
 def test_enrolled_face_of_a_photo_with_several_faces():
     two = _faces(([0, 0], 100, 1.0), ([3, 0], 100, 1.0))
-    near = api._distance_to_anchors(two, [np.array([3.0, 0.2])], "euclidean")
+    near = _records._distance_to_anchors(two, [np.array([3.0, 0.2])], "euclidean")
     np.testing.assert_allclose(near, [np.hypot(3, 0.2), 0.2])
-    assert api._distance_to_anchors(two, [], "euclidean") is None
+    assert _records._distance_to_anchors(two, [], "euclidean") is None
     # the person's own photos tell which face is theirs
-    assert api._enrolled_face(two, near, 0.5) == (1, None)
-    assert api._enrolled_face(two, near[::-1], 0.5) == (0, None)
+    assert _records._enrolled_face(two, near, 0.5) == (1, None)
+    assert _records._enrolled_face(two, near[::-1], 0.5) == (0, None)
     # neither face is the person of the other photos: not enrolled
-    k, why = api._enrolled_face(two, near + 1, 0.5)
+    k, why = _records._enrolled_face(two, near + 1, 0.5)
     assert k is None and "none within the threshold" in why
     # no photo of the person alone: only a dominant face is taken
-    k, why = api._enrolled_face(two, None, 0.5)
+    k, why = _records._enrolled_face(two, None, 0.5)
     assert k is None and "no photo of the person alone" in why
     big = _faces(([0, 0], 100, 1.0), ([3, 0], 60, 1.0))
-    assert api._enrolled_face(big, None, 0.5) == (0, None)
+    assert _records._enrolled_face(big, None, 0.5) == (0, None)
     # a large but weak detection does not outweigh a clear face
     weak = _faces(([0, 0], 240, 0.2), ([3, 0], 200, 1.0))
-    assert api._enrolled_face(weak, None, 0.5) == (1, None)
-    assert api._enrolled_face(two[:1], None, 0.5) == (0, None)
+    assert _records._enrolled_face(weak, None, 0.5) == (1, None)
+    assert _records._enrolled_face(two[:1], None, 0.5) == (0, None)
 
 
 def test_enroll_folder_skips_ambiguous_photos(tmp_path, lbp_model, monkeypatch):
