@@ -45,9 +45,11 @@ from facekit.nn._sampling import (
     TripletBatchSampler,
 )
 from facekit.nn._triplets import TRIPLET_CATEGORIES, classify_triplets, count_triplets
+from facekit.nn._verifier import SiameseVerifier
 
 __all__ = [
     "SiameseEmbedder",
+    "SiameseVerifier",
     "PretrainedEmbedder",
     "DlibHead",
     "DlibResNet",
