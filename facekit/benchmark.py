@@ -229,9 +229,10 @@ METHODS = {
     # benchmarks/choose_sift_recipe.py.
     "sift": _FisherVectors(
         "dense SIFT Fisher vectors (default crop, 100x75): RootSIFT, bins of 4 "
-        "and 6 px every 4 px, + (x, y); PCA 64, 64 Gaussians, improved FV; "
+        "and 6 px every 4 px, + (x, y); PCA 64, 128 Gaussians, improved FV; "
         "whitened PCA (200), same-pair whitening, cosine",
         load={"resize": 0.8, "slice_": DEFAULT_SLICE},
+        n_gaussians=128,
         n_components=400, pair_components=200, pair_whitening=0.1,
     ),
 }
