@@ -44,6 +44,15 @@ full-size numbers of docs/user_guide/scale.rst)::
         --repeats 2 --hnsw-m 16 --nprobe 8,16,24,32,48,64,96,128 \
         --ef-search 16,24,32,48,64,96,128,192 --rows-dir rows/ --json index.json
 
+The HNSW ``M=32`` rows there (:class:`facekit.index.FaissIndex`'s defaults
+``hnsw_m=32``, ``ef_construction=40``) come from a second run; ``--rows-dir``
+keys the rows by kind only, so a second setting of one kind needs its own
+directory (copy ``exact.json`` into it to reuse the exact row)::
+
+    python benchmarks/bench_index.py --threads 1 --build-threads 2 \
+        --repeats 2 --kinds exact,hnsw --hnsw-m 32 --ef-construction 40 \
+        --ef-search 16,32,64,128,256 --rows-dir rows-m32/ --json m32.json
+
 and at reduced size on a busy machine::
 
     nice python benchmarks/bench_index.py --n-gallery 200000 --threads 1
