@@ -107,6 +107,47 @@ def _output_file(text):
     return text
 
 
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_json_out(args):
+    """``--json-out`` must not overwrite the gallery or an input photo."""
+    target = getattr(args, "json_out", None)
+    if not target:
+        return
+    inputs = [getattr(args, k, None) for k in ("gallery", "out", "image_a",
+                                                "image_b")]
+    inputs += list(getattr(args, "images", None) or [])
+    for item in filter(None, inputs):
+        if os.path.isdir(item):
+            real = os.path.realpath(item) + os.sep
+            inside = os.path.realpath(target).startswith(real)
+            if (inside and os.path.exists(target)
+                    and os.path.splitext(target)[1].lower() in _image_extensions()):
+                raise CommandError(f"--json-out {target} would overwrite a photo "
+                                   f"of {item}")
+        elif _same_file(target, item):
+            raise CommandError(f"--json-out {target} would overwrite {item}: "
+                               "give another file")
+    folder = getattr(args, "folder", None)
+    if folder and os.path.isdir(folder):
+        real = os.path.realpath(folder) + os.sep
+        if (os.path.realpath(target).startswith(real) and os.path.exists(target)
+                and os.path.splitext(target)[1].lower() in _image_extensions()):
+            raise CommandError(f"--json-out {target} would overwrite a photo of "
+                               f"{folder}")
+
+
+def _image_extensions():
+    from facekit.datasets import IMAGE_EXTENSIONS
+
+    return IMAGE_EXTENSIONS
+
+
 def _json_target(text):
     """``--json FILE`` (deprecated form) or ``--json -`` (stdout)."""
     return text if text == "-" else _output_file(text)
@@ -280,6 +321,8 @@ EXIT_SKIPPED = 3
 #: Exit status after stdout was closed early (``facekit cluster --json | head``),
 #: as for a tool stopped by SIGPIPE (128 + 13).
 EXIT_BROKEN_PIPE = 141
+#: Exit status after Ctrl-C (128 + SIGINT), without a traceback.
+EXIT_INTERRUPTED = 130
 
 
 def _add_json_args(p, legacy_file=False):
@@ -316,7 +359,8 @@ def _check_json_args(args):
     args.json = False
 
 
-def _add_model_args(p, threshold=True):
+def _add_model_args(p, threshold=True, threshold_help="distance threshold τ "
+                    "(default: the model's)"):
     p.add_argument("--model", default="pretrained", metavar="MODEL",
                    help="'pretrained' (default: detector + alignment + dlib's "
                         "ResNet, needs facekit[pretrained]), 'lbp' (the LFW-only "
@@ -325,7 +369,7 @@ def _add_model_args(p, threshold=True):
                    help=argparse.SUPPRESS)
     if threshold:
         p.add_argument("--threshold", type=_distance, default=None,
-                       help="distance threshold τ (default: the model's)")
+                       help=threshold_help)
     p.add_argument("--crop", default=None, choices=["auto", "lfw", "detect", "none"],
                    help="LBP models only: how faces are cut from the images")
     p.add_argument("--detector", default=None, choices=["mmod", "cascade"],
@@ -386,6 +430,13 @@ def _progress(args):
     return True if args.progress else None
 
 
+def _shown(name):
+    """A file name for one line of text: quoted when it holds a newline or
+    another unprintable character."""
+    name = str(name)
+    return name if name.isprintable() else repr(name)
+
+
 def _box_text(face):
     if face.get("box") is None:
         return ""
@@ -433,6 +484,9 @@ def _cmd_verify(args):
 def _cmd_enroll(args):
     from facekit.api import enroll_folder
 
+    if args.add and os.path.exists(args.out) and not os.path.isfile(args.out):
+        raise CommandError(f"--add: {args.out} is not a regular file, so not a "
+                           "gallery")
     if args.add and not os.path.isfile(args.out):
         raise CommandError(f"--add: there is no gallery {args.out} to add to "
                            "(leave out --add to create one)")
@@ -450,9 +504,11 @@ def _cmd_enroll(args):
     data = {"gallery": args.out, "n_people": len(gallery.classes_),
             "n_images": len(used), "people": [str(c) for c in gallery.classes_],
             "enrolled": used, "skipped": skipped}
-    text = [f"enrolled {len(used)} images of {len(gallery.classes_)} people into "
-            f"{args.out}"]
-    text += [f"  skipped {p}: {why}" for p, why in skipped]
+    people = len({r["person"] for r in used})
+    text = [f"enrolled {len(used)} images of {people} people into {args.out}"
+            + (f" ({len(gallery.classes_)} people in the gallery now)"
+               if args.add else "")]
+    text += [f"  skipped {_shown(p)}: {why}" for p, why in skipped]
     _emit(args, data, "\n".join(text))
     return EXIT_SKIPPED if skipped else 0
 
@@ -471,11 +527,11 @@ def _cmd_identify(args):
         if not results or results[-1]["image"] != r["image"]:
             results.append({"image": r["image"], "faces": [], "error": r["error"]})
         if r["status"] != "ok":
-            lines.append(f"{r['image']}: skipped ({r['error']})")
+            lines.append(f"{_shown(r['image'])}: skipped ({r['error']})")
             continue
         results[-1]["faces"].append(r)
         shown = r["identity"] if r["recognized"] else "not recognized"
-        lines.append(f"{r['image']}{_box_text(r)}: {shown} "
+        lines.append(f"{_shown(r['image'])}{_box_text(r)}: {shown} "
                      f"(nearest {r['nearest']} at {r['distance']:.4g})")
     skipped = _skipped(records)
     data = {"threshold": gallery.threshold, "results": results, "skipped": skipped}
@@ -493,6 +549,7 @@ def _cmd_cluster(args):
     try:
         records = cluster_photos(paths, model=_model(args),
                                  n_clusters=args.n_clusters,
+                                 threshold=args.threshold,
                                  progress=_progress(args), client=client)
     except ValueError as exc:
         if str(exc).startswith("no face found"):
@@ -510,9 +567,10 @@ def _cmd_cluster(args):
     for lab in sorted(clusters):
         name = "noise" if lab == -1 else f"cluster {lab}"
         lines.append(f"{name} ({len(clusters[lab])}):")
-        lines.extend(f"  {it['image']}{_box_text(it)}" for it in clusters[lab])
+        lines.extend(f"  {_shown(it['image'])}{_box_text(it)}"
+                     for it in clusters[lab])
     skipped = _skipped(records)
-    lines += [f"skipped {p}: {why}" for p, why in skipped]
+    lines += [f"skipped {_shown(p)}: {why}" for p, why in skipped]
     payload = {str(k): v for k, v in sorted(clusters.items())}
     _emit(args, {"clusters": payload, "skipped": skipped}, "\n".join(lines))
     return EXIT_SKIPPED if skipped else 0
@@ -539,7 +597,9 @@ def _add_recognition(sub):
     p.add_argument("--skip-bad", action="store_true",
                    help="(kept for compatibility: unreadable photos and photos "
                         "without a face are always reported and skipped)")
-    _add_model_args(p)
+    _add_model_args(p, threshold_help="distance threshold τ stored in the "
+                    "gallery, which identify then uses (default: the model's; "
+                    "with --add: the gallery's)")
     _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_enroll)
 
@@ -549,7 +609,8 @@ def _add_recognition(sub):
     p.add_argument("--gallery", "-g", required=True, help="gallery file from enroll")
     p.add_argument("--top-k", type=_positive_int, default=3,
                    help="candidates to list")
-    _add_model_args(p)
+    _add_model_args(p, threshold_help="distance threshold τ (default: the one "
+                    "stored in the gallery when it was enrolled)")
     _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_identify)
 
@@ -558,7 +619,8 @@ def _add_recognition(sub):
     p.add_argument("--n-clusters", type=_positive_int, default=None,
                    help="number of people if known (k-means); "
                         "else threshold clustering")
-    _add_model_args(p)
+    _add_model_args(p, threshold_help="distance threshold τ of threshold "
+                    "clustering (default: the model's clustering τ)")
     _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_cluster)
 
@@ -740,9 +802,14 @@ def _run(parser, argv):
         raise
     _check_json_args(args)
     try:
+        _check_json_out(args)
         status = args.func(args)
     except BrokenPipeError:
         raise
+    except KeyboardInterrupt:
+        print("facekit: interrupted (files being written were left as they "
+              "were)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except CommandError as exc:
         return _fail(args.json, str(exc), "CommandError")
     except (FileNotFoundError, ValueError, OSError, ImportError) as exc:

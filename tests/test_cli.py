@@ -219,3 +219,32 @@ def test_closed_stdout_ends_quietly(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert err == ""
+
+
+def test_json_out_never_overwrites_the_gallery_or_an_input(tmp_path, capsys):
+    gallery = tmp_path / "g.npz"
+    gallery.write_bytes(b"PK gallery bytes")
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"photo bytes")
+    for argv in (["identify", "--gallery", str(gallery), str(photo),
+                  "--json-out", str(gallery)],
+                 ["identify", "--gallery", str(gallery), str(photo),
+                  "--json-out", str(photo)],
+                 ["enroll", str(tmp_path), "-o", str(gallery), "--add",
+                  "--json-out", str(gallery)],
+                 ["verify", str(photo), str(photo), "--json-out", str(photo)]):
+        assert main(argv) == 2
+        assert "would overwrite" in capsys.readouterr().err
+    assert gallery.read_bytes() == b"PK gallery bytes"
+    assert photo.read_bytes() == b"photo bytes"
+
+
+def test_ctrl_c_ends_quietly_with_130(monkeypatch, capsys):
+    import facekit.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_verify", interrupted)
+    assert main(["verify", "a.jpg", "b.jpg"]) == 130
+    assert "interrupted" in capsys.readouterr().err

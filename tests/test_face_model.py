@@ -197,6 +197,11 @@ def test_cli_on_photos(tmp_path, photos, capsys):
     assert main(["cluster", str(people), "--json"]) == EXIT_SKIPPED
     clusters = json.loads(capsys.readouterr().out)["clusters"]
     assert len(clusters) == 1 and len(clusters["0"]) == 2
+    # --threshold is the clustering τ (it used to be ignored by the model's
+    # own clustering τ): at 0 no two photos merge
+    assert main(["cluster", str(people), "--json", "--threshold", "0"]) == EXIT_SKIPPED
+    clusters = json.loads(capsys.readouterr().out)["clusters"]
+    assert len(clusters) == 2 and all(len(c) == 1 for c in clusters.values())
     with pytest.raises(SystemExit) as exc:  # a usage error, before any work
         main(["cluster", str(people), "--n-clusters", "0"])
     assert exc.value.code == 2
