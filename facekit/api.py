@@ -336,10 +336,10 @@ def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
 def _list_people(folder):
     """``[(path, person)]`` of a ``folder/<person>/.../<image>`` tree, sorted.
 
-    Every image file below a person's sub-folder is theirs; hidden files and
-    folders (``.name``) are left out.
+    Every image file below a person's sub-folder is theirs (symbolic links to
+    folders followed); hidden files and folders (``.name``) are left out.
     """
-    from facekit.datasets import IMAGE_EXTENSIONS
+    from facekit.datasets._folders import _image_files
 
     root = Path(folder)
     if not root.is_dir():
@@ -348,10 +348,7 @@ def _list_people(folder):
     for person in sorted(p for p in root.iterdir()
                          if p.is_dir() and not p.name.startswith(".")):
         # a person's photos may sit in sub-folders of theirs (e.g. by year)
-        out.extend((str(f), person.name) for f in sorted(person.rglob("*"))
-                   if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
-                   and not any(part.startswith(".")
-                               for part in f.relative_to(person).parts))
+        out.extend((f, person.name) for f in _image_files(person))
     if not out:
         raise ValueError(f"no images found in {folder}/<person>/")
     return out
@@ -480,7 +477,8 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
         records.append(record)
     if not feats:
         raise ValueError(f"no face could be enrolled from {folder} "
-                         f"({len(records)} photos skipped)")
+                         f"({len(records)} photos skipped: "
+                         f"{_why_skipped(records)})")
     if base is None:
         gallery = OneShotIdentifier(
             metric=model.metric,
@@ -510,6 +508,24 @@ def _same_file(a, b):
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def _describe_model(signature):
+    """A short description of a model signature, for messages."""
+    if not isinstance(signature, dict):
+        return "unknown"
+    shown = [str(signature.get("kind", "unknown"))]
+    for key in ("detector", "mirror", "metric"):
+        if key in signature:
+            shown.append(f"{key}={signature[key]}")
+    return " ".join(shown)
+
+
+def _why_skipped(records, most=5):
+    """``name (reason), ...`` of the first ``most`` records that gave no face."""
+    bad = [r for r in records if r.get("status") != OK]
+    shown = "; ".join(f"{r['image']}: {r['error']}" for r in bad[:most])
+    return shown + (f"; and {len(bad) - most} more" if len(bad) > most else "")
+
+
 def _load_gallery(gallery, model):
     """A gallery (identifier or file) checked against the model."""
     if not isinstance(gallery, (str, Path)):
@@ -521,8 +537,9 @@ def _load_gallery(gallery, model):
     if enrolled_with is not None and enrolled_with != _model_signature(model):
         raise ValueError(
             f"gallery {gallery} was enrolled with another face model "
-            f"({enrolled_with.get('kind')}); identify with the model that enrolled "
-            "it (--model), or enroll again")
+            f"({_describe_model(enrolled_with)}, not "
+            f"{_describe_model(_model_signature(model))}); use the model that "
+            "enrolled it (--model), or enroll again")
     return identifier
 
 
@@ -625,16 +642,15 @@ def _plain(label):
 
 
 def _list_images(folder):
-    from facekit.datasets import IMAGE_EXTENSIONS
+    """The image files below ``folder`` (see ``_image_files``), sorted."""
+    from facekit.datasets._folders import _image_files
 
-    root = Path(folder)
-    if not root.is_dir():
+    if not Path(folder).is_dir():
         raise ValueError(f"{folder} is not a folder")
-    files = sorted(p for p in root.rglob("*")
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = _image_files(folder)
     if not files:
         raise ValueError(f"no images found in {folder}")
-    return [str(p) for p in files]
+    return files
 
 
 def _expand_images(images):
@@ -726,7 +742,8 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
                             "status": OK, "error": None})
             feats.append(face["embedding"])
     if not feats:
-        raise ValueError(f"no face found in the {len(images)} images")
+        raise ValueError(f"no face found in the {len(images)} images "
+                         f"({_why_skipped(records)})")
     feats = np.stack(feats)
     if n_clusters:
         if n_clusters > len(feats):

@@ -1,6 +1,7 @@
 """facekit.api: photos in, records out, on the command line's code path."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -435,3 +436,31 @@ def test_heic_and_avif_photos_are_listed_not_dropped(tmp_path):
     except ImportError:  # without it, the reason says what to install
         with pytest.raises(ImageLoadError, match="pip install pillow-heif"):
             imread(tmp_path / "IMG_0001.HEIC")
+
+
+def test_folders_follow_linked_sub_folders_once_and_skip_hidden_files(tmp_path):
+    pixels = (np.random.RandomState(0).rand(16, 16) * 255).astype(np.uint8)
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    for name in ("a.jpg", "sub/b.png", ".hidden.jpg", "._mac.jpg"):
+        Image.fromarray(pixels).save(real / name)
+    (real / "sub" / "loop").symlink_to(real)  # a loop ends
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "linked").symlink_to(real)
+    Image.fromarray(pixels).save(photos / "c.jpg")
+    listed = [os.path.relpath(p, photos) for p in api._expand_images(photos)]
+    assert listed == ["c.jpg", "linked/a.jpg", "linked/sub/b.png"]
+
+
+def test_a_folder_without_any_face_names_its_photos(tmp_path):
+    # the cascade finds no face in a flat photo: every photo is named
+    detect = FaceModel(image_shape=(40, 32), crop="detect", grid=(4, 4))
+    flat = np.full((120, 100), 128, np.uint8)
+    (tmp_path / "people" / "Nobody").mkdir(parents=True)
+    for name in ("flat.png", "flat2.png"):
+        Image.fromarray(flat).save(tmp_path / "people" / "Nobody" / name)
+    with pytest.raises(ValueError, match=r"2 photos skipped: .*flat.png: no face"):
+        facekit.enroll_folder(tmp_path / "people", model=detect)
+    with pytest.raises(ValueError, match=r"no face found in the 2 images \(.*flat"):
+        facekit.cluster_photos(tmp_path / "people", model=detect)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 from sklearn.utils import Bunch
 
-from facekit.io import DEFAULT_MAX_PIXELS, imread_collection
+from facekit.io import imread_collection
 
 #: File extensions :func:`load_image_folder` and the photo-folder commands
 #: read by default (case-insensitive; a GIF gives its first frame). HEIC /
@@ -17,6 +17,30 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".t
 
 # --------------------------------------------------------------------------
 # image folders
+
+
+def _image_files(folder, extensions=IMAGE_EXTENSIONS):
+    """The image files below ``folder``, recursively, sorted.
+
+    Symbolic links to folders are followed (each real folder is read once,
+    so a link loop ends); hidden files and folders (``.name``, e.g. macOS's
+    ``._photo.jpg``) are left out.
+    """
+    out, seen = [], set()
+    for here, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:  # a link back to a folder already read
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(os.path.normpath(os.path.join(here, f)) for f in files
+                   if not f.startswith(".")
+                   and os.path.splitext(f)[1].lower() in extensions
+                   and os.path.isfile(os.path.join(here, f)))
+    return sorted(out)
+
+
 
 
 def _normalise_extensions(extensions):
@@ -37,7 +61,7 @@ def load_image_folder(
     output_shape=None,
     on_error="raise",
     extensions=IMAGE_EXTENSIONS,
-    max_pixels=DEFAULT_MAX_PIXELS,
+    max_pixels="auto",
 ):
     """Load the faces of a ``root/<person>/<image>`` folder tree.
 
@@ -63,7 +87,7 @@ def load_image_folder(
         (:class:`facekit.io.ImageLoadWarning`) naming it.
     extensions : tuple of str, default=IMAGE_EXTENSIONS
         File extensions to read.
-    max_pixels : int or None, default=DEFAULT_MAX_PIXELS
+    max_pixels : int, None or "auto", default="auto"
         Largest image accepted, see :func:`facekit.io.imread`.
 
     Returns
