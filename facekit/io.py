@@ -39,6 +39,7 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
     "ImageLoadError",
     "ImageLoadWarning",
     "as_image_array",
@@ -46,8 +47,13 @@ __all__ = [
     "imread_collection",
 ]
 
-#: Default limit on ``width * height`` of an image file (50 megapixels).
-DEFAULT_MAX_PIXELS = 50_000_000
+#: Default limit on ``width * height`` of an image file: 120 megapixels, above
+#: every phone camera's photos (up to 108 MP) and far below what a
+#: decompression bomb declares. ``$FACEKIT_MAX_PIXELS`` sets another limit
+#: for the commands and every read that keeps ``max_pixels="auto"``.
+DEFAULT_MAX_PIXELS = 120_000_000
+#: The environment variable that overrides :data:`DEFAULT_MAX_PIXELS`.
+MAX_PIXELS_ENV = "FACEKIT_MAX_PIXELS"
 
 
 class ImageLoadError(ValueError):
@@ -100,6 +106,20 @@ def _check_dtype(dtype):
 
 
 def _check_max_pixels(max_pixels):
+    if isinstance(max_pixels, str) and max_pixels == "auto":
+        value = os.environ.get(MAX_PIXELS_ENV, "").strip()
+        if not value:
+            return DEFAULT_MAX_PIXELS
+        try:
+            max_pixels = int(value)
+        except ValueError:
+            raise ValueError(
+                f"${MAX_PIXELS_ENV} must be a positive integer, got {value!r}"
+            ) from None
+        if max_pixels < 1:
+            raise ValueError(
+                f"${MAX_PIXELS_ENV} must be a positive integer, got {value!r}")
+        return max_pixels
     if max_pixels is None:
         return None
     if (
@@ -196,7 +216,7 @@ def _register_heif():
 _HEIF_TRIED = False
 
 
-def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32):
+def imread(path, *, color=False, max_pixels="auto", dtype=np.float32):
     """Read an image file into a float array in ``[0, 1]``.
 
     Parameters
@@ -207,11 +227,13 @@ def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32
     color : bool, default=False
         Return RGB ``(height, width, 3)`` instead of grayscale
         ``(height, width)``. Grayscale is the mean of the three channels.
-    max_pixels : int or None, default=DEFAULT_MAX_PIXELS
+    max_pixels : int, None or "auto", default="auto"
         Refuse images with more than ``max_pixels`` pixels (``width *
         height``, read from the header before anything is decoded), a guard
-        against decompression bombs. ``None`` disables this check; Pillow's
-        own hard limit (``2 * PIL.Image.MAX_IMAGE_PIXELS``) still applies.
+        against decompression bombs. ``"auto"``: ``$FACEKIT_MAX_PIXELS`` if
+        set, else :data:`DEFAULT_MAX_PIXELS`. ``None`` disables this check;
+        Pillow's own hard limit (``2 * PIL.Image.MAX_IMAGE_PIXELS``, about
+        179 megapixels) still applies.
     dtype : floating point dtype, default=np.float32
         Data type of the result.
 
@@ -268,9 +290,15 @@ def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32
     max_pixels = _check_max_pixels(max_pixels)
 
     if not os.path.exists(path):
+        if os.path.islink(path):
+            raise ImageLoadError(path, "a symbolic link to nothing (its target "
+                                 "is missing, or the links go round in a loop)")
         raise FileNotFoundError(2, "image file not found", path)
     if os.path.isdir(path):
         raise ImageLoadError(path, "is a directory, not an image file")
+    if not os.path.isfile(path):
+        raise ImageLoadError(path, "not a regular file (a pipe, socket or "
+                             "device), not an image file")
     if os.path.getsize(path) == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
 
@@ -302,7 +330,8 @@ def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32
                 path,
                 f"image of {width}x{height} = {n_pixels} pixels exceeds the "
                 f"limit max_pixels={max_pixels} (possible decompression bomb); "
-                "pass a larger max_pixels to read it",
+                f"to read it, set ${MAX_PIXELS_ENV} (or pass max_pixels) to a "
+                "larger number of pixels",
             )
         if n_pixels == 0:
             raise ImageLoadError(path, f"image has no pixels ({width}x{height})")
@@ -314,7 +343,12 @@ def imread(path, *, color=False, max_pixels=DEFAULT_MAX_PIXELS, dtype=np.float32
                 path, f"corrupt or truncated image data ({type(exc).__name__}: {exc})"
             ) from exc
         try:
-            oriented = ImageOps.exif_transpose(img)
+            with warnings.catch_warnings():
+                # Pillow warns "Corrupt EXIF data" on every read of such a
+                # file; an orientation it cannot read is reported below
+                warnings.filterwarnings("ignore", message="(?i).*corrupt exif",
+                                        category=UserWarning)
+                oriented = ImageOps.exif_transpose(img)
         except Exception as exc:  # malformed EXIF must not hide the image
             warnings.warn(
                 f"ignoring the unreadable EXIF orientation of {path!r}: {exc}",
@@ -451,7 +485,7 @@ def imread_collection(
     output_shape=None,
     on_error="raise",
     stack=False,
-    max_pixels=DEFAULT_MAX_PIXELS,
+    max_pixels="auto",
     dtype=np.float32,
 ):
     """Read many image files, optionally resizing and stacking them.
@@ -475,7 +509,7 @@ def imread_collection(
         Return one array ``(n_images, height, width[, 3])`` instead of a list.
         Without ``output_shape`` all images must then have the same size, else
         a ``ValueError`` names two files of different shapes.
-    max_pixels : int or None, default=DEFAULT_MAX_PIXELS
+    max_pixels : int, None or "auto", default="auto"
         Passed to :func:`imread`.
     dtype : floating point dtype, default=np.float32
         Data type of the images.

@@ -269,10 +269,11 @@ def test_corrupt_png_data(tmp_path, rgb):
         imread(path)
 
 
-@pytest.mark.parametrize("side", [8000, 10000])
+@pytest.mark.parametrize("side", [11000, 13000])
 def test_bomb_header_checked_before_decoding(tmp_path, side):
-    # 64 megapixels: below Pillow's warning limit; 100 megapixels: above it
-    # (Pillow only warns there, facekit refuses both)
+    # 121 and 169 megapixels: above facekit's default limit (120 MP, above
+    # every phone camera), below Pillow's hard limit (179 MP), where Pillow
+    # only warns; facekit refuses both
     path = _png_with_size(tmp_path / "bomb.png", side, side)
     assert path.stat().st_size < 200  # tiny file, huge header
     with pytest.raises(ImageLoadError, match="bomb.png") as info:
@@ -280,6 +281,32 @@ def test_bomb_header_checked_before_decoding(tmp_path, side):
     msg = str(info.value)
     assert str(side * side) in msg and str(DEFAULT_MAX_PIXELS) in msg
     assert "decompression bomb" in msg
+
+
+def test_max_pixels_from_the_environment(tmp_path, rgb, monkeypatch):
+    path = _save(Image.fromarray(rgb), tmp_path / "c.png")
+    monkeypatch.setenv("FACEKIT_MAX_PIXELS", "599")
+    with pytest.raises(ImageLoadError, match=r"600 pixels.*FACEKIT_MAX_PIXELS"):
+        imread(path)
+    assert imread(path, max_pixels=600).shape == (20, 30)  # explicit wins
+    monkeypatch.setenv("FACEKIT_MAX_PIXELS", "many")
+    with pytest.raises(ValueError, match="FACEKIT_MAX_PIXELS"):
+        imread(path)
+    monkeypatch.setenv("FACEKIT_MAX_PIXELS", "")
+    assert imread(path).shape == (20, 30)
+
+
+def test_pipes_and_broken_links_are_named(tmp_path):
+    import os
+
+    fifo = tmp_path / "y.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageLoadError, match="y.jpg.*not a regular file"):
+        imread(fifo)
+    (tmp_path / "l1.jpg").symlink_to(tmp_path / "l2.jpg")
+    (tmp_path / "l2.jpg").symlink_to(tmp_path / "l1.jpg")
+    with pytest.raises(ImageLoadError, match="l1.jpg.*symbolic link"):
+        imread(tmp_path / "l1.jpg")
 
 
 def test_max_pixels_small(tmp_path, rgb):
