@@ -213,3 +213,29 @@ def test_generic_helpers_round_trip(tmp_path):
         _read_npz(path, "facekit.model", max_version=1)
     with pytest.raises(ValueError, match="not a 'facekit.gallery' file"):
         _read_npz(path, "facekit.gallery", max_version=1)
+
+
+def test_saving_over_a_file_keeps_its_mode_and_writes_through_links(tmp_path):
+    ident, _, _ = fitted()
+    real = tmp_path / "real.npz"
+    save_gallery(ident, real)
+    os.chmod(real, 0o600)  # a private gallery stays private
+    save_gallery(ident, real)
+    assert real.stat().st_mode & 0o777 == 0o600
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    bigger = OneShotIdentifier().fit(np.vstack([ident.gallery_features_] * 2),
+                                     np.concatenate([ident.gallery_labels_] * 2))
+    save_gallery(bigger, link)
+    assert link.is_symlink()  # still a link, and its target was updated
+    assert len(load_gallery(real).gallery_labels_) == 2 * len(ident.gallery_labels_)
+
+
+def test_a_gallery_declaring_a_nan_threshold_is_refused(tmp_path):
+    from facekit.persistence import InvalidFileError
+
+    ident, _, _ = fitted()
+    ident.threshold = float("nan")  # as a hand-edited file would declare
+    save_gallery(ident, tmp_path / "g.npz")
+    with pytest.raises(InvalidFileError, match="g.npz.*threshold must be a finite"):
+        load_gallery(tmp_path / "g.npz")

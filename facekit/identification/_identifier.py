@@ -731,6 +731,10 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
                 target[sl] = value
 
     def _check_threshold(self):
+        if self.threshold is not None and not np.isfinite(self.threshold):
+            raise ValueError(
+                f"threshold must be a finite number or None, got {self.threshold!r}"
+            )
         if (self.threshold is not None and self.threshold < 0
                 and self.scoring == "distance"):
             raise ValueError(

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import time
 
 import numpy as np
@@ -159,8 +160,10 @@ def _atomic_write(path, write, *, expected_fingerprint=None,
     fingerprint : str
         The fingerprint of the file written.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    # a symbolic link is written through, to the file it names (replacing the
+    # link itself would leave that file stale and turn the link into a copy)
+    path = os.path.realpath(os.fspath(path))
+    folder = os.path.dirname(path)
     timeout = LOCK_TIMEOUT if lock_timeout is None else lock_timeout
     with _write_lock(path, timeout):
         _remove_leftovers(path)
@@ -174,6 +177,10 @@ def _atomic_write(path, write, *, expected_fingerprint=None,
         # O_EXCL: never follow or reuse an existing name; 0o666 lets umask apply
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         try:
+            with contextlib.suppress(FileNotFoundError):
+                # a file replaced keeps its permissions (a private gallery
+                # stays private)
+                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
             with os.fdopen(fd, "w+b") as fh:
                 write(fh)
                 fh.flush()
