@@ -2,6 +2,8 @@
 photo is the person's: the rules :mod:`facekit.api` and
 :mod:`facekit.distributed` share."""
 
+import os
+
 import numpy as np
 
 #: ``status`` of a record.
@@ -95,3 +97,24 @@ def _distance_to_anchors(faces, anchors, metric):
 def _problem(name, status, error):
     """A sentence for a photo that gave no face."""
     return error if status == UNREADABLE else f"no face found in {name}"
+
+
+def _faces_by_crop(model, image, name):
+    """``(faces, status, error)`` of one photo under a one-face model (the
+    LBP :class:`~facekit.models.FaceModel`): its face with box and score."""
+    from facekit.detection import FaceNotFoundError
+    from facekit.io import imread
+
+    try:
+        pixels = imread(image) if isinstance(image, (str, os.PathLike)) else image
+        feats, boxes = model.features([pixels], names=[name], return_boxes=True)
+    except (FileNotFoundError, OSError, ValueError) as exc:
+        if isinstance(exc, FaceNotFoundError) or isinstance(
+                exc.__cause__, FaceNotFoundError):
+            return [], NO_FACE, None
+        return [], UNREADABLE, str(exc).splitlines()[0]
+    score = boxes[0, 4]
+    face = {"box": [float(v) for v in boxes[0, :4]],
+            "score": None if np.isnan(score) else float(score),
+            "embedding": feats[0]}
+    return [face], OK, None

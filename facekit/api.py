@@ -37,12 +37,11 @@ import numpy as np
 
 from facekit._records import (
     AMBIGUOUS,
-    NO_FACE,
     OK,
-    UNREADABLE,
     _box,
     _distance_to_anchors,
     _enrolled_face,
+    _faces_by_crop,
     _problem,
     _score,
     _statuses,
@@ -217,22 +216,9 @@ def _find_faces(model, images, progress, client=None):
             return _statuses(model.find_faces(images, names=names, on_error="skip"))
         finally:
             model.verbose = before
-    from facekit.detection import FaceNotFoundError
-    from facekit.io import imread
-
     out = []
     for i, (image, name) in enumerate(zip(images, names)):
-        try:
-            pixels = imread(image) if isinstance(image, (str, Path)) else image
-            feats = model.features([pixels], names=[name])
-            face = {"box": None, "score": None, "embedding": feats[0]}
-            out.append(([face], OK, None))
-        except (FileNotFoundError, OSError, ValueError) as exc:
-            if isinstance(exc, FaceNotFoundError) or isinstance(
-                    exc.__cause__, FaceNotFoundError):
-                out.append(([], NO_FACE, None))
-            else:
-                out.append(([], UNREADABLE, str(exc).splitlines()[0]))
+        out.append(_faces_by_crop(model, image, name))
         if verbose and ((i + 1) % step == 0 or i + 1 == len(images)):
             print(f"  {i + 1}/{len(images)} photos", file=sys.stderr, flush=True)
     return out

@@ -155,19 +155,12 @@ def _faces_of_photos(model, paths):
     """Per photo: its faces or why it has none (never raises for one photo)."""
     if hasattr(model, "find_faces"):
         return model.find_faces(paths, on_error="skip")
-    from facekit.detection import FaceNotFoundError
-    from facekit.io import ImageLoadError, imread
+    from facekit._records import _faces_by_crop
 
     out = []
     for path in paths:
-        try:
-            feats = model.features([imread(path)], names=[path])
-            out.append({"faces": [{"box": None, "score": None,
-                                   "embedding": feats[0]}], "error": None})
-        except FaceNotFoundError:
-            out.append({"faces": [], "error": None})
-        except (ImageLoadError, FileNotFoundError, OSError, ValueError) as exc:
-            out.append({"faces": [], "error": str(exc).splitlines()[0]})
+        faces, _, error = _faces_by_crop(model, path, path)
+        out.append({"faces": faces, "error": error})
     return out
 
 

@@ -387,7 +387,7 @@ class FaceModel:
             raise ValueError(f"no_face must be one of {NO_FACE}, got {no_face!r}")
         return self.cropper(no_face=no_face).transform(images, names=names)
 
-    def features(self, images, names=None, *, no_face="raise"):
+    def features(self, images, names=None, *, no_face="raise", return_boxes=False):
         """Features of the faces in ``images``: :meth:`pipeline`'s output.
 
         Parameters
@@ -401,6 +401,10 @@ class FaceModel:
             :class:`~facekit.detection.FaceNotFoundError` naming it, or give
             it a row of NaN (``"mark"``; ``np.isnan(features).any(axis=1)``
             is then the mask of the failures to acquire).
+        return_boxes : bool, default=False
+            Also return where each face was cut (see
+            :meth:`FaceCropper.transform_boxes
+            <facekit.detection.FaceCropper.transform_boxes>`).
 
         Returns
         -------
@@ -408,22 +412,28 @@ class FaceModel:
             LBP histograms of the face crops (pooled with those of the mirror
             images when ``mirror``), projected when the model has a
             ``projection``.
+        boxes : ndarray of shape (n_images, 5)
+            With ``return_boxes``: ``left, top, right, bottom, score`` of each
+            face (NaN rows: no face).
 
         Raises
         ------
         FaceNotFoundError
             With ``no_face="raise"``, for the first image without a face.
         """
-        faces = self.prepare(images, names, no_face=no_face)
+        if no_face not in NO_FACE:
+            raise ValueError(f"no_face must be one of {NO_FACE}, got {no_face!r}")
+        faces, boxes = self.cropper(no_face=no_face).transform_boxes(images,
+                                                                     names=names)
         found = ~np.isnan(faces).any(axis=1)
         if found.all():
-            return self._features_of_faces(faces)
-        # failures to acquire keep their NaN rows
-        feats = self._features_of_faces(faces[found] if found.any()
-                                        else np.zeros((1, faces.shape[1])))
-        out = np.full((len(faces), feats.shape[1]), np.nan)
-        out[found] = feats[: found.sum()]
-        return out
+            out = self._features_of_faces(faces)
+        else:  # failures to acquire keep their NaN rows
+            feats = self._features_of_faces(faces[found] if found.any()
+                                            else np.zeros((1, faces.shape[1])))
+            out = np.full((len(faces), feats.shape[1]), np.nan)
+            out[found] = feats[: found.sum()]
+        return (out, boxes) if return_boxes else out
 
     def _features_of_faces(self, faces):
         """Features of crops already cut as :meth:`prepare` cuts them."""

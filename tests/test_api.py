@@ -76,7 +76,11 @@ def test_compare_faces(tmp_path, lbp_model):
     assert record["same"] is True and record["distance"] == 0.0
     assert record["status"] == "ok" and record["error"] is None
     assert record["image_a"] == a and record["n_faces_a"] == 1
-    assert record["face_index_a"] == 0 and record["box_a"] is None  # LBP: no box
+    # crop="none": the face is the whole photo, and its box says so
+    height, width = np.asarray(Image.open(a)).shape[:2]
+    assert record["face_index_a"] == 0
+    assert record["box_a"] == [0.0, 0.0, float(width), float(height)]
+    assert record["score_a"] is None
     strict = facekit.compare_faces(a, b, model=lbp_model, threshold=0.0)
     assert strict["same"] is False and strict["threshold"] == 0.0
     missing = facekit.compare_faces(a, str(tmp_path / "nope.png"), model=lbp_model)

@@ -163,6 +163,33 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         FaceNotFoundError
             With ``no_face="raise"``, for the first image without a face.
         """
+        return self.transform_boxes(X, names=names)[0]
+
+    def transform_boxes(self, X, names=None):
+        """The face crop of every image, and where it was cut.
+
+        Parameters
+        ----------
+        X : sequence of images
+            As for :meth:`transform`.
+        names : sequence of str, default=None
+            As for :meth:`transform`.
+
+        Returns
+        -------
+        crops : ndarray of shape (n_images, height * width)
+            As :meth:`transform` gives them.
+        boxes : ndarray of shape (n_images, 5)
+            ``left, top, right, bottom, score`` of each face in pixels of its
+            image: the detector's box and its score (the cascade's number of
+            merged windows), LFW's fixed box (score NaN) or the whole image
+            (``crop="none"``, score NaN); NaN rows where no face was found.
+
+        Raises
+        ------
+        FaceNotFoundError
+            With ``no_face="raise"``, for the first image without a face.
+        """
         from facekit.io import imread
 
         if not hasattr(self, "n_features_out_"):
@@ -173,6 +200,7 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             names = [str(x) if _is_path(x) else f"image {i}"
                      for i, x in enumerate(images)]
         out = np.empty((len(images), shape[0] * shape[1]), np.float64)
+        boxes = np.full((len(images), 5), np.nan)
         to_detect, missing = [], []
         for i, item in enumerate(images):
             img = imread(item) if _is_path(item) else _gray(item, names[i])
@@ -190,20 +218,28 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     continue
                 t, b, left, right = _check_lfw_box(self.lfw_box)
                 img = img[t:b, left:right]
+                boxes[i, :4] = left, t, right, b
+            else:
+                boxes[i, :4] = 0, 0, img.shape[1], img.shape[0]
             out[i] = _resize(img, shape)
         if to_detect:
             from facekit.detection._detector import FaceDetector
 
             det = FaceDetector(output_shape=shape, margin=0.1, no_face="mark")
-            crops, found = det.detect([_original(images[i]) for i in to_detect])
+            crops, found_boxes, found = det.detect_boxes(
+                [_original(images[i]) for i in to_detect])
             out[to_detect] = crops
+            row, col, height, width, score = found_boxes.T
+            boxes[to_detect] = np.column_stack(
+                [col, row, col + width, row + height, score])
             missing.extend(np.asarray(to_detect)[~found].tolist())
         if missing:
             if self.no_face == "raise":
                 i = min(missing)
                 raise FaceNotFoundError(i, names[i], hint=_HINT)
             out[missing] = np.nan
-        return out
+            boxes[missing] = np.nan
+        return out, boxes
 
     def _mode(self, image):
         if self.crop != "auto":

@@ -86,3 +86,20 @@ def test_is_a_plain_estimator_in_a_pipeline():
     np.testing.assert_array_equal(pipe.fit_transform(faces), lbp.transform(crops))
     names = crop.fit().get_feature_names_out()
     assert len(names) == 320 and names[0] == "facecropper0"
+
+
+def test_boxes_say_where_each_face_was_cut():
+    portrait = make_lfw_like_portrait()
+    canvas = np.full((500, 700), 0.5)
+    canvas[120:370, 300:550] = portrait
+    crop = FaceCropper(image_shape=(25, 19)).fit()
+    crops, boxes = crop.transform_boxes([portrait, canvas, np.full((90, 90), 0.5)])
+    np.testing.assert_array_equal(crops, crop.transform(
+        [portrait, canvas, np.full((90, 90), 0.5)]), strict=False)
+    assert boxes[0, :4].tolist() == [78, 70, 172, 195] and np.isnan(boxes[0, 4])
+    left, top, right, bottom, score = boxes[1]
+    # the cascade's box lies on the face pasted at rows 120-370, cols 300-550
+    assert 300 <= left < right <= 550 and 120 <= top < bottom <= 370 and score >= 1
+    assert np.isnan(boxes[2]).all()  # no face: NaN
+    whole = FaceCropper(crop="none").fit().transform_boxes([np.zeros((30, 20))])[1]
+    assert whole[0, :4].tolist() == [0, 0, 20, 30]
