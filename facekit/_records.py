@@ -11,6 +11,9 @@ OK, NO_FACE, UNREADABLE = "ok", "no face", "unreadable"
 #: An enrollment photo with several faces, none of which is known to be the
 #: person's (see :func:`_enrolled_face`).
 AMBIGUOUS = "ambiguous"
+#: An enrollment photo whose face the gallery already holds, for that person
+#: (the same photo enrolled again with ``--add``).
+DUPLICATE = "already enrolled"
 
 
 def _statuses(found):

@@ -23,7 +23,8 @@ classical model (:func:`facekit.models.load_model`), one face per image.
 Every record has a ``status``: ``"ok"``, ``"no face"`` (the photo was read
 but no face was found), ``"unreadable"`` (with the reason in ``error``) or,
 for an enrollment photo with several faces none of which is known to be the
-person's, ``"ambiguous"``.
+person's, ``"ambiguous"``; a photo added again to a gallery that holds its
+face for that person already is ``"already enrolled"``.
 Unreadable photos and photos without a face never stop a run over many
 photos; they are records like the others.
 """
@@ -37,6 +38,7 @@ import numpy as np
 
 from facekit._records import (
     AMBIGUOUS,
+    DUPLICATE,
     OK,
     _box,
     _distance_to_anchors,
@@ -455,6 +457,10 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
             k, why = _enrolled_face(faces, near, model.threshold)
             if k is None:
                 record.update(status=AMBIGUOUS, error=f"{path}: {why}")
+            elif base is not None and _in_gallery(base, faces[k]["embedding"],
+                                                  person):
+                record.update(status=DUPLICATE, error=f"{path}: this face of "
+                              f"{person} is already in the gallery")
             else:
                 feats.append(faces[k]["embedding"])
                 names.append(person)
@@ -482,6 +488,13 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
         save_gallery(gallery, out, model=_model_signature(model),
                      expected_fingerprint=before)
     return gallery, records
+
+
+def _in_gallery(gallery, embedding, person):
+    """Whether ``gallery`` holds exactly this row for ``person`` already."""
+    rows = gallery.gallery_features_[gallery.gallery_labels_ == person]
+    row = np.asarray(embedding, dtype=rows.dtype)
+    return bool(len(rows)) and bool(np.any(np.all(rows == row, axis=1)))
 
 
 def _same_file(a, b):

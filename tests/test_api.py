@@ -372,9 +372,11 @@ def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
                  lbp_model, "--add", "--matching", "centroid"]) == 2
     assert "--matching" in capsys.readouterr().err
 
-    # in Python: into an identifier, in place
+    # in Python: into an identifier, in place (new photos: photos already in
+    # the gallery are not enrolled twice)
     ident = load_gallery(g)
-    same, _ = facekit.enroll_folder(tmp_path / "first", model=lbp_model, into=ident)
+    _write_people(tmp_path / "third", n_people=2, n_images=2, seed=5)
+    same, _ = facekit.enroll_folder(tmp_path / "third", model=lbp_model, into=ident)
     assert same is ident and len(ident.gallery_features_) == 7 + 4
 
 
@@ -468,3 +470,22 @@ def test_a_folder_without_any_face_names_its_photos(tmp_path):
         facekit.enroll_folder(tmp_path / "people", model=detect)
     with pytest.raises(ValueError, match=r"no face found in the 2 images \(.*flat"):
         facekit.cluster_photos(tmp_path / "people", model=detect)
+
+
+def test_adding_the_same_photos_again_enrolls_nothing_twice(tmp_path, lbp_model):
+    _write_people(tmp_path / "people")
+    gallery = tmp_path / "g.npz"
+    facekit.enroll_folder(tmp_path / "people", gallery, model=lbp_model)
+    before = gallery.read_bytes()
+    with pytest.raises(ValueError, match="already in the gallery"):
+        facekit.enroll_folder(tmp_path / "people", model=lbp_model, into=gallery)
+    assert gallery.read_bytes() == before  # nothing to add: the file is unchanged
+    # one new photo beside the old ones: only it is added
+    person0 = tmp_path / "people" / "person0"
+    Image.open(person0 / "p0_0.png").transpose(
+        Image.Transpose.FLIP_LEFT_RIGHT).save(person0 / "new.png")
+    grown, records = facekit.enroll_folder(tmp_path / "people", model=lbp_model,
+                                           into=gallery)
+    assert [r["status"] for r in records].count("ok") == 1
+    assert [r["status"] for r in records].count("already enrolled") == 6
+    assert len(grown.gallery_labels_) == 7
