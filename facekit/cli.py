@@ -814,6 +814,9 @@ def _run(parser, argv):
         return _fail(args.json, str(exc), "CommandError")
     except (FileNotFoundError, ValueError, OSError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if type(exc).__name__ == "FileChangedError":  # advice for the shell
+            msg = msg.replace("load it again, apply the change and save",
+                              "run the command again")
         return _fail(args.json, msg, type(exc).__name__)
     finally:
         client = getattr(args, "dask_client", None)
