@@ -135,8 +135,10 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         at most 1,000 pixels on its longer side in which no face was found.
     max_side : int or None, default=2000
         Photos longer than this on their longer side are searched for faces
-        on a copy scaled down to it; the landmarks and chips still come from
-        the full photo. Detection costs time and memory in proportion to the
+        on a copy scaled down to it (a panorama, thinner than 4:3, keeps the
+        pixels of a ``max_side`` x 3/4 ``max_side`` photo instead, so that its
+        faces are not shrunk out of reach); the landmarks and chips still come
+        from the full photo. Detection costs time and memory in proportion to the
         pixels (MMOD: about 1 GiB at 2000 x 1500, 3 GiB at 4000 x 3000,
         11 GiB at 8000 x 6000), so a 48-megapixel photo would otherwise take
         minutes. The smallest face found is about 80 pixels at the detection
@@ -275,15 +277,24 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         searched again at twice that scale (at most the full photo), in
         overlapping tiles of ``max_side`` so that memory stays bounded.
         """
-        longest = max(image.shape[:2])
-        if self.max_side is None or longest <= self.max_side:
+        scale = self._search_scale(image.shape[:2])
+        if scale >= 1:
             return self._boxes_at_scale(image, rgb)
-        boxes, scores = self._boxes_scaled(rgb, self.max_side / longest)
+        boxes, scores = self._boxes_scaled(rgb, scale)
         if len(boxes) == 0 and self.upsample == "auto":
-            boxes, scores = self._boxes_scaled(
-                rgb, min(1.0, 2 * self.max_side / longest), tiled=True
-            )
+            boxes, scores = self._boxes_scaled(rgb, min(1.0, 2 * scale), tiled=True)
         return boxes, scores
+
+    def _search_scale(self, shape):
+        """The scale a photo is searched at: at most ``max_side`` pixels long,
+        unless it is thinner than 4:3 -- a panorama keeps the pixels of a
+        ``max_side`` x 3/4 ``max_side`` photo (the detector's cost goes with
+        the pixels), so its faces are not shrunk below the detector's reach."""
+        if self.max_side is None:
+            return 1.0
+        by_side = self.max_side / max(shape)
+        by_area = self.max_side * np.sqrt(0.75 / (shape[0] * shape[1]))
+        return min(1.0, max(by_side, by_area))
 
     def _boxes_scaled(self, rgb, scale, tiled=False):
         """Boxes found on ``rgb`` scaled by ``scale``, in ``rgb``'s pixels."""

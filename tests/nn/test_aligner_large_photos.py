@@ -86,3 +86,21 @@ def test_max_side_is_validated():
 
     with pytest.raises(ValueError, match="max_side"):
         FaceAligner(max_side=10).fit()
+
+
+def test_a_panorama_keeps_the_pixels_its_faces_need():
+    # a 2000 x 250 strip with two 115-pixel faces, max_side=500: scaled to
+    # 500 pixels long (as before), its faces shrank to 29 pixels (57 in the
+    # tiled retry) and were lost; a panorama now keeps the pixels of a
+    # 500 x 375 photo, and the faces are found
+    from tests.conftest import make_lfw_like_portrait
+
+    pano = np.full((250, 2000), 0.5)
+    pano[:, 300:550] = make_lfw_like_portrait()
+    pano[:, 1500:1750] = make_lfw_like_portrait(1)
+    aligner = _aligner(max_side=500)
+    assert aligner._search_scale(pano.shape) > 2 * 500 / 2000
+    assert aligner._search_scale((3000, 4000)) == 500 / 4000  # 4:3: as before
+    assert aligner._search_scale((3000, 3000)) == 500 / 3000  # square: as before
+    lefts = sorted(f.box[0] for f in aligner.detect([pano])[0])
+    assert len(lefts) == 2 and 300 <= lefts[0] < 550 and 1500 <= lefts[1] < 1750
