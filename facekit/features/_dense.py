@@ -362,7 +362,7 @@ class DenseSIFTTransformer(
 
         Returns
         -------
-        descriptors : ndarray of shape (n_images, n_positions_, descriptor_dim_)
+        descriptors : ndarray of shape (n_images, n_positions, descriptor_dim)
             The descriptors, float32.
         """
         check_is_fitted(self)
