@@ -52,13 +52,18 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=500)
-    parser.add_argument("--n-sift", type=int, default=50,
-                        help="images for skimage's SIFT detector (slow)")
+    parser.add_argument(
+        "--n-sift",
+        type=int,
+        default=50,
+        help="images for skimage's SIFT detector (slow)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args(argv)
-    data = fetch_lfw_pairs(subset="test", data_home=args.data_home, resize=0.8,
-                           slice_=DEFAULT_SLICE)
+    data = fetch_lfw_pairs(
+        subset="test", data_home=args.data_home, resize=0.8, slice_=DEFAULT_SLICE
+    )
     h, w = data.image_shape
     X = np.unique(data.pairs.reshape(-1, h * w), axis=0)[: args.n_images]
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -68,25 +73,52 @@ def main(argv=None):
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         one = DenseSIFTTransformer(image_shape=(h, w), scales=(4,), step=4).fit(X[:1])
-        two = DenseSIFTTransformer(image_shape=(h, w), scales=(4, 6), step=4,
-                                   spatial=True).fit(X[:1])
+        two = DenseSIFTTransformer(
+            image_shape=(h, w), scales=(4, 6), step=4, spatial=True
+        ).fit(X[:1])
         sec = timed(lambda: one.transform(X), args.repeats)
-        rows.append(("facekit DenseSIFT, bins 4 px every 4 px",
-                     one.n_positions_, n / sec))
+        rows.append(
+            ("facekit DenseSIFT, bins 4 px every 4 px", one.n_positions_, n / sec)
+        )
         sec = timed(lambda: two.transform(X), args.repeats)
-        rows.append(("facekit DenseSIFT, recipe (4, 6 px + xy)",
-                     two.n_positions_, n / sec))
-        n_hog = hog(images[0], orientations=8, pixels_per_cell=(4, 4),
-                    cells_per_block=(4, 4), transform_sqrt=True).size // 128
-        sec = timed(lambda: [hog(im, orientations=8, pixels_per_cell=(4, 4),
-                                 cells_per_block=(4, 4), transform_sqrt=True)
-                             for im in images], args.repeats)
+        rows.append(
+            ("facekit DenseSIFT, recipe (4, 6 px + xy)", two.n_positions_, n / sec)
+        )
+        n_hog = (
+            hog(
+                images[0],
+                orientations=8,
+                pixels_per_cell=(4, 4),
+                cells_per_block=(4, 4),
+                transform_sqrt=True,
+            ).size
+            // 128
+        )
+        sec = timed(
+            lambda: [
+                hog(
+                    im,
+                    orientations=8,
+                    pixels_per_cell=(4, 4),
+                    cells_per_block=(4, 4),
+                    transform_sqrt=True,
+                )
+                for im in images
+            ],
+            args.repeats,
+        )
         rows.append(("skimage hog per image (same geometry)", n_hog, n / sec))
         d = daisy(images[0], step=4, radius=8)
-        sec = timed(lambda: [daisy(im, step=4, radius=8) for im in images],
-                    args.repeats)
-        rows.append(("skimage daisy per image (step 4, radius 8)",
-                     d.shape[0] * d.shape[1], n / sec))
+        sec = timed(
+            lambda: [daisy(im, step=4, radius=8) for im in images], args.repeats
+        )
+        rows.append(
+            (
+                "skimage daisy per image (step 4, radius 8)",
+                d.shape[0] * d.shape[1],
+                n / sec,
+            )
+        )
         subset = images[: args.n_sift]
         counts = []
 
@@ -101,8 +133,13 @@ def main(argv=None):
                     counts.append(0)
 
         sec = timed(run_sift, 1)
-        rows.append(("skimage SIFT detect_and_extract per image",
-                     int(np.mean(counts)), len(subset) / sec))
+        rows.append(
+            (
+                "skimage SIFT detect_and_extract per image",
+                int(np.mean(counts)),
+                len(subset) / sec,
+            )
+        )
     ref = rows[0][2]
     print(f"{n} LFW crops of {h} x {w}, one BLAS thread, images per CPU-second")
     print(f"{'method':<46}{'desc/img':>9}{'img/cpu-s':>11}{'facekit x':>11}")

@@ -98,7 +98,7 @@ def make_variant(name, img, partner, tmpdir, tag):
     if name == "padded":
         canvas = np.full((600, 700, 3), 128, dtype=np.uint8)
         top, left = 170, 310
-        canvas[top:top + img.shape[0], left:left + img.shape[1]] = img
+        canvas[top : top + img.shape[0], left : left + img.shape[1]] = img
         return canvas, canvas
     if name == "pair":
         both = np.hstack([img, partner])
@@ -167,15 +167,19 @@ def compare_one(m, d_img, o_input):
         o_img = to_uint8(imread(o_input, color=True))
     else:
         o_img = o_input
-    row = {"loader_pixels_equal": bool(
-        o_img.shape == d_img.shape and np.array_equal(o_img, d_img))}
+    row = {
+        "loader_pixels_equal": bool(
+            o_img.shape == d_img.shape and np.array_equal(o_img, d_img)
+        )
+    }
 
     t = time.perf_counter()
     dets = m.d_det(d_img, 0)
     t_dlib = time.perf_counter() - t
     rects = [d.rect for d in dets]
-    d_boxes = np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects],
-                       dtype=float).reshape(-1, 4)
+    d_boxes = np.array(
+        [[r.left(), r.top(), r.right(), r.bottom()] for r in rects], dtype=float
+    ).reshape(-1, 4)
     d_scores = np.array([d.confidence for d in dets])
     t = time.perf_counter()
     o_boxes, o_scores = m.o_det.detect(o_img, 0)
@@ -183,38 +187,53 @@ def compare_one(m, d_img, o_input):
     o_boxes = np.asarray(o_boxes, dtype=float).reshape(-1, 4)
     pairs, un_d, un_o = match(d_boxes, o_boxes)
     row.update(
-        faces_dlib=len(d_boxes), faces_ours=len(o_boxes),
-        unmatched_dlib=un_d, unmatched_ours=un_o,
+        faces_dlib=len(d_boxes),
+        faces_ours=len(o_boxes),
+        unmatched_dlib=un_d,
+        unmatched_ours=un_o,
         ious=[v for _, _, v in pairs],
         score_diffs=[abs(float(d_scores[i]) - float(o_scores[j])) for i, j, _ in pairs],
-        det_s_dlib=t_dlib, det_s_ours=t_ours,
+        det_s_dlib=t_dlib,
+        det_s_ours=t_ours,
     )
 
     # (b)-(d) on dlib's boxes, landmarks and chips
     lm_diff, chip_max, chip_mean, emb_diff = [], [], [], []
     d_shapes = [m.d_sp(d_img, r) for r in rects]
     if rects:
-        d_lm = np.array([[[s.part(k).x, s.part(k).y] for k in range(s.num_parts)]
-                         for s in d_shapes], dtype=float)
+        d_lm = np.array(
+            [
+                [[s.part(k).x, s.part(k).y] for k in range(s.num_parts)]
+                for s in d_shapes
+            ],
+            dtype=float,
+        )
         o_lm = np.asarray(m.o_sp.predict(d_img, d_boxes), dtype=float)
         lm_diff = np.abs(o_lm - d_lm).max(axis=(1, 2)).tolist()
-        d_chips = np.stack([dlib.get_face_chip(d_img, s, size=150, padding=0.25)
-                            for s in d_shapes])
+        d_chips = np.stack(
+            [dlib.get_face_chip(d_img, s, size=150, padding=0.25) for s in d_shapes]
+        )
         o_chips = extract_face_chips(d_img, d_lm, size=150, padding=0.25)
         diff = np.abs(o_chips.astype(int) - d_chips.astype(int))
         chip_max = diff.max(axis=(1, 2, 3)).tolist()
         chip_mean = diff.mean(axis=(1, 2, 3)).tolist()
-        d_emb = np.array([np.array(m.d_rec.compute_face_descriptor(c))
-                          for c in d_chips])
+        d_emb = np.array(
+            [np.array(m.d_rec.compute_face_descriptor(c)) for c in d_chips]
+        )
         emb_diff = np.abs(m.embed(d_chips) - d_emb).max(axis=1).tolist()
-    row.update(landmark_diffs=lm_diff, chip_max=chip_max, chip_mean=chip_mean,
-               emb_diffs=emb_diff)
+    row.update(
+        landmark_diffs=lm_diff,
+        chip_max=chip_max,
+        chip_mean=chip_mean,
+        emb_diffs=emb_diff,
+    )
 
     # (e) each side's whole chain, faces matched by box
     e2e = []
     if rects and len(o_boxes):
-        d_full = np.array([np.array(m.d_rec.compute_face_descriptor(d_img, s))
-                           for s in d_shapes])
+        d_full = np.array(
+            [np.array(m.d_rec.compute_face_descriptor(d_img, s)) for s in d_shapes]
+        )
         o_lm_own = m.o_sp.predict(o_img, o_boxes)
         o_full = m.embed(extract_face_chips(o_img, o_lm_own, size=150, padding=0.25))
         e2e = [float(np.abs(o_full[j] - d_full[i]).max()) for i, j, _ in pairs]
@@ -254,12 +273,19 @@ def fmt(v):
 
 
 COLUMNS = [
-    ("images", "imgs"), ("faces_dlib", "faces d"), ("faces_ours", "faces f"),
-    ("unmatched_dlib", "unm d"), ("unmatched_ours", "unm f"),
-    ("min_iou", "min IoU"), ("max_score_diff", "d score"),
-    ("max_landmark_px", "lm px"), ("max_chip_px", "chip max"),
-    ("mean_chip_px", "chip mean"), ("max_emb_diff", "emb"),
-    ("max_e2e_diff", "e2e emb"), ("loader_equal", "pix eq"),
+    ("images", "imgs"),
+    ("faces_dlib", "faces d"),
+    ("faces_ours", "faces f"),
+    ("unmatched_dlib", "unm d"),
+    ("unmatched_ours", "unm f"),
+    ("min_iou", "min IoU"),
+    ("max_score_diff", "d score"),
+    ("max_landmark_px", "lm px"),
+    ("max_chip_px", "chip max"),
+    ("mean_chip_px", "chip mean"),
+    ("max_emb_diff", "emb"),
+    ("max_e2e_diff", "e2e emb"),
+    ("loader_equal", "pix eq"),
 ]
 
 
@@ -268,28 +294,40 @@ def print_table(summaries):
     head = " ".join(f"{h:>{w}s}" for (_, h), w in zip(COLUMNS, widths))
     print(f"{'variant':9s} {head}")
     for name, s in summaries.items():
-        print(f"{name:9s} " + " ".join(
-            f"{fmt(s[k]):>{w}s}" for (k, _), w in zip(COLUMNS, widths)))
+        print(
+            f"{name:9s} "
+            + " ".join(f"{fmt(s[k]):>{w}s}" for (k, _), w in zip(COLUMNS, widths))
+        )
 
 
 def verdict(summaries):
     allv = list(summaries.values())
+
     def mx(k):
         return max((s[k] for s in allv if s[k] is not None), default=None)
 
     ious = [s["min_iou"] for s in allv if s["min_iou"] is not None]
-    emb = max((v for v in (mx("max_emb_diff"), mx("max_e2e_diff")) if v is not None),
-              default=None)
+    emb = max(
+        (v for v in (mx("max_emb_diff"), mx("max_e2e_diff")) if v is not None),
+        default=None,
+    )
     unmatched = sum(s["unmatched_dlib"] + s["unmatched_ours"] for s in allv)
     checks = {
         "embedding": (emb, emb is not None and emb <= TARGETS["embedding"]),
-        "landmarks_px": (mx("max_landmark_px"), mx("max_landmark_px") is not None
-                         and mx("max_landmark_px") <= TARGETS["landmarks_px"]),
-        "iou": (min(ious) if ious else None,
-                bool(ious) and min(ious) >= TARGETS["iou"]),
+        "landmarks_px": (
+            mx("max_landmark_px"),
+            mx("max_landmark_px") is not None
+            and mx("max_landmark_px") <= TARGETS["landmarks_px"],
+        ),
+        "iou": (
+            min(ious) if ious else None,
+            bool(ious) and min(ious) >= TARGETS["iou"],
+        ),
         "unmatched": (unmatched, unmatched == 0),
-        "loader": (sum(s["images"] - s["loader_equal"] for s in allv),
-                   all(s["images"] == s["loader_equal"] for s in allv)),
+        "loader": (
+            sum(s["images"] - s["loader_equal"] for s in allv),
+            all(s["images"] == s["loader_equal"] for s in allv),
+        ),
     }
     return checks
 
@@ -298,13 +336,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help=f"comma-separated subset of {','.join(VARIANTS)}")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated subset of {','.join(VARIANTS)}",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--data-home", default=None,
-                        help="scikit-learn data home (default: $SCIKIT_LEARN_DATA "
-                             "or ~/scikit_learn_data)")
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help="scikit-learn data home (default: $SCIKIT_LEARN_DATA "
+        "or ~/scikit_learn_data)",
+    )
     parser.add_argument("--json", help="write the per-variant summaries here")
     args = parser.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
@@ -317,10 +361,12 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     paths = choose(lfw_paths(args.data_home), args.n_images + 1, args.seed)
     m = Models(args.device)
-    print(f"{args.n_images} LFW images (seed {args.seed}), variants {variants}; "
-          f"dlib {m.dlib.__version__}, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads, {args.device}); "
-          f"load average {[round(v, 2) for v in os.getloadavg()]}")
+    print(
+        f"{args.n_images} LFW images (seed {args.seed}), variants {variants}; "
+        f"dlib {m.dlib.__version__}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads, {args.device}); "
+        f"load average {[round(v, 2) for v in os.getloadavg()]}"
+    )
 
     rows = {v: [] for v in variants}
     start = time.perf_counter()
@@ -333,26 +379,45 @@ def main(argv=None):
                 row["image"] = paths[i].name
                 rows[v].append(row)
     summaries = {v: summarize(r) for v, r in rows.items()}
-    print(f"({time.perf_counter() - start:.1f} s; d = dlib, f = facekit; "
-          "unm = boxes without a counterpart at IoU >= 0.5; pix eq = images "
-          "whose facekit-loaded pixels equal dlib's input)")
+    print(
+        f"({time.perf_counter() - start:.1f} s; d = dlib, f = facekit; "
+        "unm = boxes without a counterpart at IoU >= 0.5; pix eq = images "
+        "whose facekit-loaded pixels equal dlib's input)"
+    )
     print_table(summaries)
     for name, s in summaries.items():
         if s["det_s_ours"] > 0:
-            print(f"  {name}: MMOD time dlib {s['det_s_dlib']:.1f} s, facekit "
-                  f"{s['det_s_ours']:.1f} s ({s['det_s_dlib'] / s['det_s_ours']:.2f}x)")
+            print(
+                f"  {name}: MMOD time dlib {s['det_s_dlib']:.1f} s, facekit "
+                f"{s['det_s_ours']:.1f} s ({s['det_s_dlib'] / s['det_s_ours']:.2f}x)"
+            )
     checks = verdict(summaries)
     ok = all(passed for _, passed in checks.values())
-    print("overall: " + ", ".join(
-        f"{k} {fmt(v)} {'ok' if p else 'FAIL'}" for k, (v, p) in checks.items())
+    print(
+        "overall: "
+        + ", ".join(
+            f"{k} {fmt(v)} {'ok' if p else 'FAIL'}" for k, (v, p) in checks.items()
+        )
         + f" (targets: embeddings <= {TARGETS['embedding']:g}, landmarks <= "
         f"{TARGETS['landmarks_px']} px, IoU >= {TARGETS['iou']}) -> "
-        + ("PASS" if ok else "FAIL"))
+        + ("PASS" if ok else "FAIL")
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"args": vars(args), "summaries": summaries,
-             "checks": {k: {"value": v, "ok": p} for k, (v, p) in checks.items()},
-             "per_image": rows}, indent=2, default=float) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "args": vars(args),
+                    "summaries": summaries,
+                    "checks": {
+                        k: {"value": v, "ok": p} for k, (v, p) in checks.items()
+                    },
+                    "per_image": rows,
+                },
+                indent=2,
+                default=float,
+            )
+            + "\n"
+        )
     return summaries
 
 

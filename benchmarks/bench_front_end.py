@@ -59,14 +59,20 @@ def lfw_sample(data_home, n, seed):
     paths = sorted(folder.glob("*/*.jpg"))
     if not paths:
         sys.exit(f"no LFW images under {folder}; pass --data-home (or --n-images 0)")
-    idx = np.sort(np.random.RandomState(seed).choice(len(paths), min(n, len(paths)),
-                                                     replace=False))
+    idx = np.sort(
+        np.random.RandomState(seed).choice(
+            len(paths), min(n, len(paths)), replace=False
+        )
+    )
     return [paths[i] for i in idx]
 
 
 def photo_files(folder):
-    return sorted(p for p in Path(folder).expanduser().rglob("*")
-                  if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+    return sorted(
+        p
+        for p in Path(folder).expanduser().rglob("*")
+        if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+    )
 
 
 def timed(fn):
@@ -118,13 +124,21 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--cascade", action="store_true",
-                        help="also facekit with detector='cascade'")
-    parser.add_argument("--n-chips", type=int, default=128,
-                        help="embedding section: at least this many chips")
-    parser.add_argument("--data-home", default=None,
-                        help="scikit-learn data home (default: $SCIKIT_LEARN_DATA "
-                             "or ~/scikit_learn_data)")
+    parser.add_argument(
+        "--cascade", action="store_true", help="also facekit with detector='cascade'"
+    )
+    parser.add_argument(
+        "--n-chips",
+        type=int,
+        default=128,
+        help="embedding section: at least this many chips",
+    )
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help="scikit-learn data home (default: $SCIKIT_LEARN_DATA "
+        "or ~/scikit_learn_data)",
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
 
@@ -151,13 +165,15 @@ def main(argv=None):
     }
     if args.cascade:
         sides["facekit cascade"] = PretrainedFaceModel(
-            detector="cascade", device="cpu", n_jobs=args.threads)
+            detector="cascade", device="cpu", n_jobs=args.threads
+        )
 
     def runner(name):
         model = sides[name]
         if isinstance(model, PretrainedFaceModel):
-            return lambda: [[f["embedding"] for f in r["faces"]]
-                            for r in model.find_faces(paths)]
+            return lambda: [
+                [f["embedding"] for f in r["faces"]] for r in model.find_faces(paths)
+            ]
         return lambda: model(paths)
 
     runners = {name: runner(name) for name in sides}
@@ -167,10 +183,12 @@ def main(argv=None):
         else:
             model([paths[0]])
 
-    print(f"{n} images ({n_lfw} LFW, {n - n_lfw} from --photos), best of "
-          f"{args.repeat}; torch {torch.__version__} with {args.threads} threads, "
-          f"dlib {dlib.__version__}; load average "
-          f"{[round(v, 2) for v in os.getloadavg()]}")
+    print(
+        f"{n} images ({n_lfw} LFW, {n - n_lfw} from --photos), best of "
+        f"{args.repeat}; torch {torch.__version__} with {args.threads} threads, "
+        f"dlib {dlib.__version__}; load average "
+        f"{[round(v, 2) for v in os.getloadavg()]}"
+    )
     times = {name: [] for name in sides}
     found = {}
     for _ in range(args.repeat):
@@ -181,24 +199,34 @@ def main(argv=None):
 
     results = {"images": n, "front_end": {}}
     print("\nfront end (decode, detect, align, embed)")
-    print(f"{'':18s} {'images/s':>9s} {'best s':>8s} {'cores':>6s} "
-          f"{'faces':>6s} {'imgs w/o face':>14s}")
+    print(
+        f"{'':18s} {'images/s':>9s} {'best s':>8s} {'cores':>6s} "
+        f"{'faces':>6s} {'imgs w/o face':>14s}"
+    )
     for name, ts in times.items():
         wall, cpu = min(ts)
         faces = sum(len(f) for f in found[name])
         empty = sum(not f for f in found[name])
         results["front_end"][name] = {
-            "images_per_s": n / wall, "best_s": wall, "cores": cpu / wall,
-            "faces": faces, "images_without_face": empty}
-        print(f"{name:18s} {n / wall:9.2f} {wall:8.2f} {cpu / wall:6.1f} "
-              f"{faces:6d} {empty:14d}")
+            "images_per_s": n / wall,
+            "best_s": wall,
+            "cores": cpu / wall,
+            "faces": faces,
+            "images_without_face": empty,
+        }
+        print(
+            f"{name:18s} {n / wall:9.2f} {wall:8.2f} {cpu / wall:6.1f} "
+            f"{faces:6d} {empty:14d}"
+        )
     fe = results["front_end"]
     ratio = fe["facekit"]["images_per_s"] / fe["face_recognition"]["images_per_s"]
     results["front_end_ratio"] = ratio
     print(f"speed ratio facekit / face_recognition: {ratio:.2f}x")
     if "facekit cascade" in fe:
-        r = (fe["facekit cascade"]["images_per_s"]
-             / fe["face_recognition"]["images_per_s"])
+        r = (
+            fe["facekit cascade"]["images_per_s"]
+            / fe["face_recognition"]["images_per_s"]
+        )
         results["front_end_ratio_cascade"] = r
         print(f"speed ratio facekit cascade / face_recognition: {r:.2f}x")
 
@@ -220,8 +248,9 @@ def main(argv=None):
             return embedder.transform(flat)
 
         def run_dlib():
-            return np.array([np.array(d) for d in
-                             encoder.compute_face_descriptor(chip_list)])
+            return np.array(
+                [np.array(d) for d in encoder.compute_face_descriptor(chip_list)]
+            )
 
         run_ours(), run_dlib()  # warm-up
         etimes = {"facekit": [], "dlib": []}
@@ -231,25 +260,37 @@ def main(argv=None):
             theirs, wall, cpu = timed(run_dlib)
             etimes["dlib"].append((wall, cpu))
         m = len(chips)
-        print(f"\nembedding only ({m} chips of 150x150: {len(chip_list) // reps} "
-              f"distinct x {reps}; dlib's batched compute_face_descriptor)")
+        print(
+            f"\nembedding only ({m} chips of 150x150: {len(chip_list) // reps} "
+            f"distinct x {reps}; dlib's batched compute_face_descriptor)"
+        )
         results["embedding"] = {"chips": m}
         for name, ts in etimes.items():
             wall, cpu = min(ts)
-            results["embedding"][name] = {"chips_per_s": m / wall, "best_s": wall,
-                                          "cores": cpu / wall}
-            print(f"{name:18s} {m / wall:9.1f} chips/s {wall:8.2f} s "
-                  f"{cpu / wall:5.1f} cores")
-        er = (results["embedding"]["facekit"]["chips_per_s"]
-              / results["embedding"]["dlib"]["chips_per_s"])
+            results["embedding"][name] = {
+                "chips_per_s": m / wall,
+                "best_s": wall,
+                "cores": cpu / wall,
+            }
+            print(
+                f"{name:18s} {m / wall:9.1f} chips/s {wall:8.2f} s "
+                f"{cpu / wall:5.1f} cores"
+            )
+        er = (
+            results["embedding"]["facekit"]["chips_per_s"]
+            / results["embedding"]["dlib"]["chips_per_s"]
+        )
         diff = float(np.abs(ours - theirs).max())
         results["embedding"].update(ratio=er, max_abs_diff=diff)
-        print(f"speed ratio facekit / dlib: {er:.2f}x (target >= 1.5x: "
-              f"{'ok' if er >= 1.5 else 'not met'}); max |diff| {diff:.2e}")
+        print(
+            f"speed ratio facekit / dlib: {er:.2f}x (target >= 1.5x: "
+            f"{'ok' if er >= 1.5 else 'not met'}); max |diff| {diff:.2e}"
+        )
 
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"args": vars(args), **results}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"args": vars(args), **results}, indent=2) + "\n"
+        )
     return results
 
 

@@ -118,8 +118,9 @@ def lfw_statistics():
             names = d["names"]
         people = np.array([n.split("/")[0] for n in names])[ok]
         emb = emb[ok]
-        ids, inverse, counts = np.unique(people, return_inverse=True,
-                                         return_counts=True)
+        ids, inverse, counts = np.unique(
+            people, return_inverse=True, return_counts=True
+        )
         means = np.zeros((len(ids), emb.shape[1]))
         np.add.at(means, inverse, emb)
         means /= counts[:, None]
@@ -128,12 +129,18 @@ def lfw_statistics():
         within = resid.T @ resid / max(1, len(resid) - n_multi)
         # person means of people with several images, less their own noise
         between = np.cov(means[counts >= 2].T) - within * np.mean(
-            1 / counts[counts >= 2])
+            1 / counts[counts >= 2]
+        )
         w, V = np.linalg.eigh(between)
         between = (V * np.maximum(w, 0)) @ V.T
-        return {"source": path, "mean": means.mean(axis=0), "between": between,
-                "within": within, "n_people": int(len(ids)),
-                "n_images": int(len(emb))}
+        return {
+            "source": path,
+            "mean": means.mean(axis=0),
+            "between": between,
+            "within": within,
+            "n_people": int(len(ids)),
+            "n_images": int(len(emb)),
+        }
     return None
 
 
@@ -177,10 +184,16 @@ def _index(kind, args):
         return "exact"
     nprobe, ef_search = _values(args.nprobe)[0], _values(args.ef_search)[0]
     nlist = args.nlist or None
-    params = {"flat": {}, "ivf_flat": {"nprobe": nprobe, "nlist": nlist},
-              "ivf_pq": {"nprobe": nprobe, "pq_m": args.pq_m, "nlist": nlist},
-              "hnsw": {"hnsw_m": args.hnsw_m, "ef_search": ef_search,
-                       "ef_construction": args.ef_construction}}[kind]
+    params = {
+        "flat": {},
+        "ivf_flat": {"nprobe": nprobe, "nlist": nlist},
+        "ivf_pq": {"nprobe": nprobe, "pq_m": args.pq_m, "nlist": nlist},
+        "hnsw": {
+            "hnsw_m": args.hnsw_m,
+            "ef_search": ef_search,
+            "ef_construction": args.ef_construction,
+        },
+    }[kind]
     return FaissIndex(kind, **params)
 
 
@@ -210,8 +223,7 @@ def _params(ident):
         extra = f" pq_m={ix.pq_m}" if ix.kind == "ivf_pq" else ""
         return f"nlist={nlist} nprobe={ix.nprobe}{extra}"
     if ix.kind == "hnsw":
-        return (f"M={ix.hnsw_m} efC={ix.ef_construction} "
-                f"efS={ix.ef_search}")
+        return f"M={ix.hnsw_m} efC={ix.ef_construction} efS={ix.ef_search}"
     return ""
 
 
@@ -246,28 +258,44 @@ def run_one(kind, args, stats):
         threadpool_limits(args.threads)
     cpu0 = time.process_time()
     search_s, pred = _best_time(lambda: ident.predict(Q), args.repeats)
-    out = {"kind": kind, "params": _params(ident), "build_s": build_s,
-           "build_cpu_s": build_cpu_s, "search_s": search_s,
-           "search_cpu_s": (time.process_time() - cpu0) / args.repeats,
-           "qps": len(Q) / search_s, "top1_accuracy": float(np.mean(pred == yq)),
-           "pred": pred.tolist()}
+    out = {
+        "kind": kind,
+        "params": _params(ident),
+        "build_s": build_s,
+        "build_cpu_s": build_cpu_s,
+        "search_s": search_s,
+        "search_cpu_s": (time.process_time() - cpu0) / args.repeats,
+        "qps": len(Q) / search_s,
+        "top1_accuracy": float(np.mean(pred == yq)),
+        "pred": pred.tolist(),
+    }
     # memory the identifier adds to the generated data: its gallery copy,
     # the index, and the peak of building and searching
-    out.update({"base_rss_mib": base_rss, "peak_rss_mib": _peak_mib(),
-                "held_mib": _rss_mib() - base_rss,
-                "index_mib": (_hwm_mib() if hwm_reset else _peak_mib()) - base_rss})
+    out.update(
+        {
+            "base_rss_mib": base_rss,
+            "peak_rss_mib": _peak_mib(),
+            "held_mib": _rss_mib() - base_rss,
+            "index_mib": (_hwm_mib() if hwm_reset else _peak_mib()) - base_rss,
+        }
+    )
     # the other values of the search-time parameter, on the same built index
     sweep = []
     name = SWEEP.get(kind)
-    for value in (_values(getattr(args, name))[1:] if name else []):
+    for value in _values(getattr(args, name))[1:] if name else []:
         ident.set_params(**{f"index__{name}": value})
         cpu0 = time.process_time()
         s_t, p_v = _best_time(lambda: ident.predict(Q), args.repeats)
-        sweep.append({"params": _params(ident), "search_s": s_t,
-                      "search_cpu_s": (time.process_time() - cpu0) / args.repeats,
-                      "qps": len(Q) / s_t,
-                      "top1_accuracy": float(np.mean(p_v == yq)),
-                      "pred": p_v.tolist()})
+        sweep.append(
+            {
+                "params": _params(ident),
+                "search_s": s_t,
+                "search_cpu_s": (time.process_time() - cpu0) / args.repeats,
+                "qps": len(Q) / s_t,
+                "top1_accuracy": float(np.mean(p_v == yq)),
+                "pred": p_v.tolist(),
+            }
+        )
     out["sweep"] = sweep
     if kind == "exact":
         G = ident.gallery_features_
@@ -281,20 +309,20 @@ def run_one(kind, args, stats):
         def bare_top1():
             out = np.empty(len(Q), dtype=y.dtype)
             for s in range(0, len(Q), block):
-                S = (2 * Q[s:s + block]) @ G.T
+                S = (2 * Q[s : s + block]) @ G.T
                 S -= sq
-                out[s:s + block] = y[np.argmax(S, axis=1)]
+                out[s : s + block] = y[np.argmax(S, axis=1)]
             return out
 
         def bare_rank(k=5):
             out = np.empty((len(Q), k), dtype=np.intp)
             for s in range(0, len(Q), block):
-                S = (2 * Q[s:s + block]) @ G.T
+                S = (2 * Q[s : s + block]) @ G.T
                 S -= sq
                 S = np.maximum.reduceat(S, starts, axis=1)
                 idx = np.argpartition(S, S.shape[1] - k, axis=1)[:, -k:]
                 order = np.argsort(-np.take_along_axis(S, idx, axis=1), axis=1)
-                out[s:s + block] = np.take_along_axis(idx, order, axis=1)
+                out[s : s + block] = np.take_along_axis(idx, order, axis=1)
             return out
 
         # interleaved, best of repeats
@@ -304,12 +332,23 @@ def run_one(kind, args, stats):
         bt, bp = _best_time(bare_top1, args.repeats, cpu)
         rt, _ = _best_time(lambda: ident.rank(Q, k=5), args.repeats, cpu)
         brt, _ = _best_time(bare_rank, args.repeats, cpu)
-        out.update({"cpu_predict_vs_bare": cpu[0] / cpu[1],
-                    "cpu_rank5_vs_bare": cpu[2] / cpu[3],
-                    "bare_top1_cpu_s": cpu[1]})
-        out.update({"bare_top1_s": bt, "predict_vs_bare": search_s / bt,
-                    "rank5_s": rt, "bare_rank5_s": brt, "rank5_vs_bare": rt / brt,
-                    "bare_top1_agrees": bool(np.array_equal(bp, pred))})
+        out.update(
+            {
+                "cpu_predict_vs_bare": cpu[0] / cpu[1],
+                "cpu_rank5_vs_bare": cpu[2] / cpu[3],
+                "bare_top1_cpu_s": cpu[1],
+            }
+        )
+        out.update(
+            {
+                "bare_top1_s": bt,
+                "predict_vs_bare": search_s / bt,
+                "rank5_s": rt,
+                "bare_rank5_s": brt,
+                "rank5_vs_bare": rt / brt,
+                "bare_top1_agrees": bool(np.array_equal(bp, pred)),
+            }
+        )
     return out
 
 
@@ -320,25 +359,43 @@ def main(argv=None):
     p.add_argument("--n-probes", type=int, default=1000)
     p.add_argument("--kinds", default="exact,flat,ivf_flat,ivf_pq,hnsw")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=0,
-                   help="BLAS and FAISS threads of the searches (0: all)")
-    p.add_argument("--build-threads", type=int, default=0,
-                   help="threads while building (0: as --threads)")
-    p.add_argument("--nlist", type=int, default=0,
-                   help="IVF cells (0: FaissIndex's default, 4 sqrt(n))")
-    p.add_argument("--nprobe", default="16",
-                   help="IVF cells searched; a list (16,32,64) sweeps them "
-                        "on one built index")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="BLAS and FAISS threads of the searches (0: all)",
+    )
+    p.add_argument(
+        "--build-threads",
+        type=int,
+        default=0,
+        help="threads while building (0: as --threads)",
+    )
+    p.add_argument(
+        "--nlist",
+        type=int,
+        default=0,
+        help="IVF cells (0: FaissIndex's default, 4 sqrt(n))",
+    )
+    p.add_argument(
+        "--nprobe",
+        default="16",
+        help="IVF cells searched; a list (16,32,64) sweeps them on one built index",
+    )
     p.add_argument("--pq-m", type=int, default=32)
     p.add_argument("--hnsw-m", type=int, default=32)
-    p.add_argument("--ef-search", default="64",
-                   help="HNSW search list size; a list sweeps it")
+    p.add_argument(
+        "--ef-search", default="64", help="HNSW search list size; a list sweeps it"
+    )
     p.add_argument("--ef-construction", type=int, default=40)
     p.add_argument("--json", default=None)
-    p.add_argument("--rows-dir", default=None,
-                   help="keep each index's measurement in DIR/<kind>.json as "
-                        "it finishes, and reuse those already there (several "
-                        "runs with disjoint --kinds, then one to print them all)")
+    p.add_argument(
+        "--rows-dir",
+        default=None,
+        help="keep each index's measurement in DIR/<kind>.json as "
+        "it finishes, and reuse those already there (several "
+        "runs with disjoint --kinds, then one to print them all)",
+    )
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -350,16 +407,20 @@ def main(argv=None):
     if stats is None:
         print("structure: documented fallback (no LFW embedding cache)")
     else:
-        print(f"structure: {stats['n_images']} LFW embeddings of "
-              f"{stats['n_people']} people ({stats['source']})")
+        print(
+            f"structure: {stats['n_images']} LFW embeddings of "
+            f"{stats['n_people']} people ({stats['source']})"
+        )
     X, y, Q, yq = make_data(2000, args.per_person, 200, stats)
     from facekit.distances import pairwise_distances
 
     D = pairwise_distances(Q, X, metric="euclidean")
     same = D[yq[:, None] == y[None, :]]
     diff = D[yq[:, None] != y[None, :]]
-    print(f"synthetic distances: same person median {np.median(same):.3f}, "
-          f"different people median {np.median(diff):.3f}")
+    print(
+        f"synthetic distances: same person median {np.median(same):.3f}, "
+        f"different people median {np.median(diff):.3f}"
+    )
     del X, y, Q, yq, D
 
     rows = []
@@ -372,8 +433,7 @@ def main(argv=None):
                 print(f"{kind}: {saved} is of another gallery size; skipped")
                 continue
         else:
-            cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--one",
-                   kind]
+            cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--one", kind]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode:
                 print(f"{kind}: failed\n{proc.stderr[-2000:]}")
@@ -386,45 +446,64 @@ def main(argv=None):
         sweep = r.pop("sweep", [])
         rows.append(r)
         for extra in sweep:  # the same built index, another search setting
-            rows.append({**{k: v for k, v in r.items() if k not in extra},
-                         **extra})
-        print(f"  {kind}: built in {r['build_s']:.1f} s "
-              f"({r['build_cpu_s']:.0f} CPU s), {r['qps']:.0f} queries/s, "
-              f"peak {r['peak_rss_mib']:.0f} MiB", flush=True)
+            rows.append({**{k: v for k, v in r.items() if k not in extra}, **extra})
+        print(
+            f"  {kind}: built in {r['build_s']:.1f} s "
+            f"({r['build_cpu_s']:.0f} CPU s), {r['qps']:.0f} queries/s, "
+            f"peak {r['peak_rss_mib']:.0f} MiB",
+            flush=True,
+        )
     exact = next((r for r in rows if r["kind"] == "exact"), None)
     n_people = args.n_gallery // args.per_person
-    print(f"\ngallery {args.n_gallery} x 128 float32 ({n_people} people x "
-          f"{args.per_person}), {args.n_probes} probes, threads "
-          f"{args.threads or 'all'}")
-    print(f"{'index':10s} {'params':28s} {'build s':>8s} {'q/s':>9s} "
-          f"{'x exact':>8s} {'q/CPU s':>8s} {'x exact':>8s} {'recall@1':>9s} "
-          f"{'acc':>6s} {'peak MiB':>9s} {'index MiB':>10s} {'held MiB':>9s}")
+    print(
+        f"\ngallery {args.n_gallery} x 128 float32 ({n_people} people x "
+        f"{args.per_person}), {args.n_probes} probes, threads "
+        f"{args.threads or 'all'}"
+    )
+    print(
+        f"{'index':10s} {'params':28s} {'build s':>8s} {'q/s':>9s} "
+        f"{'x exact':>8s} {'q/CPU s':>8s} {'x exact':>8s} {'recall@1':>9s} "
+        f"{'acc':>6s} {'peak MiB':>9s} {'index MiB':>10s} {'held MiB':>9s}"
+    )
     for r in rows:
         ratio = r["qps"] / exact["qps"] if exact else float("nan")
-        recall = (float(np.mean(np.array(r["pred"]) == np.array(exact["pred"])))
-                  if exact else float("nan"))
+        recall = (
+            float(np.mean(np.array(r["pred"]) == np.array(exact["pred"])))
+            if exact
+            else float("nan")
+        )
         r["qps_cpu"] = len(r["pred"]) / r["search_cpu_s"]
-        cpu_ratio = (r["qps_cpu"] * exact["search_cpu_s"] / len(exact["pred"])
-                     if exact else float("nan"))
+        cpu_ratio = (
+            r["qps_cpu"] * exact["search_cpu_s"] / len(exact["pred"])
+            if exact
+            else float("nan")
+        )
         r["speedup_vs_exact"], r["recall_vs_exact"] = ratio, recall
         r["cpu_speedup_vs_exact"] = cpu_ratio
-        print(f"{r['kind']:10s} {r['params']:28s} {r['build_s']:8.1f} "
-              f"{r['qps']:9.0f} {ratio:8.2f} {r['qps_cpu']:8.0f} {cpu_ratio:8.2f} "
-              f"{recall:9.4f} "
-              f"{r['top1_accuracy']:6.3f} {r['peak_rss_mib']:9.0f} "
-              f"{r['index_mib']:10.0f} {r['held_mib']:9.0f}")
+        print(
+            f"{r['kind']:10s} {r['params']:28s} {r['build_s']:8.1f} "
+            f"{r['qps']:9.0f} {ratio:8.2f} {r['qps_cpu']:8.0f} {cpu_ratio:8.2f} "
+            f"{recall:9.4f} "
+            f"{r['top1_accuracy']:6.3f} {r['peak_rss_mib']:9.0f} "
+            f"{r['index_mib']:10.0f} {r['held_mib']:9.0f}"
+        )
     if exact:
-        print(f"\nexact vs bare numpy: predict {exact['predict_vs_bare']:.2f}x "
-              f"(bare top-1 {exact['bare_top1_s'] * 1e3:.0f} ms, same answers: "
-              f"{exact['bare_top1_agrees']}), rank k=5 {exact['rank5_vs_bare']:.2f}x")
+        print(
+            f"\nexact vs bare numpy: predict {exact['predict_vs_bare']:.2f}x "
+            f"(bare top-1 {exact['bare_top1_s'] * 1e3:.0f} ms, same answers: "
+            f"{exact['bare_top1_agrees']}), rank k=5 {exact['rank5_vs_bare']:.2f}x"
+        )
         if "cpu_predict_vs_bare" in exact:
-            print(f"  in CPU time: predict {exact['cpu_predict_vs_bare']:.2f}x, "
-                  f"rank k=5 {exact['cpu_rank5_vs_bare']:.2f}x")
+            print(
+                f"  in CPU time: predict {exact['cpu_predict_vs_bare']:.2f}x, "
+                f"rank k=5 {exact['cpu_rank5_vs_bare']:.2f}x"
+            )
     if args.json:
         for r in rows:
             r.pop("pred")
-        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows},
-                                              indent=2))
+        Path(args.json).write_text(
+            json.dumps({"args": vars(args), "rows": rows}, indent=2)
+        )
     return 0
 
 

@@ -111,12 +111,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--shape", type=int, nargs=2, default=(75, 56),
-                        metavar=("H", "W"))
-    parser.add_argument("--grid", type=int, nargs=2, default=(8, 8),
-                        metavar=("GY", "GX"))
-    parser.add_argument("--n-skimage", type=int, default=200,
-                        help="images for the (slow) scikit-image loop")
+    parser.add_argument(
+        "--shape", type=int, nargs=2, default=(75, 56), metavar=("H", "W")
+    )
+    parser.add_argument(
+        "--grid", type=int, nargs=2, default=(8, 8), metavar=("GY", "GX")
+    )
+    parser.add_argument(
+        "--n-skimage",
+        type=int,
+        default=200,
+        help="images for the (slow) scikit-image loop",
+    )
     parser.add_argument("--lfw-dir", default=None)
     args = parser.parse_args(argv)
 
@@ -140,14 +146,19 @@ def main(argv=None):
         return lambda: est.fit_transform(X)
 
     runs = [
-        ("OpenCV LBPH train+getHistograms", len(images),
-         lambda: opencv_lbph(cv2, images, labels, grid)),
+        (
+            "OpenCV LBPH train+getHistograms",
+            len(images),
+            lambda: opencv_lbph(cv2, images, labels, grid),
+        ),
         ("facekit LBPTransformer default", len(images), facekit(method="default")),
-        ("facekit default, n_jobs=2", len(images),
-         facekit(method="default", n_jobs=2)),
+        ("facekit default, n_jobs=2", len(images), facekit(method="default", n_jobs=2)),
         ("facekit uniform", len(images), facekit(method="uniform")),
-        (f"scikit-image loop ({len(sub)} images)", len(sub),
-         lambda: skimage_loop(sub, grid)),
+        (
+            f"scikit-image loop ({len(sub)} images)",
+            len(sub),
+            lambda: skimage_loop(sub, grid),
+        ),
     ]
     rates = {}
     print(f"\n{'method':<40} {'best img/s':>11} {'median img/s':>13}")
@@ -166,8 +177,10 @@ def main(argv=None):
     diff = np.abs(fk.fit_transform(sub.reshape(len(sub), -1)) - skimage_loop(sub, grid))
     print(f"max |facekit - scikit-image loop| on {len(sub)} images: {diff.max():.3g}")
     cv_feats = opencv_lbph(cv2, images[:1], labels[:1], grid)
-    print(f"feature sizes: facekit {fk.n_features_in_} px -> {fk._n_features_out}, "
-          f"OpenCV {cv_feats.shape[1]} (float32)")
+    print(
+        f"feature sizes: facekit {fk.n_features_in_} px -> {fk._n_features_out}, "
+        f"OpenCV {cv_feats.shape[1]} (float32)"
+    )
 
 
 if __name__ == "__main__":

@@ -33,14 +33,18 @@ TARGET_RSS_GIB = 2.5
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cold", action="store_true",
-                        help="start from an empty FACEKIT_CACHE")
-    parser.add_argument("--method", nargs="+", default=None,
-                        help="passed to facekit benchmark lfw")
-    parser.add_argument("--verifier", nargs="+", default=None,
-                        help="passed to facekit benchmark lfw")
-    parser.add_argument("--out", default=None,
-                        help="also write the benchmark's output to this file")
+    parser.add_argument(
+        "--cold", action="store_true", help="start from an empty FACEKIT_CACHE"
+    )
+    parser.add_argument(
+        "--method", nargs="+", default=None, help="passed to facekit benchmark lfw"
+    )
+    parser.add_argument(
+        "--verifier", nargs="+", default=None, help="passed to facekit benchmark lfw"
+    )
+    parser.add_argument(
+        "--out", default=None, help="also write the benchmark's output to this file"
+    )
     args = parser.parse_args(argv)
     cmd = [sys.executable, "-m", "facekit", "benchmark", "lfw", "--no-download"]
     if args.method:
@@ -64,14 +68,19 @@ def main(argv=None):
         return proc.returncode
     cpu = usage.ru_utime + usage.ru_stime
     rss = usage.ru_maxrss / 2**20  # KiB on Linux
-    threads = {k: env[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                   "MKL_NUM_THREADS") if k in env}
-    print(f"\n{' '.join(cmd[1:])} ({'cold' if args.cold else 'warm'} cache, "
-          f"{os.cpu_count()} CPUs, threads {threads or 'default'}): "
-          f"{cpu:.0f} CPU s (user {usage.ru_utime:.0f} + sys {usage.ru_stime:.0f}), "
-          f"wall {wall:.0f} s, peak RSS {rss:.2f} GiB; targets "
-          f"{TARGET_CPU_S:.0f} CPU s: {'met' if cpu <= TARGET_CPU_S else 'not met'}, "
-          f"{TARGET_RSS_GIB} GiB: {'met' if rss <= TARGET_RSS_GIB else 'not met'}")
+    threads = {
+        k: env[k]
+        for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        if k in env
+    }
+    print(
+        f"\n{' '.join(cmd[1:])} ({'cold' if args.cold else 'warm'} cache, "
+        f"{os.cpu_count()} CPUs, threads {threads or 'default'}): "
+        f"{cpu:.0f} CPU s (user {usage.ru_utime:.0f} + sys {usage.ru_stime:.0f}), "
+        f"wall {wall:.0f} s, peak RSS {rss:.2f} GiB; targets "
+        f"{TARGET_CPU_S:.0f} CPU s: {'met' if cpu <= TARGET_CPU_S else 'not met'}, "
+        f"{TARGET_RSS_GIB} GiB: {'met' if rss <= TARGET_RSS_GIB else 'not met'}"
+    )
     return 0
 
 

@@ -41,7 +41,7 @@ def make_chips(n, seed=0):
         top = rng.randint(0, image.shape[0] - side)
         left = rng.randint(0, image.shape[1] - side)
         idx = (np.arange(150) * side) // 150
-        crop = image[top:top + side, left:left + side][idx][:, idx]
+        crop = image[top : top + side, left : left + side][idx][:, idx]
         noise = rng.randint(-8, 9, size=crop.shape)
         chips[i] = np.clip(crop.astype(np.int64) + noise, 0, 255)
     return chips
@@ -72,8 +72,9 @@ def main(argv=None):
     flat = chips.reshape(len(chips), -1)
 
     start = time.perf_counter()
-    embedder = PretrainedEmbedder(model_path=path, device="cpu",
-                                  batch_size=args.batch_size).fit(flat[:1])
+    embedder = PretrainedEmbedder(
+        model_path=path, device="cpu", batch_size=args.batch_size
+    ).fit(flat[:1])
     load_ours = time.perf_counter() - start
     start = time.perf_counter()
     model = dlib.face_recognition_model_v1(path)
@@ -106,10 +107,12 @@ def main(argv=None):
 
     diff = float(np.abs(ours - theirs).max())
     n = len(chips)
-    print(f"{n} chips of 150x150, {args.repeats} alternating runs; torch "
-          f"{torch.__version__} with {torch.get_num_threads()} threads; dlib "
-          f"{dlib.__version__} (CUDA: {dlib.DLIB_USE_CUDA}), "
-          f"{'batched' if batched else 'per-chip'} compute_face_descriptor")
+    print(
+        f"{n} chips of 150x150, {args.repeats} alternating runs; torch "
+        f"{torch.__version__} with {torch.get_num_threads()} threads; dlib "
+        f"{dlib.__version__} (CUDA: {dlib.DLIB_USE_CUDA}), "
+        f"{'batched' if batched else 'per-chip'} compute_face_descriptor"
+    )
     print(f"model load: facekit {load_ours:.2f} s, dlib {load_dlib:.2f} s")
     rates = {}
     for name, times in (("facekit", ours_t), ("dlib", dlib_t)):
@@ -117,8 +120,10 @@ def main(argv=None):
         best, median = min(walls), statistics.median(walls)
         cores = statistics.median(c / w for w, c in times)
         rates[name] = n / best
-        print(f"{name:8s} best {best:6.2f} s  median {median:6.2f} s  "
-              f"{n / best:7.1f} chips/s  ({cores:.1f} cores busy)")
+        print(
+            f"{name:8s} best {best:6.2f} s  median {median:6.2f} s  "
+            f"{n / best:7.1f} chips/s  ({cores:.1f} cores busy)"
+        )
     print(f"speed ratio facekit / dlib: {rates['facekit'] / rates['dlib']:.2f}x")
     print(f"max |facekit - dlib| over {n}x128 values: {diff:.2e}")
 

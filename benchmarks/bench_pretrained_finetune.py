@@ -109,9 +109,14 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, nargs="+", default=[3, 10])
     parser.add_argument("--mining", nargs="+", default=["batch_hard", "semi_hard"])
     parser.add_argument("--margin", type=float, nargs="+", default=[0.1])
-    parser.add_argument("--normalize", type=int, nargs="+", default=[0],
-                        help="1: L2-normalised embeddings (SiameseEmbedder's "
-                             "default), 0: dlib's own scale")
+    parser.add_argument(
+        "--normalize",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="1: L2-normalised embeddings (SiameseEmbedder's "
+        "default), 0: dlib's own scale",
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--folds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--threads", type=int, default=2)
@@ -129,10 +134,19 @@ def main(argv=None):
     # the recipe of the pretrained row: each face averaged with its mirror image
     F, _ = lfw_embeddings(files, data_home=home, mirror=True, output="features")
     E, _ = lfw_embeddings(files, data_home=home, mirror=True, output="embedding")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{len(files)} images, features {F.shape[1]}-d")
-    grid = list(itertools.product(args.lr, args.epochs, args.mining, args.margin,
-                                  [bool(v) for v in args.normalize]))
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"{len(files)} images, features {F.shape[1]}-d"
+    )
+    grid = list(
+        itertools.product(
+            args.lr,
+            args.epochs,
+            args.mining,
+            args.margin,
+            [bool(v) for v in args.normalize],
+        )
+    )
 
     if args.view == 1:
         train_people = _people_file(home, "peopleDevTrain.txt")
@@ -142,34 +156,55 @@ def main(argv=None):
         y_tr, y_te = train_meta.target, test_meta.target
         mask = np.isin(people, list(train_people))
         for metric in ("euclidean", "cosine"):
-            acc, auc = _accuracy(_distances(E, tr_rows, metric), y_tr,
-                                 _distances(E, te_rows, metric), y_te)
+            acc, auc = _accuracy(
+                _distances(E, tr_rows, metric),
+                y_tr,
+                _distances(E, te_rows, metric),
+                y_te,
+            )
             print(f"frozen ({metric}): View 1 accuracy {acc:.4f}  AUC {auc:.4f}")
         print(f"fine-tuning on {mask.sum()} images of {len(train_people)} people")
-        print(f"{'lr':>8} {'epochs':>6} {'mining':>11} {'margin':>6} {'norm':>5}  "
-              "accuracy mean ± sd (seeds)   AUC mean   s/fit")
+        print(
+            f"{'lr':>8} {'epochs':>6} {'mining':>11} {'margin':>6} {'norm':>5}  "
+            "accuracy mean ± sd (seeds)   AUC mean   s/fit"
+        )
         for lr, epochs, mining, margin, normalize in grid:
             accs, aucs, t0 = [], [], time.perf_counter()
             for seed in range(args.seeds):
-                emb = _fine_tune(F[mask], people[mask], lr=lr, epochs=epochs,
-                                 mining=mining, margin=margin, seed=seed,
-                                 normalize=normalize)
+                emb = _fine_tune(
+                    F[mask],
+                    people[mask],
+                    lr=lr,
+                    epochs=epochs,
+                    mining=mining,
+                    margin=margin,
+                    seed=seed,
+                    normalize=normalize,
+                )
                 Z = emb.transform(F)
-                acc, auc = _accuracy(_distances(Z, tr_rows, "euclidean"), y_tr,
-                                     _distances(Z, te_rows, "euclidean"), y_te)
+                acc, auc = _accuracy(
+                    _distances(Z, tr_rows, "euclidean"),
+                    y_tr,
+                    _distances(Z, te_rows, "euclidean"),
+                    y_te,
+                )
                 accs.append(acc)
                 aucs.append(auc)
             dt = (time.perf_counter() - t0) / args.seeds
-            print(f"{lr:>8g} {epochs:>6d} {mining:>11} {margin:>6g} {normalize!s:>5}  "
-                  f"{np.mean(accs):.4f} ± {np.std(accs, ddof=1):.4f} "
-                  f"{[round(a, 4) for a in accs]}  {np.mean(aucs):.4f}  {dt:.1f}")
+            print(
+                f"{lr:>8g} {epochs:>6d} {mining:>11} {margin:>6g} {normalize!s:>5}  "
+                f"{np.mean(accs):.4f} ± {np.std(accs, ddof=1):.4f} "
+                f"{[round(a, 4) for a in accs]}  {np.mean(aucs):.4f}  {dt:.1f}"
+            )
         return 0
 
     from facekit.datasets import load_lfw_people_folds
 
     if len(grid) != 1:
-        parser.error("--view 2 runs one recipe: give one --lr, --epochs, "
-                     "--mining, --margin and --normalize (chosen on View 1)")
+        parser.error(
+            "--view 2 runs one recipe: give one --lr, --epochs, "
+            "--mining, --margin and --normalize (chosen on View 1)"
+        )
     lr, epochs, mining, margin, normalize = grid[0]
     person_fold = load_lfw_people_folds(home)
     fold_of = np.array([person_fold.get(p, -1) for p in people])
@@ -183,30 +218,47 @@ def main(argv=None):
             res[f"frozen {metric}"].append(_accuracy(d[tr], y[tr], d[te], y[te]))
         train = (fold_of != k) & (fold_of >= 0)
         t0 = time.perf_counter()
-        emb = _fine_tune(F[train], people[train], lr=lr, epochs=epochs,
-                         mining=mining, margin=margin, seed=k, normalize=normalize)
+        emb = _fine_tune(
+            F[train],
+            people[train],
+            lr=lr,
+            epochs=epochs,
+            mining=mining,
+            margin=margin,
+            seed=k,
+            normalize=normalize,
+        )
         Z = emb.transform(F)
         d = _distances(Z, rows, "euclidean")
         res["fine-tuned"].append(_accuracy(d[tr], y[tr], d[te], y[te]))
-        print(f"fold {k + 1:2d}: frozen {res['frozen euclidean'][-1][0]:.4f}  "
-              f"fine-tuned {res['fine-tuned'][-1][0]:.4f}  "
-              f"({train.sum()} training images, {time.perf_counter() - t0:.0f}s)",
-              flush=True)
+        print(
+            f"fold {k + 1:2d}: frozen {res['frozen euclidean'][-1][0]:.4f}  "
+            f"fine-tuned {res['fine-tuned'][-1][0]:.4f}  "
+            f"({train.sum()} training images, {time.perf_counter() - t0:.0f}s)",
+            flush=True,
+        )
     n = len(args.folds)
-    print(f"\nLFW View 2, unrestricted, labeled outside data ({n} folds; "
-          f"recipe: lr {lr:g}, {epochs} epochs, {mining}, margin {margin:g}, "
-          f"normalize {normalize})")
+    print(
+        f"\nLFW View 2, unrestricted, labeled outside data ({n} folds; "
+        f"recipe: lr {lr:g}, {epochs} epochs, {mining}, margin {margin:g}, "
+        f"normalize {normalize})"
+    )
     for name, vals in res.items():
         acc = np.array([v[0] for v in vals])
         auc = np.array([v[1] for v in vals])
         sem = np.std(acc, ddof=1) / np.sqrt(n) if n > 1 else float("nan")
-        print(f"  {name:<17} accuracy {100 * acc.mean():.2f} ± {100 * sem:.2f} %  "
-              f"AUC {auc.mean():.4f}")
-    diff = (np.array([v[0] for v in res["fine-tuned"]])
-            - np.array([v[0] for v in res["frozen euclidean"]]))
-    print(f"  fine-tuned - frozen: {100 * diff.mean():+.2f} ± "
-          f"{100 * np.std(diff, ddof=1) / np.sqrt(n) if n > 1 else 0:.2f} points "
-          f"({(diff > 0).sum()} folds up, {(diff < 0).sum()} down)")
+        print(
+            f"  {name:<17} accuracy {100 * acc.mean():.2f} ± {100 * sem:.2f} %  "
+            f"AUC {auc.mean():.4f}"
+        )
+    diff = np.array([v[0] for v in res["fine-tuned"]]) - np.array(
+        [v[0] for v in res["frozen euclidean"]]
+    )
+    print(
+        f"  fine-tuned - frozen: {100 * diff.mean():+.2f} ± "
+        f"{100 * np.std(diff, ddof=1) / np.sqrt(n) if n > 1 else 0:.2f} points "
+        f"({(diff > 0).sum()} folds up, {(diff < 0).sum()} down)"
+    )
     return 0
 
 

@@ -109,22 +109,24 @@ def run_case(name, G, labels, Q, k, repeats, starts=None):
             assert np.mean(ident.classes_[out_bare] == out_ours) > 0.999
         mem_ours = peak_bytes(ours)
         mem_bare = peak_bytes(bare)
-        rows.append({
-            "case": name,
-            "op": op,
-            "ours_s_best": min(t_ours),
-            "bare_s_best": min(t_bare),
-            "ratio_best": min(t_ours) / min(t_bare),
-            "ours_s_median": statistics.median(t_ours),
-            "bare_s_median": statistics.median(t_bare),
-            "ratio_median": statistics.median(t_ours) / statistics.median(t_bare),
-            "ours_cpu_s_best": min(c_ours),
-            "bare_cpu_s_best": min(c_bare),
-            "ratio_cpu_best": min(c_ours) / min(c_bare),
-            "ours_peak_MiB": mem_ours / 2**20,
-            "bare_peak_MiB": mem_bare / 2**20,
-            "fit_s": t_fit,
-        })
+        rows.append(
+            {
+                "case": name,
+                "op": op,
+                "ours_s_best": min(t_ours),
+                "bare_s_best": min(t_bare),
+                "ratio_best": min(t_ours) / min(t_bare),
+                "ours_s_median": statistics.median(t_ours),
+                "bare_s_median": statistics.median(t_bare),
+                "ratio_median": statistics.median(t_ours) / statistics.median(t_bare),
+                "ours_cpu_s_best": min(c_ours),
+                "bare_cpu_s_best": min(c_bare),
+                "ratio_cpu_best": min(c_ours) / min(c_bare),
+                "ours_peak_MiB": mem_ours / 2**20,
+                "bare_peak_MiB": mem_bare / 2**20,
+                "fit_s": t_fit,
+            }
+        )
     return rows
 
 
@@ -135,8 +137,12 @@ def main(argv=None):
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--per-identity", type=int, default=1,
-                        help="also run a gallery with this many images per identity")
+    parser.add_argument(
+        "--per-identity",
+        type=int,
+        default=1,
+        help="also run a gallery with this many images per identity",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -145,13 +151,21 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     G = unit(rng, args.n_gallery, args.dim)
     Q = unit(rng, args.n_probes, args.dim)
-    rows = run_case("1 image/identity", G, np.arange(args.n_gallery), Q, args.k,
-                    args.repeats)
+    rows = run_case(
+        "1 image/identity", G, np.arange(args.n_gallery), Q, args.k, args.repeats
+    )
     if args.per_identity > 1:
         labels = np.arange(args.n_gallery) // args.per_identity
         starts = np.arange(0, args.n_gallery, args.per_identity)
-        rows += run_case(f"{args.per_identity} images/identity", G, labels, Q,
-                         args.k, args.repeats, starts=starts)
+        rows += run_case(
+            f"{args.per_identity} images/identity",
+            G,
+            labels,
+            Q,
+            args.k,
+            args.repeats,
+            starts=starts,
+        )
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {
         "n_gallery": args.n_gallery,
@@ -167,25 +181,37 @@ def main(argv=None):
         json.dump(result, sys.stdout, indent=2)
         print()
         return result
-    print(f"{args.n_probes} probes x {args.n_gallery} gallery entries x "
-          f"{args.dim}-d float32, k={args.k}, best / median of {args.repeats}")
-    print("wall: best wall-clock seconds; cpu: best CPU seconds of all threads "
-          "(less sensitive to other processes)")
-    print(f"{'case':<19}{'op':<8}{'ours wall':>10}{'bare wall':>10}{'ratio':>6}"
-          f"{'med':>6}{'ours cpu':>9}{'bare cpu':>9}{'ratio':>6}"
-          f"{'ours MiB':>9}{'bare MiB':>9}")
+    print(
+        f"{args.n_probes} probes x {args.n_gallery} gallery entries x "
+        f"{args.dim}-d float32, k={args.k}, best / median of {args.repeats}"
+    )
+    print(
+        "wall: best wall-clock seconds; cpu: best CPU seconds of all threads "
+        "(less sensitive to other processes)"
+    )
+    print(
+        f"{'case':<19}{'op':<8}{'ours wall':>10}{'bare wall':>10}{'ratio':>6}"
+        f"{'med':>6}{'ours cpu':>9}{'bare cpu':>9}{'ratio':>6}"
+        f"{'ours MiB':>9}{'bare MiB':>9}"
+    )
     for r in rows:
-        print(f"{r['case']:<19}{r['op']:<8}{r['ours_s_best']:>10.3f}"
-              f"{r['bare_s_best']:>10.3f}{r['ratio_best']:>6.2f}"
-              f"{r['ratio_median']:>6.2f}{r['ours_cpu_s_best']:>9.3f}"
-              f"{r['bare_cpu_s_best']:>9.3f}{r['ratio_cpu_best']:>6.2f}"
-              f"{r['ours_peak_MiB']:>9.0f}{r['bare_peak_MiB']:>9.0f}")
-    print(f"process max RSS grew by {result['maxrss_delta_MiB']:.0f} MiB "
-          "(gallery, probes and both searches)")
+        print(
+            f"{r['case']:<19}{r['op']:<8}{r['ours_s_best']:>10.3f}"
+            f"{r['bare_s_best']:>10.3f}{r['ratio_best']:>6.2f}"
+            f"{r['ratio_median']:>6.2f}{r['ours_cpu_s_best']:>9.3f}"
+            f"{r['bare_cpu_s_best']:>9.3f}{r['ratio_cpu_best']:>6.2f}"
+            f"{r['ours_peak_MiB']:>9.0f}{r['bare_peak_MiB']:>9.0f}"
+        )
+    print(
+        f"process max RSS grew by {result['maxrss_delta_MiB']:.0f} MiB "
+        "(gallery, probes and both searches)"
+    )
     for what, key in (("wall-clock", "ratio_best"), ("CPU", "ratio_cpu_best")):
         ok = all(r[key] <= 1.25 and r["ours_peak_MiB"] <= 2048 for r in rows)
-        print(f"targets ({what} ratio <= 1.25, peak <= 2 GiB):",
-              "met" if ok else "NOT met")
+        print(
+            f"targets ({what} ratio <= 1.25, peak <= 2 GiB):",
+            "met" if ok else "NOT met",
+        )
     return result
 
 

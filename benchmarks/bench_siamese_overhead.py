@@ -52,8 +52,9 @@ def bare_epoch(module, optimizer, X_t, y_t, sampler, margin, device, count):
         emb = module(xb)
         loss = batch_triplet_loss(emb, yb, margin=margin, mining="batch_hard")
         if count:
-            for k, v in triplet_category_counts(emb.detach(), yb,
-                                                margin=margin).items():
+            for k, v in triplet_category_counts(
+                emb.detach(), yb, margin=margin
+            ).items():
                 totals[k] += v
         loss.backward()
         optimizer.step()
@@ -70,8 +71,9 @@ def run(args, device):
     X_t = torch.from_numpy(X).reshape(-1, 1, args.side, args.side)
     y_t = torch.as_tensor(y)
     torch.manual_seed(0)
-    backbone = EmbeddingNet(1, width=args.width, depth=args.depth,
-                            embedding_dim=args.embedding_dim)
+    backbone = EmbeddingNet(
+        1, width=args.width, depth=args.depth, embedding_dim=args.embedding_dim
+    )
     P, K = args.p, args.k
 
     def sampler():
@@ -79,10 +81,18 @@ def run(args, device):
 
     # the embedder (skorch underneath)
     emb = SiameseEmbedder(
-        (args.side, args.side), embedding_dim=args.embedding_dim,
-        module=copy.deepcopy(backbone), mining="batch_hard", margin=args.margin,
-        n_identities=P, n_per_identity=K, lr=args.lr, max_epochs=1,
-        device=device, random_state=0, warm_start=True,
+        (args.side, args.side),
+        embedding_dim=args.embedding_dim,
+        module=copy.deepcopy(backbone),
+        mining="batch_hard",
+        margin=args.margin,
+        n_identities=P,
+        n_per_identity=K,
+        lr=args.lr,
+        max_epochs=1,
+        device=device,
+        random_state=0,
+        warm_start=True,
         iterator_train__batch_sampler=sampler(),
     )
     # the bare loop, same network (a copy), same sampler seed
@@ -116,12 +126,21 @@ def run(args, device):
             z_bare = bare(X_t[:256]).numpy()
         diff = float(np.abs(emb.transform(X[:256]) - z_bare).max())
     skip = 1 if args.epochs > 2 else 0  # the first epoch warms caches up
-    med = [statistics.median(t[skip:])
-           for t in (t_emb, t_bare, t_bare_nocount, t_emb_loop)]
-    return {"device": device, "emb": med[0], "bare": med[1], "bare_nocount": med[2],
-            "emb_loop": med[3],
-            "diff": diff, "n_images": len(X),
-            "n_batches": len(bare_sampler), "all_emb": t_emb, "all_bare": t_bare}
+    med = [
+        statistics.median(t[skip:]) for t in (t_emb, t_bare, t_bare_nocount, t_emb_loop)
+    ]
+    return {
+        "device": device,
+        "emb": med[0],
+        "bare": med[1],
+        "bare_nocount": med[2],
+        "emb_loop": med[3],
+        "diff": diff,
+        "n_images": len(X),
+        "n_batches": len(bare_sampler),
+        "all_emb": t_emb,
+        "all_bare": t_bare,
+    }
 
 
 def main(argv=None):
@@ -139,38 +158,55 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--cuda-speedup", action="store_true",
-                        help="also run on the CPU and report CUDA's speed-up")
+    parser.add_argument(
+        "--cuda-speedup",
+        action="store_true",
+        help="also run on the CPU and report CUDA's speed-up",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"{args.n_identities} x {args.n_per_identity} images of "
-          f"{args.side}x{args.side}, width {args.width}, depth {args.depth}, "
-          f"P x K = {args.p} x {args.k}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"{args.n_identities} x {args.n_per_identity} images of "
+        f"{args.side}x{args.side}, width {args.width}, depth {args.depth}, "
+        f"P x K = {args.p} x {args.k}"
+    )
     if args.device.startswith("cuda"):
         print("GPU:", torch.cuda.get_device_name(0))
     devices = [args.device] + (["cpu"] if args.cuda_speedup else [])
     results = [run(args, d) for d in devices]
-    print(f"\n{'device':<8} {'SiameseEmbedder':>16} {'bare loop':>10} "
-          f"{'ratio':>6} {'bare (no count)':>16} {'ratio':>6}  (median s/epoch; "
-          "the embedder's time is a whole warm-started fit of 1 epoch)")
+    print(
+        f"\n{'device':<8} {'SiameseEmbedder':>16} {'bare loop':>10} "
+        f"{'ratio':>6} {'bare (no count)':>16} {'ratio':>6}  (median s/epoch; "
+        "the embedder's time is a whole warm-started fit of 1 epoch)"
+    )
     for r in results:
-        print(f"{r['device']:<8} {r['emb']:>16.3f} {r['bare']:>10.3f} "
-              f"{r['emb'] / r['bare']:>6.3f} {r['bare_nocount']:>16.3f} "
-              f"{r['emb'] / r['bare_nocount']:>6.3f}")
-        print(f"         inside skorch's loop (history 'dur', without fit's "
-              f"data preparation): {r['emb_loop']:.3f} s, ratio "
-              f"{r['emb_loop'] / r['bare']:.3f}")
-        print(f"         epochs: embedder {[round(t, 3) for t in r['all_emb']]}, "
-              f"bare {[round(t, 3) for t in r['all_bare']]}")
+        print(
+            f"{r['device']:<8} {r['emb']:>16.3f} {r['bare']:>10.3f} "
+            f"{r['emb'] / r['bare']:>6.3f} {r['bare_nocount']:>16.3f} "
+            f"{r['emb'] / r['bare_nocount']:>6.3f}"
+        )
+        print(
+            f"         inside skorch's loop (history 'dur', without fit's "
+            f"data preparation): {r['emb_loop']:.3f} s, ratio "
+            f"{r['emb_loop'] / r['bare']:.3f}"
+        )
+        print(
+            f"         epochs: embedder {[round(t, 3) for t in r['all_emb']]}, "
+            f"bare {[round(t, 3) for t in r['all_bare']]}"
+        )
         if r["diff"] is not None:
-            print(f"         max |embedder - bare| embeddings after training: "
-                  f"{r['diff']:.2e} (same work)")
+            print(
+                f"         max |embedder - bare| embeddings after training: "
+                f"{r['diff']:.2e} (same work)"
+            )
     if args.cuda_speedup:
-        print(f"\nCUDA speed-up of one SiameseEmbedder epoch over the CPU "
-              f"({torch.get_num_threads()} threads): "
-              f"{results[1]['emb'] / results[0]['emb']:.1f}x")
+        print(
+            f"\nCUDA speed-up of one SiameseEmbedder epoch over the CPU "
+            f"({torch.get_num_threads()} threads): "
+            f"{results[1]['emb'] / results[0]['emb']:.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,9 @@ def main(n_people=200, seed=0):
         if len(boxes) == 0 or len(raw) == 0:
             continue
         m = _nearest_centre(np.asarray(boxes, float), image.shape)
-        c = np.column_stack([raw[:, 1], raw[:, 0], raw[:, 1] + raw[:, 3] - 1,
-                             raw[:, 0] + raw[:, 2] - 1]).astype(float)
+        c = np.column_stack(
+            [raw[:, 1], raw[:, 0], raw[:, 1] + raw[:, 3] - 1, raw[:, 0] + raw[:, 2] - 1]
+        ).astype(float)
         c = _nearest_centre(c, image.shape)
         rows.append((m - c) / (c[2] - c[0] + 1))
     rows = np.asarray(rows)

@@ -42,36 +42,48 @@ def devtest_accuracy(method, alphas, data_home=None):
     out = {}
     for alpha in alphas:
         verifier = BilinearVerifier(alpha=alpha).fit(Z_train, train.target)
-        out[alpha] = (float(np.mean(verifier.predict(Z_test) == test.target)),
-                      roc_auc(test.target, verifier.decision_function(Z_test)))
+        out[alpha] = (
+            float(np.mean(verifier.predict(Z_test) == test.target)),
+            roc_auc(test.target, verifier.decision_function(Z_test)),
+        )
     return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=["eigenfaces", "lbp"],
-                        choices=sorted(METHODS))
+    parser.add_argument(
+        "--methods", nargs="+", default=["eigenfaces", "lbp"], choices=sorted(METHODS)
+    )
     parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    table = {m: devtest_accuracy(m, args.alphas, args.data_home)
-             for m in args.methods}
+    table = {m: devtest_accuracy(m, args.alphas, args.data_home) for m in args.methods}
     print("LFW View 1 (fit pairsDevTrain, score pairsDevTest): bilinear verifier")
-    print(f"{'alpha':>8}  " + "  ".join(f"{m + ' acc / AUC':>22}" for m in args.methods)
-          + "  mean acc")
+    print(
+        f"{'alpha':>8}  "
+        + "  ".join(f"{m + ' acc / AUC':>22}" for m in args.methods)
+        + "  mean acc"
+    )
     mean = {}
     for alpha in args.alphas:
         mean[alpha] = float(np.mean([table[m][alpha][0] for m in args.methods]))
-        print(f"{alpha:8.0e}  " + "  ".join(
-            f"{table[m][alpha][0]:>13.4f} / {table[m][alpha][1]:.4f}"
-            for m in args.methods) + f"  {mean[alpha]:.4f}")
+        print(
+            f"{alpha:8.0e}  "
+            + "  ".join(
+                f"{table[m][alpha][0]:>13.4f} / {table[m][alpha][1]:.4f}"
+                for m in args.methods
+            )
+            + f"  {mean[alpha]:.4f}"
+        )
     best = max(mean.values())
     chosen = max(a for a in args.alphas if mean[a] == best)
     in_use = sorted({METHODS[m].bilinear_alpha for m in args.methods})
-    print(f"chosen alpha: {chosen:g} (mean DevTest accuracy {best:.4f}); "
-          f"in use: {', '.join(f'{a:g}' for a in in_use)}"
-          + ("" if in_use == [chosen] else " -- differs"))
+    print(
+        f"chosen alpha: {chosen:g} (mean DevTest accuracy {best:.4f}); "
+        f"in use: {', '.join(f'{a:g}' for a in in_use)}"
+        + ("" if in_use == [chosen] else " -- differs")
+    )
     print(f"({time.perf_counter() - t0:.0f}s)")
     return chosen
 

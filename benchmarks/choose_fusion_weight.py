@@ -31,36 +31,70 @@ sys.path.insert(0, str(HERE))
 
 import bench_siamese_lfw  # noqa: E402
 
-RECIPE = ["--view", "1", "--configs", "triplet-batch_all", "--epochs", "40",
-          "--lr-schedule", "cosine", "--mirror", "--threads", "1", "--fuse-lbp"]
+RECIPE = [
+    "--view",
+    "1",
+    "--configs",
+    "triplet-batch_all",
+    "--epochs",
+    "40",
+    "--lr-schedule",
+    "cosine",
+    "--mirror",
+    "--threads",
+    "1",
+    "--fuse-lbp",
+]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=float, nargs="+",
-                        default=list(bench_siamese_lfw.FUSION_CANDIDATES))
+    parser.add_argument(
+        "--weights",
+        type=float,
+        nargs="+",
+        default=list(bench_siamese_lfw.FUSION_CANDIDATES),
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
-                        help="further options for bench_siamese_lfw.py")
+    parser.add_argument(
+        "--extra",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="further options for bench_siamese_lfw.py",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "view1.json"
         bench_siamese_lfw.main(
-            RECIPE + ["--fuse-weight", *map(str, args.weights),
-                      "--seeds", *map(str, args.seeds), "--json-out", str(out),
-                      *args.extra])
+            RECIPE
+            + [
+                "--fuse-weight",
+                *map(str, args.weights),
+                "--seeds",
+                *map(str, args.seeds),
+                "--json-out",
+                str(out),
+                *args.extra,
+            ]
+        )
         rows = json.loads(out.read_text())["rows"]
-    acc = {w: float(np.mean([r[f"fused_with_lbp_{w}"]["accuracy"] for r in rows]))
-           for w in args.weights}
+    acc = {
+        w: float(np.mean([r[f"fused_with_lbp_{w}"]["accuracy"] for r in rows]))
+        for w in args.weights
+    }
     alone = float(np.mean([r["accuracy"] for r in rows]))
-    print(f"View 1 DevTest accuracy, seeds {args.seeds}: embedder alone "
-          f"{alone:.4f}; fused: "
-          + ", ".join(f"weight {w:g} {a:.4f}" for w, a in acc.items()))
+    print(
+        f"View 1 DevTest accuracy, seeds {args.seeds}: embedder alone "
+        f"{alone:.4f}; fused: "
+        + ", ".join(f"weight {w:g} {a:.4f}" for w, a in acc.items())
+    )
     best = max(acc.values())
     chosen = min(w for w in args.weights if acc[w] == best)
     in_use = bench_siamese_lfw.FUSION_WEIGHT
-    print(f"chosen weight: {chosen:g}; in use (FUSION_WEIGHT): {in_use:g}"
-          + ("" if chosen == in_use else " -- differs"))
+    print(
+        f"chosen weight: {chosen:g}; in use (FUSION_WEIGHT): {in_use:g}"
+        + ("" if chosen == in_use else " -- differs")
+    )
     return chosen
 
 

@@ -30,10 +30,13 @@ def people(name):
 
 def show(tag, rows):
     for r in rows:
-        print(f"{tag:<16}{r['method']:<22}{r['rank1']:8.4f}{r['rank5']:8.4f}"
-              f"{r['dir@far=0.01']:8.4f}{r['dir@far=0.1']:9.4f}   "
-              f"({r['n_gallery']} enrolled, {r['n_genuine']} genuine, "
-              f"{r['n_impostor']} impostors)", flush=True)
+        print(
+            f"{tag:<16}{r['method']:<22}{r['rank1']:8.4f}{r['rank5']:8.4f}"
+            f"{r['dir@far=0.01']:8.4f}{r['dir@far=0.1']:9.4f}   "
+            f"({r['n_gallery']} enrolled, {r['n_genuine']} genuine, "
+            f"{r['n_impostor']} impostors)",
+            flush=True,
+        )
 
 
 def main():
@@ -41,13 +44,20 @@ def main():
 
     cache = {}
     dev = people("peopleDevTrain.txt")
-    print(f"{'people':<16}{'method':<22}{'rank-1':>8}{'rank-5':>8}{'DIR@1%':>8}"
-          f"{'DIR@10%':>9}")
+    print(
+        f"{'people':<16}{'method':<22}{'rank-1':>8}{'rank-5':>8}{'DIR@1%':>8}"
+        f"{'DIR@10%':>9}"
+    )
     results = {}
     for k in (5, 10, 20):
-        rows = run_lfw_open_set(["pretrained"], people=dev, verbose=False,
-                                scorings=("distance", "csls"), n_neighbors=k,
-                                _cache=cache)
+        rows = run_lfw_open_set(
+            ["pretrained"],
+            people=dev,
+            verbose=False,
+            scorings=("distance", "csls"),
+            n_neighbors=k,
+            _cache=cache,
+        )
         if k == 5:
             show("DevTrain", rows[:1])
             results["distance"] = rows[0]["dir@far=0.01"]
@@ -59,9 +69,17 @@ def main():
     print(f"chosen on DevTrain: {label}")
     k = 10 if chosen == "distance" else chosen
     for tag, who in (("DevTest", people("peopleDevTest.txt")), ("all people", None)):
-        show(tag, run_lfw_open_set(["pretrained"], people=who, verbose=False,
-                                   scorings=("distance", "csls"), n_neighbors=k,
-                                   _cache=cache))
+        show(
+            tag,
+            run_lfw_open_set(
+                ["pretrained"],
+                people=who,
+                verbose=False,
+                scorings=("distance", "csls"),
+                n_neighbors=k,
+                _cache=cache,
+            ),
+        )
 
 
 if __name__ == "__main__":

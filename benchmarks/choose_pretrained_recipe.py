@@ -42,23 +42,34 @@ def main():
     meta = {s: load_lfw_pairs_metadata(s) for s in ("train", "test")}
     results = {}
     for mirror in (False, True):
-        emb = {s: lfw_embeddings(m.filenames.ravel(), mirror=mirror)[0]
-               .reshape(len(m.target), 2, -1) for s, m in meta.items()}
+        emb = {
+            s: lfw_embeddings(m.filenames.ravel(), mirror=mirror)[0].reshape(
+                len(m.target), 2, -1
+            )
+            for s, m in meta.items()
+        }
         for metric in ("euclidean", "cosine"):
-            d = {s: paired_distances(e[:, 0], e[:, 1], metric=metric)
-                 for s, e in emb.items()}
-            neg_tau, train_acc = best_accuracy_threshold(meta["train"].target,
-                                                         -d["train"])
+            d = {
+                s: paired_distances(e[:, 0], e[:, 1], metric=metric)
+                for s, e in emb.items()
+            }
+            neg_tau, train_acc = best_accuracy_threshold(
+                meta["train"].target, -d["train"]
+            )
             correct = (d["test"] <= -neg_tau) == (meta["test"].target == 1)
             results[(mirror, metric)] = (train_acc, correct, -neg_tau)
     base = results[(False, "euclidean")][1]
-    print(f"{'mirror':>6} {'metric':>10} {'tau':>7} {'DevTrain':>9} {'DevTest':>8}"
-          "  fixed / broken vs. dlib's descriptor (euclidean)")
+    print(
+        f"{'mirror':>6} {'metric':>10} {'tau':>7} {'DevTrain':>9} {'DevTest':>8}"
+        "  fixed / broken vs. dlib's descriptor (euclidean)"
+    )
     for (mirror, metric), (train_acc, correct, tau) in results.items():
         fixed = int(np.sum(correct & ~base))
         broken = int(np.sum(~correct & base))
-        print(f"{mirror!s:>6} {metric:>10} {tau:7.4f} {train_acc:9.4f} "
-              f"{correct.mean():8.4f}  {fixed} / {broken}")
+        print(
+            f"{mirror!s:>6} {metric:>10} {tau:7.4f} {train_acc:9.4f} "
+            f"{correct.mean():8.4f}  {fixed} / {broken}"
+        )
     if "--learned" in sys.argv:
         _learned(meta)
 
@@ -70,27 +81,31 @@ def _learned(meta):
     from facekit.metric_learning import SamePairWhitening
     from facekit.metrics import best_accuracy_threshold
 
-    emb = {s: lfw_embeddings(m.filenames.ravel(), mirror=True, verbose=False)[0]
-           .astype(np.float64).reshape(len(m.target), 2, -1)
-           for s, m in meta.items()}
+    emb = {
+        s: lfw_embeddings(m.filenames.ravel(), mirror=True, verbose=False)[0]
+        .astype(np.float64)
+        .reshape(len(m.target), 2, -1)
+        for s, m in meta.items()
+    }
     mean = emb["train"].reshape(-1, emb["train"].shape[2]).mean(axis=0)
     centred = {s: e - mean for s, e in emb.items()}
     candidates = {"centred, cosine": (centred, "cosine")}
     for reg in (0.03, 0.1, 0.3, 1.0, 3.0):
-        white = SamePairWhitening(reg=reg).fit(centred["train"],
-                                               meta["train"].target)
+        white = SamePairWhitening(reg=reg).fit(centred["train"], meta["train"].target)
         moved = {s: white.transform(e) for s, e in centred.items()}
         for metric in ("cosine", "euclidean"):
             candidates[f"centred, whitened {reg}, {metric}"] = (moved, metric)
     print(f"{'learned on DevTrain':>36} {'DevTrain':>9} {'DevTest':>8} errors")
     for name, (feats, metric) in candidates.items():
-        d = {s: paired_distances(e[:, 0], e[:, 1], metric=metric)
-             for s, e in feats.items()}
-        neg_tau, train_acc = best_accuracy_threshold(meta["train"].target,
-                                                     -d["train"])
+        d = {
+            s: paired_distances(e[:, 0], e[:, 1], metric=metric)
+            for s, e in feats.items()
+        }
+        neg_tau, train_acc = best_accuracy_threshold(meta["train"].target, -d["train"])
         correct = (d["test"] <= -neg_tau) == (meta["test"].target == 1)
-        print(f"{name:>36} {train_acc:9.4f} {correct.mean():8.4f} "
-              f"{int((~correct).sum())}")
+        print(
+            f"{name:>36} {train_acc:9.4f} {correct.mean():8.4f} {int((~correct).sum())}"
+        )
 
 
 if __name__ == "__main__":

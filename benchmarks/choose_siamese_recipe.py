@@ -33,17 +33,36 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-COMMON = ["--view", "1", "--configs", "triplet-batch_all", "--epochs", "40",
-          "--mirror", "--threads", "1"]
-RECIPES = {"constant": ["--lr-schedule", "constant"],
-           "cosine": ["--lr-schedule", "cosine"]}
+COMMON = [
+    "--view",
+    "1",
+    "--configs",
+    "triplet-batch_all",
+    "--epochs",
+    "40",
+    "--mirror",
+    "--threads",
+    "1",
+]
+RECIPES = {
+    "constant": ["--lr-schedule", "constant"],
+    "cosine": ["--lr-schedule", "cosine"],
+}
 BASELINE = "constant"
 
 
 def run(name, seeds, out):
     path = out / f"{name}.json"
-    cmd = [sys.executable, str(HERE / "bench_siamese_lfw.py"), *COMMON,
-           *RECIPES[name], "--seeds", *map(str, seeds), "--json-out", str(path)]
+    cmd = [
+        sys.executable,
+        str(HERE / "bench_siamese_lfw.py"),
+        *COMMON,
+        *RECIPES[name],
+        "--seeds",
+        *map(str, seeds),
+        "--json-out",
+        str(path),
+    ]
     with open(out / f"{name}.log", "w") as log:
         subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
     return name, json.loads(path.read_text())
@@ -52,11 +71,18 @@ def run(name, seeds, out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="recipes trained at the same time (one thread each)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="recipes trained at the same time (one thread each)",
+    )
     parser.add_argument("--out", default="siamese_recipes")
-    parser.add_argument("--reuse", action="store_true",
-                        help="read existing result files instead of training")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read existing result files instead of training",
+    )
     args = parser.parse_args(argv)
     if len(args.seeds) < 3:
         parser.error("at least 3 seeds are needed to measure a spread")
@@ -73,14 +99,22 @@ def main(argv=None):
         by_seed = {r["seed"]: r["accuracy"] for r in res["rows"]}
         acc[name] = np.array([by_seed[s] for s in args.seeds])
     env = next(iter(results.values()))["environment"]
-    print(f"LFW View 1 DevTest accuracy, seeds {args.seeds} (torch {env['torch']}, "
-          f"{env['threads']} thread(s), {env['cpu_capability']}, "
-          f"{env['processor']})")
-    print(f"{'recipe':<10} " + " ".join(f"seed {s:<3}" for s in args.seeds)
-          + "   mean ± SD")
+    print(
+        f"LFW View 1 DevTest accuracy, seeds {args.seeds} (torch {env['torch']}, "
+        f"{env['threads']} thread(s), {env['cpu_capability']}, "
+        f"{env['processor']})"
+    )
+    print(
+        f"{'recipe':<10} "
+        + " ".join(f"seed {s:<3}" for s in args.seeds)
+        + "   mean ± SD"
+    )
     for name, a in acc.items():
-        print(f"{name:<10} " + " ".join(f"{v:8.4f}" for v in a)
-              + f"   {a.mean():.4f} ± {a.std(ddof=1):.4f}")
+        print(
+            f"{name:<10} "
+            + " ".join(f"{v:8.4f}" for v in a)
+            + f"   {a.mean():.4f} ± {a.std(ddof=1):.4f}"
+        )
     chosen = BASELINE
     for name, a in acc.items():
         if name == BASELINE:
@@ -88,10 +122,12 @@ def main(argv=None):
         d = a - acc[BASELINE]
         spread = d.std(ddof=1)
         wins = d.mean() > spread and d.mean() > 0
-        print(f"{name} - {BASELINE}: paired differences "
-              + ", ".join(f"{v:+.4f}" for v in d)
-              + f"; mean {d.mean():+.4f}, SD {spread:.4f} -> "
-              + ("exceeds the spread" if wins else "within the spread"))
+        print(
+            f"{name} - {BASELINE}: paired differences "
+            + ", ".join(f"{v:+.4f}" for v in d)
+            + f"; mean {d.mean():+.4f}, SD {spread:.4f} -> "
+            + ("exceeds the spread" if wins else "within the spread")
+        )
         if wins and a.mean() > acc[chosen].mean():
             chosen = name
     print(f"chosen: {chosen}")

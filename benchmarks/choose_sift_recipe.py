@@ -61,18 +61,48 @@ from facekit.verification import ThresholdVerifier
 
 #: Candidate settings of the Fisher-vector recipe (fields of ``_FisherVectors``).
 CANDIDATES = [
-    {"scales": (4,), "step": 4, "spatial": True, "n_gaussians": 64,
-     "descriptor_components": 64},
-    {"scales": (4, 6), "step": 4, "spatial": True, "n_gaussians": 64,
-     "descriptor_components": 64},
-    {"scales": (4, 6), "step": 4, "spatial": False, "n_gaussians": 64,
-     "descriptor_components": 64},
-    {"scales": (4, 6), "step": 4, "spatial": True, "n_gaussians": 128,
-     "descriptor_components": 64},
-    {"scales": (4, 6), "step": 4, "spatial": True, "n_gaussians": 64,
-     "descriptor_components": 32},
-    {"scales": (3, 4, 6), "step": 3, "spatial": True, "n_gaussians": 64,
-     "descriptor_components": 64},
+    {
+        "scales": (4,),
+        "step": 4,
+        "spatial": True,
+        "n_gaussians": 64,
+        "descriptor_components": 64,
+    },
+    {
+        "scales": (4, 6),
+        "step": 4,
+        "spatial": True,
+        "n_gaussians": 64,
+        "descriptor_components": 64,
+    },
+    {
+        "scales": (4, 6),
+        "step": 4,
+        "spatial": False,
+        "n_gaussians": 64,
+        "descriptor_components": 64,
+    },
+    {
+        "scales": (4, 6),
+        "step": 4,
+        "spatial": True,
+        "n_gaussians": 128,
+        "descriptor_components": 64,
+    },
+    {
+        "scales": (4, 6),
+        "step": 4,
+        "spatial": True,
+        "n_gaussians": 64,
+        "descriptor_components": 32,
+    },
+    {
+        "scales": (3, 4, 6),
+        "step": 3,
+        "spatial": True,
+        "n_gaussians": 64,
+        "descriptor_components": 64,
+    },
 ]
 PCA_SIZES = (100, 150, 200, 300)
 
@@ -90,12 +120,18 @@ def evaluate(candidate, train, test, pca_sizes, reg=0.1):
     out = {}
     for n in pca_sizes:
         t1 = time.perf_counter()
-        pipe = Pipeline([
-            ("pca", PairTransformer(DistinctRowPCA(n_components=n, whiten=True,
-                                                   random_state=0))),
-            ("whiten", SamePairWhitening(reg=reg)),
-            ("verify", ThresholdVerifier(metric="cosine", threshold="auto")),
-        ]).fit(Z_train, train.target)
+        pipe = Pipeline(
+            [
+                (
+                    "pca",
+                    PairTransformer(
+                        DistinctRowPCA(n_components=n, whiten=True, random_state=0)
+                    ),
+                ),
+                ("whiten", SamePairWhitening(reg=reg)),
+                ("verify", ThresholdVerifier(metric="cosine", threshold="auto")),
+            ]
+        ).fit(Z_train, train.target)
         acc = float(np.mean(pipe.predict(Z_test) == test.target))
         auc = roc_auc(test.target, pipe.decision_function(Z_test))
         out[n] = (acc, auc, encode_time + time.perf_counter() - t1)
@@ -104,36 +140,45 @@ def evaluate(candidate, train, test, pca_sizes, reg=0.1):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", type=int, nargs="+",
-                        default=list(range(len(CANDIDATES))))
+    parser.add_argument(
+        "--candidates", type=int, nargs="+", default=list(range(len(CANDIDATES)))
+    )
     parser.add_argument("--pca", type=int, nargs="+", default=list(PCA_SIZES))
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args(argv)
     load = {"resize": 0.8, "slice_": DEFAULT_SLICE}
     train = fetch_lfw_pairs(subset="train", data_home=args.data_home, **load)
     test = fetch_lfw_pairs(subset="test", data_home=args.data_home, **load)
-    print("LFW View 1 (fit pairsDevTrain, score pairsDevTest): dense SIFT "
-          "Fisher vectors -> whitened PCA -> same-pair whitening -> cosine",
-          flush=True)
+    print(
+        "LFW View 1 (fit pairsDevTrain, score pairsDevTest): dense SIFT "
+        "Fisher vectors -> whitened PCA -> same-pair whitening -> cosine",
+        flush=True,
+    )
     best = None
     for i in args.candidates:
         cand = CANDIDATES[i]
         res, dim = evaluate(cand, train, test, args.pca)
         for n, (acc, auc, sec) in res.items():
-            print(f"[{i}] scales={cand['scales']} step={cand['step']} "
-                  f"spatial={cand['spatial']} K={cand['n_gaussians']} "
-                  f"d={cand['descriptor_components']} FV={dim} pca={n}: "
-                  f"accuracy {100 * acc:.2f}%  AUC {auc:.4f}  ({sec:.0f}s)",
-                  flush=True)
+            print(
+                f"[{i}] scales={cand['scales']} step={cand['step']} "
+                f"spatial={cand['spatial']} K={cand['n_gaussians']} "
+                f"d={cand['descriptor_components']} FV={dim} pca={n}: "
+                f"accuracy {100 * acc:.2f}%  AUC {auc:.4f}  ({sec:.0f}s)",
+                flush=True,
+            )
             if best is None or acc > best[0]:
                 best = (acc, i, n)
     acc, i, n = best
-    print(f"chosen: candidate {i} {CANDIDATES[i]} with pca={n} "
-          f"(DevTest accuracy {100 * acc:.2f}%)")
+    print(
+        f"chosen: candidate {i} {CANDIDATES[i]} with pca={n} "
+        f"(DevTest accuracy {100 * acc:.2f}%)"
+    )
     recipe = METHODS["sift"]
-    print("benchmark recipe: " + ", ".join(
-        f"{k}={getattr(recipe, k)}" for k in CANDIDATES[i]) +
-        f", pca={recipe.pair_components}")
+    print(
+        "benchmark recipe: "
+        + ", ".join(f"{k}={getattr(recipe, k)}" for k in CANDIDATES[i])
+        + f", pca={recipe.pair_components}"
+    )
 
 
 if __name__ == "__main__":

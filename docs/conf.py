@@ -59,8 +59,13 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints",
-                    "sg_execution_times.rst"]
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+    "sg_execution_times.rst",
+]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"  # `x` renders as code instead of an ambiguous reference

@@ -181,7 +181,8 @@ class DlibReader:
         nr, nc = self.read_int(), self.read_int()
         if nr > 0 or nc > 0:
             raise self.error(
-                "old matrix encoding (positive dimensions) is not supported")
+                "old matrix encoding (positive dimensions) is not supported"
+            )
         nr, nc = -nr, -nc
         if nr * nc > min(_MAX_ELEMENTS, self.remaining()):
             raise self.error(f"matrix of {nr} x {nc} out of range")

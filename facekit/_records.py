@@ -18,8 +18,12 @@ DUPLICATE = "already enrolled"
 
 def _statuses(found):
     """``(faces, status, error)`` of ``find_faces`` / ``map_faces`` results."""
-    return [([], UNREADABLE, r["error"]) if r["error"]
-            else (r["faces"], OK if r["faces"] else NO_FACE, None) for r in found]
+    return [
+        ([], UNREADABLE, r["error"])
+        if r["error"]
+        else (r["faces"], OK if r["faces"] else NO_FACE, None)
+        for r in found
+    ]
 
 
 def _box(face):
@@ -77,14 +81,18 @@ def _enrolled_face(faces, person_distance, threshold):
         best = int(np.argmin(person_distance))
         if threshold is None or person_distance[best] <= threshold:
             return best, None
-        return None, (f"{len(faces)} faces, none within the threshold of the "
-                      "person's other photos")
+        return None, (
+            f"{len(faces)} faces, none within the threshold of the "
+            "person's other photos"
+        )
     prominence = np.array([_prominence(f) for f in faces])
     order = np.argsort(-prominence, kind="stable")
     if prominence[order[0]] >= 2 * prominence[order[1]]:
         return int(order[0]), None
-    return None, (f"{len(faces)} faces of similar size and no photo of the "
-                  "person alone to tell which is theirs")
+    return None, (
+        f"{len(faces)} faces of similar size and no photo of the "
+        "person alone to tell which is theirs"
+    )
 
 
 def _distance_to_anchors(faces, anchors, metric):
@@ -113,11 +121,14 @@ def _faces_by_crop(model, image, name):
         feats, boxes = model.features([pixels], names=[name], return_boxes=True)
     except (FileNotFoundError, OSError, ValueError) as exc:
         if isinstance(exc, FaceNotFoundError) or isinstance(
-                exc.__cause__, FaceNotFoundError):
+            exc.__cause__, FaceNotFoundError
+        ):
             return [], NO_FACE, None
         return [], UNREADABLE, str(exc).splitlines()[0]
     score = boxes[0, 4]
-    face = {"box": [float(v) for v in boxes[0, :4]],
-            "score": None if np.isnan(score) else float(score),
-            "embedding": feats[0]}
+    face = {
+        "box": [float(v) for v in boxes[0, :4]],
+        "score": None if np.isnan(score) else float(score),
+        "embedding": feats[0],
+    }
     return [face], OK, None

@@ -58,7 +58,6 @@ __all__ = [
 ]
 
 
-
 # ---------------------------------------------------------------------------
 # the model
 
@@ -72,8 +71,9 @@ def _is_pretrained_file(path):
         return False
 
 
-def load_face_model(model="pretrained", *, threshold=None, detector=None,
-                    crop=None, n_jobs=None):
+def load_face_model(
+    model="pretrained", *, threshold=None, detector=None, crop=None, n_jobs=None
+):
     """The face model that the photo functions and the command line run.
 
     Parameters
@@ -128,15 +128,21 @@ def load_face_model(model="pretrained", *, threshold=None, detector=None,
         name = str(model)
         loaded = None
     pretrained = isinstance(loaded, PretrainedFaceModel) or (
-        name is not None and (name == "pretrained" or (
-            name.endswith(".json") and _is_pretrained_file(name))))
+        name is not None
+        and (
+            name == "pretrained"
+            or (name.endswith(".json") and _is_pretrained_file(name))
+        )
+    )
     if pretrained:
         from facekit._model_files import PRETRAINED_INSTALL_HINT
         from facekit.face_model import _OPTIONAL, _PARAMS, load_pretrained_model
 
         if crop is not None:
-            raise ValueError("crop applies to LBP models only; the pretrained "
-                             "model finds and aligns every face itself")
+            raise ValueError(
+                "crop applies to LBP models only; the pretrained "
+                "model finds and aligns every face itself"
+            )
         if loaded is None:
             loaded = load_pretrained_model(None if name == "pretrained" else name)
         elif threshold is None and detector is None and n_jobs is None:
@@ -146,9 +152,12 @@ def load_face_model(model="pretrained", *, threshold=None, detector=None,
             params["threshold"] = threshold
         if detector is not None:
             params["detector"] = detector
-        out = PretrainedFaceModel(**params, device=loaded.device,
-                                  n_jobs=n_jobs if n_jobs is not None
-                                  else loaded.n_jobs, info=loaded.info)
+        out = PretrainedFaceModel(
+            **params,
+            device=loaded.device,
+            n_jobs=n_jobs if n_jobs is not None else loaded.n_jobs,
+            info=loaded.info,
+        )
         try:
             out._parts()
         except ImportError as exc:
@@ -174,12 +183,16 @@ def load_face_model(model="pretrained", *, threshold=None, detector=None,
 def _model_signature(model):
     """What decides a model's feature space (not τ), for galleries to record."""
     if hasattr(model, "find_faces"):
-        return {"kind": "pretrained",
-                "network": "dlib_face_recognition_resnet_model_v1",
-                "mirror": model.mirror}
+        return {
+            "kind": "pretrained",
+            "network": "dlib_face_recognition_resnet_model_v1",
+            "mirror": model.mirror,
+        }
     d = model.to_dict()
-    sig = {"kind": "lbp", **{k: v for k, v in d.items()
-                             if k not in ("threshold", "crop", "info")}}
+    sig = {
+        "kind": "lbp",
+        **{k: v for k, v in d.items() if k not in ("threshold", "crop", "info")},
+    }
     if model.projection is not None:
         digest = hashlib.sha1()
         for key in sorted(model.projection):
@@ -231,13 +244,21 @@ def _find_faces_on_cluster(model, images, verbose, client, partition_size=32):
     from facekit.distributed import get_client, map_faces
 
     if not all(isinstance(im, (str, Path)) for im in images):
-        raise ValueError("on a Dask cluster the photos are read by the workers: "
-                         "give them as files, not arrays")
+        raise ValueError(
+            "on a Dask cluster the photos are read by the workers: "
+            "give them as files, not arrays"
+        )
     client = get_client(client)
     n_parts = -(-len(images) // partition_size)
-    return _statuses(map_faces(model, images, client=client,
-                               partition_size=partition_size,
-                               verbose=max(1, n_parts // 20) if verbose else 0))
+    return _statuses(
+        map_faces(
+            model,
+            images,
+            client=client,
+            partition_size=partition_size,
+            verbose=max(1, n_parts // 20) if verbose else 0,
+        )
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -291,16 +312,27 @@ def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
     model = load_face_model(model, threshold=threshold)
     (fa, sa, ea), (fb, sb, eb) = _find_faces(model, [image_a, image_b], False)
     record = {
-        "image_a": _name(image_a, 0), "image_b": _name(image_b, 1),
-        "same": None, "distance": None,
-        "threshold": float(model.threshold), "metric": model.metric,
-        "face_index_a": None, "face_index_b": None,
-        "box_a": None, "box_b": None, "score_a": None, "score_b": None,
-        "n_faces_a": len(fa), "n_faces_b": len(fb),
-        "status": OK, "error": None,
+        "image_a": _name(image_a, 0),
+        "image_b": _name(image_b, 1),
+        "same": None,
+        "distance": None,
+        "threshold": float(model.threshold),
+        "metric": model.metric,
+        "face_index_a": None,
+        "face_index_b": None,
+        "box_a": None,
+        "box_b": None,
+        "score_a": None,
+        "score_b": None,
+        "n_faces_a": len(fa),
+        "n_faces_b": len(fb),
+        "status": OK,
+        "error": None,
     }
-    for name, faces, status, error in ((record["image_a"], fa, sa, ea),
-                                       (record["image_b"], fb, sb, eb)):
+    for name, faces, status, error in (
+        (record["image_a"], fa, sa, ea),
+        (record["image_b"], fb, sb, eb),
+    ):
         if status != OK:
             record.update(status=status, error=_problem(name, status, error))
             return record
@@ -313,10 +345,14 @@ def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
     d = float(dists[k])
     face_a, face_b = fa[ia[k]], fb[ib[k]]
     record.update(
-        same=bool(d <= model.threshold), distance=d,
-        face_index_a=int(ia[k]), face_index_b=int(ib[k]),
-        box_a=_box(face_a), box_b=_box(face_b),
-        score_a=_score(face_a), score_b=_score(face_b),
+        same=bool(d <= model.threshold),
+        distance=d,
+        face_index_a=int(ia[k]),
+        face_index_b=int(ib[k]),
+        box_a=_box(face_a),
+        box_b=_box(face_b),
+        score_a=_score(face_a),
+        score_b=_score(face_b),
     )
     return record
 
@@ -333,8 +369,9 @@ def _list_people(folder):
     if not root.is_dir():
         raise ValueError(f"{folder} is not a folder")
     out = []
-    for person in sorted(p for p in root.iterdir()
-                         if p.is_dir() and not p.name.startswith(".")):
+    for person in sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
         # a person's photos may sit in sub-folders of theirs (e.g. by year)
         out.extend((f, person.name) for f in _image_files(person))
     if not out:
@@ -342,8 +379,17 @@ def _list_people(folder):
     return out
 
 
-def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
-                  matching="nearest", progress=False, client=None, into=None):
+def enroll_folder(
+    folder,
+    out=None,
+    *,
+    model="pretrained",
+    threshold=None,
+    matching="nearest",
+    progress=False,
+    client=None,
+    into=None,
+):
     """Enroll the people of ``folder/<person>/<photo>`` into a gallery.
 
     One face per photo is enrolled. A photo with several faces gives the one
@@ -443,34 +489,42 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
             anchors.setdefault(person, []).append(faces[0]["embedding"])
     feats, names, records = [], [], []
     for (path, person), (faces, status, error) in zip(entries, found):
-        record = {"image": path, "person": person, "face_index": None,
-                  "box": None, "score": None, "n_faces": len(faces),
-                  "status": status,
-                  "error": None if status == OK else _problem(path, status, error)}
+        record = {
+            "image": path,
+            "person": person,
+            "face_index": None,
+            "box": None,
+            "score": None,
+            "n_faces": len(faces),
+            "status": status,
+            "error": None if status == OK else _problem(path, status, error),
+        }
         if status == OK:
-            near = _distance_to_anchors(faces, anchors.get(person, []),
-                                        model.metric)
+            near = _distance_to_anchors(faces, anchors.get(person, []), model.metric)
             if len(faces) > 1 and base is not None and person in base.classes_:
                 known = base.identity_distance(
-                    np.stack([f["embedding"] for f in faces]), [person] * len(faces))
+                    np.stack([f["embedding"] for f in faces]), [person] * len(faces)
+                )
                 near = known if near is None else np.minimum(near, known)
             k, why = _enrolled_face(faces, near, model.threshold)
             if k is None:
                 record.update(status=AMBIGUOUS, error=f"{path}: {why}")
-            elif base is not None and _in_gallery(base, faces[k]["embedding"],
-                                                  person):
-                record.update(status=DUPLICATE, error=f"{path}: this face of "
-                              f"{person} is already in the gallery")
+            elif base is not None and _in_gallery(base, faces[k]["embedding"], person):
+                record.update(
+                    status=DUPLICATE,
+                    error=f"{path}: this face of {person} is already in the gallery",
+                )
             else:
                 feats.append(faces[k]["embedding"])
                 names.append(person)
-                record.update(face_index=k, box=_box(faces[k]),
-                              score=_score(faces[k]))
+                record.update(face_index=k, box=_box(faces[k]), score=_score(faces[k]))
         records.append(record)
     if not feats:
-        raise ValueError(f"no face could be enrolled from {folder} "
-                         f"({len(records)} photos skipped: "
-                         f"{_why_skipped(records)})")
+        raise ValueError(
+            f"no face could be enrolled from {folder} "
+            f"({len(records)} photos skipped: "
+            f"{_why_skipped(records)})"
+        )
     if base is None:
         gallery = OneShotIdentifier(
             metric=model.metric,
@@ -485,8 +539,9 @@ def enroll_folder(folder, out=None, *, model="pretrained", threshold=None,
     if out is not None:
         from facekit.persistence import save_gallery
 
-        save_gallery(gallery, out, model=_model_signature(model),
-                     expected_fingerprint=before)
+        save_gallery(
+            gallery, out, model=_model_signature(model), expected_fingerprint=before
+        )
     return gallery, records
 
 
@@ -538,12 +593,21 @@ def _load_gallery(gallery, model):
             f"gallery {gallery} was enrolled with another face model "
             f"({_describe_model(enrolled_with)}, not "
             f"{_describe_model(_model_signature(model))}); use the model that "
-            "enrolled it (--model), or enroll again")
+            "enrolled it (--model), or enroll again"
+        )
     return identifier
 
 
-def identify_photos(images, gallery, *, model="pretrained", threshold=None,
-                    top_k=3, progress=False, client=None):
+def identify_photos(
+    images,
+    gallery,
+    *,
+    model="pretrained",
+    threshold=None,
+    top_k=3,
+    progress=False,
+    client=None,
+):
     """Who is every face of these photos, among the people of a gallery?
 
     Parameters
@@ -605,33 +669,53 @@ def identify_photos(images, gallery, *, model="pretrained", threshold=None,
     for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
         name = _name(image, i)
         if status != OK:
-            records.append({"image": name, "face_index": None, "box": None,
-                            "score": None, "identity": None, "recognized": False,
-                            "nearest": None, "distance": None, "top": [],
-                            "status": status,
-                            "error": _problem(name, status, error)})
+            records.append(
+                {
+                    "image": name,
+                    "face_index": None,
+                    "box": None,
+                    "score": None,
+                    "identity": None,
+                    "recognized": False,
+                    "nearest": None,
+                    "distance": None,
+                    "top": [],
+                    "status": status,
+                    "error": _problem(name, status, error),
+                }
+            )
             continue
         feats = np.stack([f["embedding"] for f in faces])
         if feats.shape[1] != gallery.n_features_in_:
             raise ValueError(
                 f"the gallery holds {gallery.n_features_in_}-d features but the "
                 f"model makes {feats.shape[1]}-d ones: enroll and identify with "
-                "one model")
+                "one model"
+            )
         pred = gallery.predict(feats)
         labels, dists = gallery.rank(feats, k=min(top_k, len(gallery.classes_)))
         for k, (face, p, lab, dist) in enumerate(zip(faces, pred, labels, dists)):
             rejected = gallery.threshold is not None and (
-                isinstance(p, str) == isinstance(unknown, str) and p == unknown)
-            records.append({
-                "image": name, "face_index": k, "box": _box(face),
-                "score": _score(face),
-                "identity": None if rejected else _plain(p),
-                "recognized": not rejected,
-                "nearest": _plain(lab[0]), "distance": float(dist[0]),
-                "top": [{"identity": _plain(a), "distance": float(b)}
-                        for a, b in zip(lab, dist)],
-                "status": OK, "error": None,
-            })
+                isinstance(p, str) == isinstance(unknown, str) and p == unknown
+            )
+            records.append(
+                {
+                    "image": name,
+                    "face_index": k,
+                    "box": _box(face),
+                    "score": _score(face),
+                    "identity": None if rejected else _plain(p),
+                    "recognized": not rejected,
+                    "nearest": _plain(lab[0]),
+                    "distance": float(dist[0]),
+                    "top": [
+                        {"identity": _plain(a), "distance": float(b)}
+                        for a, b in zip(lab, dist)
+                    ],
+                    "status": OK,
+                    "error": None,
+                }
+            )
     return records
 
 
@@ -670,8 +754,15 @@ def _expand_images(images):
     return out
 
 
-def cluster_photos(images, *, model="pretrained", n_clusters=None,
-                   threshold=None, progress=False, client=None):
+def cluster_photos(
+    images,
+    *,
+    model="pretrained",
+    n_clusters=None,
+    threshold=None,
+    progress=False,
+    client=None,
+):
     """Group the faces of photos by person.
 
     Parameters
@@ -731,25 +822,44 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
     for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
         name = _name(image, i)
         if status != OK:
-            records.append({"image": name, "face_index": None, "box": None,
-                            "score": None, "cluster": None, "status": status,
-                            "error": _problem(name, status, error)})
+            records.append(
+                {
+                    "image": name,
+                    "face_index": None,
+                    "box": None,
+                    "score": None,
+                    "cluster": None,
+                    "status": status,
+                    "error": _problem(name, status, error),
+                }
+            )
             continue
         for k, face in enumerate(faces):
-            records.append({"image": name, "face_index": k, "box": _box(face),
-                            "score": _score(face), "cluster": None,
-                            "status": OK, "error": None})
+            records.append(
+                {
+                    "image": name,
+                    "face_index": k,
+                    "box": _box(face),
+                    "score": _score(face),
+                    "cluster": None,
+                    "status": OK,
+                    "error": None,
+                }
+            )
             feats.append(face["embedding"])
     if not feats:
-        raise ValueError(f"no face found in the {len(images)} images "
-                         f"({_why_skipped(records)})")
+        raise ValueError(
+            f"no face found in the {len(images)} images ({_why_skipped(records)})"
+        )
     feats = np.stack(feats)
     if n_clusters:
         if n_clusters > len(feats):
-            raise ValueError(f"n_clusters={n_clusters} exceeds the "
-                             f"{len(feats)} faces found")
-        clusterer = FaceClusterer(method="kmeans", n_clusters=n_clusters,
-                                  random_state=0)
+            raise ValueError(
+                f"n_clusters={n_clusters} exceeds the {len(feats)} faces found"
+            )
+        clusterer = FaceClusterer(
+            method="kmeans", n_clusters=n_clusters, random_state=0
+        )
     elif len(feats) == 1:
         clusterer = None
     else:
@@ -758,8 +868,9 @@ def cluster_photos(images, *, model="pretrained", n_clusters=None,
             tau = getattr(model, "cluster_threshold", None)
         if tau is None:
             tau = model.threshold
-        clusterer = FaceClusterer(method="threshold", threshold=tau,
-                                  metric=model.metric)
+        clusterer = FaceClusterer(
+            method="threshold", threshold=tau, metric=model.metric
+        )
     labels = np.zeros(1, int) if clusterer is None else clusterer.fit_predict(feats)
     faces = iter(int(v) for v in labels)
     for record in records:

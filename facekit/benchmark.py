@@ -29,10 +29,20 @@ from facekit.metrics import verification_report
 from facekit.model_selection import evaluate_protocol
 from facekit.model_selection._validation import _similarity_and_cut
 
-__all__ = ["METHODS", "VERIFIERS", "make_pipeline", "fixed_features",
-           "run_lfw_benchmark", "run_lfw_open_set", "open_set_row",
-           "run_lfw_clustering", "run_lfw_pretrained", "PRETRAINED_SETTING",
-           "format_table", "plot_roc"]
+__all__ = [
+    "METHODS",
+    "VERIFIERS",
+    "make_pipeline",
+    "fixed_features",
+    "run_lfw_benchmark",
+    "run_lfw_open_set",
+    "open_set_row",
+    "run_lfw_clustering",
+    "run_lfw_pretrained",
+    "PRETRAINED_SETTING",
+    "format_table",
+    "plot_roc",
+]
 
 DEFAULT_SLICE = LFW_FACE_SLICE  # the one LFW crop (facekit.datasets)
 
@@ -114,8 +124,9 @@ class _Eigenfaces(Recipe):
         from facekit.features import FlipConcatTransformer
 
         # Histogram equalisation is per image, so it is part of the fixed step.
-        return FlipConcatTransformer(FunctionTransformer(_equalize_rows),
-                                     image_shape=image_shape)
+        return FlipConcatTransformer(
+            FunctionTransformer(_equalize_rows), image_shape=image_shape
+        )
 
     def fitted(self, image_shape, n_components=None):
         from facekit.features import EigenfaceTransformer, ViewPoolingTransformer
@@ -123,9 +134,15 @@ class _Eigenfaces(Recipe):
         # Not DistinctRowPCA: its rounding-level difference moves the
         # logistic verifier's folds (by one pair on fold 2), and this PCA is
         # cheap (2,914 pixels).
-        return ViewPoolingTransformer(EigenfaceTransformer(
-            n_components=n_components, whiten=True, image_shape=image_shape,
-            preprocessing=None, random_state=0))
+        return ViewPoolingTransformer(
+            EigenfaceTransformer(
+                n_components=n_components,
+                whiten=True,
+                image_shape=image_shape,
+                preprocessing=None,
+                random_state=0,
+            )
+        )
 
 
 # LBP codes: uniform patterns (59 bins) at P=8, R=1, 2, 3 and the 18 uniform
@@ -140,11 +157,21 @@ class _LBP(Recipe):
         from facekit.features import FlipConcatTransformer, LBPTransformer
 
         grid = (image_shape[0] // 10, image_shape[1] // 10)
-        lbp = FeatureUnion([
-            (method, LBPTransformer(image_shape=image_shape, scales=scales,
-                                    method=method, grid=grid, normalize="sqrt"))
-            for method, scales in LBP_SCALES
-        ])
+        lbp = FeatureUnion(
+            [
+                (
+                    method,
+                    LBPTransformer(
+                        image_shape=image_shape,
+                        scales=scales,
+                        method=method,
+                        grid=grid,
+                        normalize="sqrt",
+                    ),
+                )
+                for method, scales in LBP_SCALES
+            ]
+        )
         return FlipConcatTransformer(lbp, image_shape=image_shape)
 
     def fitted(self, image_shape, n_components=None):
@@ -152,8 +179,9 @@ class _LBP(Recipe):
 
         # PCA(svd_solver="randomized", random_state=0) on the distinct rows:
         # an image in several pairs is one row, weighted by its count.
-        return ViewPoolingTransformer(DistinctRowPCA(
-            n_components=n_components, whiten=True, random_state=0))
+        return ViewPoolingTransformer(
+            DistinctRowPCA(n_components=n_components, whiten=True, random_state=0)
+        )
 
 
 @dataclass(frozen=True)
@@ -175,22 +203,35 @@ class _FisherVectors(Recipe):
     def encoder(self, image_shape):
         from facekit.features import DenseSIFTTransformer, FisherVectorEncoder
 
-        sift = DenseSIFTTransformer(image_shape=image_shape, scales=self.scales,
-                                    step=self.step, spatial=self.spatial)
+        sift = DenseSIFTTransformer(
+            image_shape=image_shape,
+            scales=self.scales,
+            step=self.step,
+            spatial=self.spatial,
+        )
         return FisherVectorEncoder(
-            sift, n_components=self.n_gaussians,
+            sift,
+            n_components=self.n_gaussians,
             pca_components=self.descriptor_components,
             passthrough=2 if self.spatial else 0,
-            max_descriptors=self.max_descriptors, random_state=0)
+            max_descriptors=self.max_descriptors,
+            random_state=0,
+        )
 
     def fitted(self, image_shape, n_components=None):
         from facekit.features import DistinctRowPCA
 
-        return Pipeline([
-            ("fisher", self.encoder(image_shape)),
-            ("pca", DistinctRowPCA(n_components=n_components, whiten=True,
-                                   random_state=0)),
-        ])
+        return Pipeline(
+            [
+                ("fisher", self.encoder(image_shape)),
+                (
+                    "pca",
+                    DistinctRowPCA(
+                        n_components=n_components, whiten=True, random_state=0
+                    ),
+                ),
+            ]
+        )
 
 
 def _equalize_rows(X):
@@ -215,14 +256,18 @@ METHODS = {
         "eigenfaces (default crop, 62x47): equalised, image + mirror image, "
         "whitened PCA (150), pooled, same-pair whitening, cosine",
         load={"resize": 0.5, "slice_": DEFAULT_SLICE},
-        n_components=200, pair_components=150, pair_whitening=0.1,
+        n_components=200,
+        pair_components=150,
+        pair_whitening=0.1,
     ),
     "lbp": _LBP(
         "LBP (default crop, 100x75): u2 P8R1,2,3 + uniform P16R2, 10x7 cells, "
         "sqrt; image + mirror image, whitened PCA (200), pooled, same-pair "
         "whitening, cosine",
         load={"resize": 0.8, "slice_": DEFAULT_SLICE},
-        n_components=400, pair_components=200, pair_whitening=0.1,
+        n_components=400,
+        pair_components=200,
+        pair_whitening=0.1,
     ),
     # Opt-in (``--method sift``), not a default method: slower (descriptors and
     # Fisher vectors are recomputed in every fold). Recipe chosen on View 1 by
@@ -233,15 +278,18 @@ METHODS = {
         "whitened PCA (200), same-pair whitening, cosine",
         load={"resize": 0.8, "slice_": DEFAULT_SLICE},
         n_gaussians=128,
-        n_components=400, pair_components=200, pair_whitening=0.1,
+        n_components=400,
+        pair_components=200,
+        pair_whitening=0.1,
     ),
 }
 
 VERIFIERS = ("threshold", "logistic", "bilinear")
 
 
-def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=False,
-                  memory=None):
+def make_pipeline(
+    method, image_shape, verifier="threshold", *, precomputed=False, memory=None
+):
     """The verification pipeline of one benchmark method.
 
     Parameters
@@ -298,8 +346,7 @@ def make_pipeline(method, image_shape, verifier="threshold", *, precomputed=Fals
     if precomputed and recipe.fixed(image_shape) is not None:
         from facekit.pairs import PairTransformer
 
-        features = PairTransformer(recipe.fitted(image_shape,
-                                                 recipe._components(True)))
+        features = PairTransformer(recipe.fitted(image_shape, recipe._components(True)))
     else:
         features = recipe.features(image_shape, for_pairs=True)
     steps = [("features", features)]
@@ -352,23 +399,26 @@ def fixed_features(method, pairs, image_shape):
     feats = None
     step = 1000
     for start in range(0, len(distinct), step):
-        block = np.asarray(fixed.transform(distinct[start:start + step]),
-                           dtype=np.float32)
+        block = np.asarray(
+            fixed.transform(distinct[start : start + step]), dtype=np.float32
+        )
         if feats is None:
             feats = np.empty((len(distinct), block.shape[1]), dtype=np.float32)
-        feats[start:start + step] = block
+        feats[start : start + step] = block
     return feats[which].reshape(n, 2, -1)
 
 
 def _load(method, subset, data_home, cache, download_if_missing=False):
     from facekit.datasets import fetch_lfw_pairs
 
-    key = (tuple(sorted((k, repr(v)) for k, v in METHODS[method].load.items())),
-           subset)
+    key = (tuple(sorted((k, repr(v)) for k, v in METHODS[method].load.items())), subset)
     if key not in cache:
-        cache[key] = fetch_lfw_pairs(subset=subset, data_home=data_home,
-                                     download_if_missing=download_if_missing,
-                                     **METHODS[method].load)
+        cache[key] = fetch_lfw_pairs(
+            subset=subset,
+            data_home=data_home,
+            download_if_missing=download_if_missing,
+            **METHODS[method].load,
+        )
     return cache[key]
 
 
@@ -385,9 +435,15 @@ def _fixed(method, subset, data, fixed_cache):
     return fixed_cache[key], time.perf_counter() - t0
 
 
-def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
-                      view=2, data_home=None, fars=(1e-2, 1e-3), verbose=True,
-                      download_if_missing=False):
+def run_lfw_benchmark(
+    methods=("eigenfaces", "lbp"),
+    verifiers=("threshold",),
+    view=2,
+    data_home=None,
+    fars=(1e-2, 1e-3),
+    verbose=True,
+    download_if_missing=False,
+):
     """Run the LFW verification benchmark.
 
     Parameters
@@ -427,22 +483,30 @@ def run_lfw_benchmark(methods=("eigenfaces", "lbp"), verifiers=("threshold",),
     for method in methods:
         if method not in METHODS:
             raise ValueError(
-                f"unknown method {method!r}; choose from {sorted(METHODS)}")
+                f"unknown method {method!r}; choose from {sorted(METHODS)}"
+            )
     for verifier in verifiers:
         if verifier not in VERIFIERS:
-            raise ValueError(
-                f"unknown verifier {verifier!r}; choose from {VERIFIERS}")
+            raise ValueError(f"unknown verifier {verifier!r}; choose from {VERIFIERS}")
     cache, fixed_cache, rows = {}, {}, []
     for method in methods:
-        rows += _run_method(method, list(verifiers), view, data_home, fars,
-                            verbose, download_if_missing, cache, fixed_cache)
+        rows += _run_method(
+            method,
+            list(verifiers),
+            view,
+            data_home,
+            fars,
+            verbose,
+            download_if_missing,
+            cache,
+            fixed_cache,
+        )
     return rows
 
 
 def _split_pipeline(method, image_shape, verifiers):
     """The fitted feature steps a method's verifiers share, and the verifiers."""
-    pipes = [make_pipeline(method, image_shape, v, precomputed=True)
-             for v in verifiers]
+    pipes = [make_pipeline(method, image_shape, v, precomputed=True) for v in verifiers]
     return Pipeline(pipes[0].steps[:-1]), [pipe[-1] for pipe in pipes]
 
 
@@ -469,26 +533,43 @@ def _fit_fold(features, verifiers, train_pairs, y_train, test_pairs):
         pred = est.predict(Z_test)
         scores, cut = _similarity_and_cut(est, Z_test)
         t5 = time.perf_counter()
-        out.append((est, pred, scores, cut,
-                    t4 - t3 + (t1 - t0 if i == 0 else 0.0),
-                    t5 - t4 + (t2 - t1 if i == 0 else 0.0)))
+        out.append(
+            (
+                est,
+                pred,
+                scores,
+                cut,
+                t4 - t3 + (t1 - t0 if i == 0 else 0.0),
+                t5 - t4 + (t2 - t1 if i == 0 else 0.0),
+            )
+        )
     return out
 
 
-def _run_method(method, verifiers, view, data_home, fars, verbose,
-                download_if_missing, cache, fixed_cache):
+def _run_method(
+    method,
+    verifiers,
+    view,
+    data_home,
+    fars,
+    verbose,
+    download_if_missing,
+    cache,
+    fixed_cache,
+):
     """The rows of one method: its feature steps fitted once per training set
     (per fold on View 2) and shared by all its verifiers."""
     if verbose:
-        print(f"[{method} / {', '.join(verifiers)}] {METHODS[method].description}",
-              flush=True)
+        print(
+            f"[{method} / {', '.join(verifiers)}] {METHODS[method].description}",
+            flush=True,
+        )
     t0 = time.perf_counter()
     if view == 2:
         data = _load(method, "10_folds", data_home, cache, download_if_missing)
         load_time = time.perf_counter() - t0
         pairs, fixed_time = _fixed(method, "10_folds", data, fixed_cache)
-        results = _protocol(method, verifiers, data, pairs, fixed_time, fars,
-                            verbose)
+        results = _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose)
     else:
         train = _load(method, "train", data_home, cache, download_if_missing)
         test = _load(method, "test", data_home, cache, download_if_missing)
@@ -500,23 +581,34 @@ def _run_method(method, verifiers, view, data_home, fars, verbose,
         fitted = _fit_fold(features, ests, train_pairs, train.target, test_pairs)
         for i, (_, pred, scores, cut, fit_t, pred_t) in enumerate(fitted):
             row = dict(verification_report(test.target, scores, fars=fars))
-            row.update({
-                "accuracy": float(np.mean(pred == test.target)),
-                "accuracy_sem": float("nan"),
-                "scores": scores - cut,
-                "y_true": test.target,
-                "fit_time": fit_t + (fixed_train if i == 0 else 0.0),
-                "predict_time": pred_t + (fixed_test if i == 0 else 0.0),
-            })
+            row.update(
+                {
+                    "accuracy": float(np.mean(pred == test.target)),
+                    "accuracy_sem": float("nan"),
+                    "scores": scores - cut,
+                    "y_true": test.target,
+                    "fit_time": fit_t + (fixed_train if i == 0 else 0.0),
+                    "predict_time": pred_t + (fixed_test if i == 0 else 0.0),
+                }
+            )
             results.append(row)
     rows = []
     for verifier, row in zip(verifiers, results):
-        row.update({"method": method, "verifier": verifier, "view": view,
-                    "load_time": load_time})
+        row.update(
+            {
+                "method": method,
+                "verifier": verifier,
+                "view": view,
+                "load_time": load_time,
+            }
+        )
         rows.append(row)
         if verbose:
-            print(f"  [{method} / {verifier}] accuracy {row['accuracy']:.4f}  "
-                  f"AUC {row['auc']:.4f}  ({row['fit_time']:.1f}s fit)", flush=True)
+            print(
+                f"  [{method} / {verifier}] accuracy {row['accuracy']:.4f}  "
+                f"AUC {row['auc']:.4f}  ({row['fit_time']:.1f}s fit)",
+                flush=True,
+            )
     return rows
 
 
@@ -532,12 +624,24 @@ def _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose):
     pairs = check_pairs(pairs)
     y = check_pair_labels(data.target, n_pairs=pairs.shape[0])
     features, ests = _split_pipeline(method, data.image_shape, verifiers)
-    lists = [{"acc": [], "auc": [], "eer": [], "s": [], "y": [], "f": [],
-              "fit": 0.0, "predict": 0.0} for _ in verifiers]
+    lists = [
+        {
+            "acc": [],
+            "auc": [],
+            "eer": [],
+            "s": [],
+            "y": [],
+            "f": [],
+            "fit": 0.0,
+            "predict": 0.0,
+        }
+        for _ in verifiers
+    ]
     for k, (train, test) in enumerate(LFWFoldSplit(data.folds).split(pairs)):
         fitted = _fit_fold(features, ests, pairs[train], y[train], pairs[test])
         for verifier, acc, (_, pred, scores, cut, fit_t, pred_t) in zip(
-                verifiers, lists, fitted):
+            verifiers, lists, fitted
+        ):
             acc["acc"].append(float(np.mean(np.asarray(pred) == y[test])))
             acc["auc"].append(roc_auc(y[test], scores))
             acc["eer"].append(equal_error_rate(y[test], scores))
@@ -547,14 +651,25 @@ def _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose):
             acc["fit"] += fit_t
             acc["predict"] += pred_t
             if verbose:
-                print(f"  fold {k + 1:2d} {verifier:>9}: accuracy "
-                      f"{acc['acc'][-1]:.4f}  AUC {acc['auc'][-1]:.4f}  "
-                      f"({fit_t:.1f}s fit, {pred_t:.1f}s predict)", flush=True)
+                print(
+                    f"  fold {k + 1:2d} {verifier:>9}: accuracy "
+                    f"{acc['acc'][-1]:.4f}  AUC {acc['auc'][-1]:.4f}  "
+                    f"({fit_t:.1f}s fit, {pred_t:.1f}s predict)",
+                    flush=True,
+                )
     rows = []
     for i, acc in enumerate(lists):
-        res = _protocol_result(acc["acc"], acc["auc"], acc["eer"], acc["s"],
-                               acc["y"], acc["f"], acc["fit"], acc["predict"],
-                               fars)
+        res = _protocol_result(
+            acc["acc"],
+            acc["auc"],
+            acc["eer"],
+            acc["s"],
+            acc["y"],
+            acc["f"],
+            acc["fit"],
+            acc["predict"],
+            fars,
+        )
         row = {
             "accuracy": res["accuracy_mean"],
             "accuracy_sem": res["accuracy_sem"],
@@ -667,12 +782,16 @@ def _people(method, data_home, cache, download_if_missing=False):
             cache["pretrained-people"] = _pretrained_people(data_home)
         return cache["pretrained-people"]
 
-    key = ("people",) + tuple(sorted((k, repr(v))
-                                     for k, v in METHODS[method].load.items()))
+    key = ("people",) + tuple(
+        sorted((k, repr(v)) for k, v in METHODS[method].load.items())
+    )
     if key not in cache:
-        cache[key] = fetch_lfw_people(data_home=data_home, min_faces_per_person=0,
-                                      download_if_missing=download_if_missing,
-                                      **METHODS[method].load)
+        cache[key] = fetch_lfw_people(
+            data_home=data_home,
+            min_faces_per_person=0,
+            download_if_missing=download_if_missing,
+            **METHODS[method].load,
+        )
     return cache[key]
 
 
@@ -702,17 +821,33 @@ def _pretrained_people(data_home, verbose=True):
         for f in sorted(q.name for q in (folder / person).iterdir()):
             files.append(f"{person}/{f}")
             people.append(person.replace("_", " "))
-    emb, failed = lfw_embeddings(files, data_home=data_home, mirror=True,
-                                 verbose=verbose)
+    emb, failed = lfw_embeddings(
+        files, data_home=data_home, mirror=True, verbose=verbose
+    )
     target_names, target = np.unique(people, return_inverse=True)
-    return Bunch(data=emb, target=target, target_names=target_names,
-                 image_shape=None, n_no_face=int(failed.sum()))
+    return Bunch(
+        data=emb,
+        target=target,
+        target_names=target_names,
+        image_shape=None,
+        n_no_face=int(failed.sum()),
+    )
 
 
-def run_lfw_open_set(methods=("eigenfaces", "lbp"), *, data_home=None,
-                     fars=(0.01, 0.1), random_state=0, people=None,
-                     scorings=("distance",), n_neighbors=10, indexes=("exact",),
-                     verbose=True, download_if_missing=False, _cache=None):
+def run_lfw_open_set(
+    methods=("eigenfaces", "lbp"),
+    *,
+    data_home=None,
+    fars=(0.01, 0.1),
+    random_state=0,
+    people=None,
+    scorings=("distance",),
+    n_neighbors=10,
+    indexes=("exact",),
+    verbose=True,
+    download_if_missing=False,
+    _cache=None,
+):
     """LFW open-set identification: one gallery image per person.
 
     The gallery holds one random image of every person with two or more
@@ -771,7 +906,8 @@ default=("exact",)
             if len(keep) == 0:
                 raise ValueError("none of the given people is in LFW")
         gallery, genuine, impostor = open_set_protocol(
-            names[keep], n_gallery=1, random_state=random_state)
+            names[keep], n_gallery=1, random_state=random_state
+        )
         gallery, genuine, impostor = keep[gallery], keep[genuine], keep[impostor]
         t1 = time.perf_counter()
         feats = _image_features(method, data.image_shape).fit(data.data[gallery])
@@ -779,31 +915,60 @@ default=("exact",)
         F_gallery = feats.transform(data.data[gallery])
         F_probes = feats.transform(data.data[probes])
         feature_time = time.perf_counter() - t1
-        runs = [(scoring, index) for scoring in scorings
-                for index in (indexes if scoring == "distance" else ("exact",))]
+        runs = [
+            (scoring, index)
+            for scoring in scorings
+            for index in (indexes if scoring == "distance" else ("exact",))
+        ]
         for scoring, index in dict.fromkeys(runs):
             t2 = time.perf_counter()
-            row = open_set_row(F_gallery, names[gallery], F_probes, names[probes],
-                               n_genuine=len(genuine), metric=_metric(method),
-                               fars=fars, scoring=scoring, n_neighbors=n_neighbors,
-                               index=index)
+            row = open_set_row(
+                F_gallery,
+                names[gallery],
+                F_probes,
+                names[probes],
+                n_genuine=len(genuine),
+                metric=_metric(method),
+                fars=fars,
+                scoring=scoring,
+                n_neighbors=n_neighbors,
+                index=index,
+            )
             name = method if scoring == "distance" else f"{method}+{scoring}"
             name = name if index == "exact" else f"{name}+{index}"
-            row.update(method=name, scoring=scoring, index=index,
-                       load_time=t1 - t0,
-                       run_time=feature_time + time.perf_counter() - t2)
+            row.update(
+                method=name,
+                scoring=scoring,
+                index=index,
+                load_time=t1 - t0,
+                run_time=feature_time + time.perf_counter() - t2,
+            )
             rows.append(row)
             if verbose:
-                print(f"[{name}] rank-1 {row['rank1']:.4f}  "
-                      + "  ".join(f"DIR@{far:g} {row[f'dir@far={far:g}']:.4f}"
-                                  for far in fars)
-                      + f"  ({row['run_time']:.0f}s)", flush=True)
+                print(
+                    f"[{name}] rank-1 {row['rank1']:.4f}  "
+                    + "  ".join(
+                        f"DIR@{far:g} {row[f'dir@far={far:g}']:.4f}" for far in fars
+                    )
+                    + f"  ({row['run_time']:.0f}s)",
+                    flush=True,
+                )
     return rows
 
 
-def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
-                 metric="cosine", fars=(0.01, 0.1), scoring="distance",
-                 n_neighbors=10, index="exact"):
+def open_set_row(
+    gallery,
+    gallery_labels,
+    probes,
+    probe_labels,
+    *,
+    n_genuine,
+    metric="cosine",
+    fars=(0.01, 0.1),
+    scoring="distance",
+    n_neighbors=10,
+    index="exact",
+):
     """Open-set scores of one method from gallery and probe features.
 
     Parameters
@@ -857,33 +1022,42 @@ def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
 
     if isinstance(index, str) and index != "exact":
         if index not in FAISS_KINDS:
-            raise ValueError(f"index must be 'exact', one of {FAISS_KINDS} or a "
-                             f"FaissIndex, got {index!r}")
+            raise ValueError(
+                f"index must be 'exact', one of {FAISS_KINDS} or a "
+                f"FaissIndex, got {index!r}"
+            )
         index = FaissIndex(index)
     if not isinstance(index, str) and scoring != "distance":
         raise ValueError(
             f"an approximate index serves scoring='distance', not {scoring!r}: "
-            "CSLS needs the distance to every identity; use index='exact'")
-    ident = OneShotIdentifier(metric=metric, scoring=scoring,
-                              n_neighbors=n_neighbors, index=index)
+            "CSLS needs the distance to every identity; use index='exact'"
+        )
+    ident = OneShotIdentifier(
+        metric=metric, scoring=scoring, n_neighbors=n_neighbors, index=index
+    )
     ident.fit(gallery, np.asarray(gallery_labels))
     if isinstance(index, str):
         scores = ident.decision_function(probes)
     else:  # the index's top-5: the other identities are not scored
         labels, dist = ident.rank(probes, k=min(5, len(ident.classes_)))
         scores = np.full((len(probes), len(ident.classes_)), -np.inf)
-        np.put_along_axis(scores, np.searchsorted(ident.classes_, labels), -dist,
-                          axis=1)
+        np.put_along_axis(
+            scores, np.searchsorted(ident.classes_, labels), -dist, axis=1
+        )
     y_probe = np.asarray(probe_labels)
     row = {
         "n_gallery": int(len(gallery)),
         "n_genuine": int(n_genuine),
         "n_impostor": int(len(probes) - n_genuine),
-        "rank1": rank_k_accuracy(y_probe[:n_genuine], scores[:n_genuine], k=1,
-                                 labels=ident.classes_),
-        "rank5": rank_k_accuracy(y_probe[:n_genuine], scores[:n_genuine],
-                                 k=min(5, len(ident.classes_)),
-                                 labels=ident.classes_),
+        "rank1": rank_k_accuracy(
+            y_probe[:n_genuine], scores[:n_genuine], k=1, labels=ident.classes_
+        ),
+        "rank5": rank_k_accuracy(
+            y_probe[:n_genuine],
+            scores[:n_genuine],
+            k=min(5, len(ident.classes_)),
+            labels=ident.classes_,
+        ),
     }
     dirs = dir_at_far(y_probe, scores, labels=ident.classes_, far=list(fars))
     for far, d in zip(fars, np.atleast_1d(dirs)):
@@ -891,9 +1065,16 @@ def open_set_row(gallery, gallery_labels, probes, probe_labels, *, n_genuine,
     return row
 
 
-def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,
-                       min_faces=10, random_state=0, verbose=True,
-                       download_if_missing=False, _cache=None):
+def run_lfw_clustering(
+    methods=("eigenfaces", "lbp"),
+    *,
+    data_home=None,
+    min_faces=10,
+    random_state=0,
+    verbose=True,
+    download_if_missing=False,
+    _cache=None,
+):
     """Cluster the LFW people with at least ``min_faces`` images.
 
     Features are fitted on the images of the *other* people (disjoint
@@ -948,38 +1129,60 @@ def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,
         feats = _image_features(method, data.image_shape).fit(data.data[fit_idx])
         F_in = feats.transform(X_in)
         cal_idx = outside[counts[data.target[outside]] >= 2]
-        pairs, y_pairs, _ = make_pairs(feats.transform(data.data[cal_idx]),
-                                       data.target[cal_idx], n_pairs=2000,
-                                       random_state=random_state)
+        pairs, y_pairs, _ = make_pairs(
+            feats.transform(data.data[cal_idx]),
+            data.target[cal_idx],
+            n_pairs=2000,
+            random_state=random_state,
+        )
         metric = _metric(method)
         tau = ThresholdVerifier(metric=metric).fit(pairs, y_pairs).threshold_
         # tau for clustering itself: people with min_faces // 2 .. min_faces - 1
         # images, clustered, best pairwise F1 (disjoint from the clustered ones)
         cal_f1 = outside[counts[data.target[outside]] >= max(2, min_faces // 2)]
-        tau_f1, _ = choose_cluster_threshold(feats.transform(data.data[cal_f1]),
-                                             data.target[cal_f1], metric=metric)
+        tau_f1, _ = choose_cluster_threshold(
+            feats.transform(data.data[cal_f1]), data.target[cal_f1], metric=metric
+        )
         n_people = len(np.unique(y_in))
         for algo, clusterer, algo_tau in (
-            ("kmeans", FaceClusterer(method="kmeans", n_clusters=n_people,
-                                     random_state=random_state), None),
-            ("threshold", FaceClusterer(method="threshold", threshold=tau,
-                                        metric=metric), tau),
-            ("f1-tau", FaceClusterer(method="threshold", threshold=tau_f1,
-                                     metric=metric), tau_f1),
+            (
+                "kmeans",
+                FaceClusterer(
+                    method="kmeans", n_clusters=n_people, random_state=random_state
+                ),
+                None,
+            ),
+            (
+                "threshold",
+                FaceClusterer(method="threshold", threshold=tau, metric=metric),
+                tau,
+            ),
+            (
+                "f1-tau",
+                FaceClusterer(method="threshold", threshold=tau_f1, metric=metric),
+                tau_f1,
+            ),
         ):
             labels = clusterer.fit_predict(F_in)
-            row = {"method": method, "algorithm": algo, "n_images": int(len(y_in)),
-                   "n_people": int(n_people),
-                   "n_clusters": int(len(set(labels.tolist()) - {-1})),
-                   "threshold": None if algo_tau is None else float(algo_tau),
-                   "time": time.perf_counter() - t0}
+            row = {
+                "method": method,
+                "algorithm": algo,
+                "n_images": int(len(y_in)),
+                "n_people": int(n_people),
+                "n_clusters": int(len(set(labels.tolist()) - {-1})),
+                "threshold": None if algo_tau is None else float(algo_tau),
+                "time": time.perf_counter() - t0,
+            }
             row.update(clustering_scores(y_in, labels))
             rows.append(row)
             if verbose:
-                print(f"[{method} / {algo}] {row['n_clusters']} clusters for "
-                      f"{n_people} people: pairwise F1 {row['pairwise_f1']:.3f}  "
-                      f"BCubed F1 {row['bcubed_f1']:.3f}  ARI {row['ari']:.3f}  "
-                      f"NMI {row['nmi']:.3f}", flush=True)
+                print(
+                    f"[{method} / {algo}] {row['n_clusters']} clusters for "
+                    f"{n_people} people: pairwise F1 {row['pairwise_f1']:.3f}  "
+                    f"BCubed F1 {row['bcubed_f1']:.3f}  ARI {row['ari']:.3f}  "
+                    f"NMI {row['nmi']:.3f}",
+                    flush=True,
+                )
     return rows
 
 
@@ -987,13 +1190,22 @@ def run_lfw_clustering(methods=("eigenfaces", "lbp"), *, data_home=None,
 # The pretrained model (labeled outside data)
 
 #: Setting of the pretrained rows, in LFW's terms.
-PRETRAINED_SETTING = ("labeled outside data: dlib's ResNet trained on ~3M faces; "
-                      "facekit's own MMOD detector, 5-point alignment, embedding "
-                      "of the face and its mirror image")
+PRETRAINED_SETTING = (
+    "labeled outside data: dlib's ResNet trained on ~3M faces; "
+    "facekit's own MMOD detector, 5-point alignment, embedding "
+    "of the face and its mirror image"
+)
 
 
-def run_lfw_pretrained(view=2, *, data_home=None, fars=(1e-2, 1e-3), detector="mmod",
-                       mirror=True, verbose=True):
+def run_lfw_pretrained(
+    view=2,
+    *,
+    data_home=None,
+    fars=(1e-2, 1e-3),
+    detector="mmod",
+    mirror=True,
+    verbose=True,
+):
     """LFW verification with the pretrained front end and network.
 
     Every image goes through what a user's photo goes through
@@ -1044,11 +1256,18 @@ def run_lfw_pretrained(view=2, *, data_home=None, fars=(1e-2, 1e-3), detector="m
     for subset in subsets:
         meta = load_lfw_pairs_metadata(subset, data_home)
         if verbose:
-            print(f"[pretrained] {len(meta.target)} pairs of {subset}: detect, "
-                  "align, embed", flush=True)
-        emb, failed = lfw_embeddings(meta.filenames.ravel(), data_home=data_home,
-                                     detector=detector, mirror=mirror,
-                                     verbose=verbose)
+            print(
+                f"[pretrained] {len(meta.target)} pairs of {subset}: detect, "
+                "align, embed",
+                flush=True,
+            )
+        emb, failed = lfw_embeddings(
+            meta.filenames.ravel(),
+            data_home=data_home,
+            detector=detector,
+            mirror=mirror,
+            verbose=verbose,
+        )
         n_no_face += len(set(meta.filenames.ravel()[failed]))
         data[subset] = (emb.reshape(len(meta.target), 2, -1), meta.target, meta.folds)
     load_time = time.perf_counter() - t0
@@ -1057,11 +1276,15 @@ def run_lfw_pretrained(view=2, *, data_home=None, fars=(1e-2, 1e-3), detector="m
         pairs, y, folds = data["10_folds"]
         res = evaluate_protocol(verifier, pairs, y, folds, fars=fars, verbose=verbose)
         row = {
-            "accuracy": res["accuracy_mean"], "accuracy_sem": res["accuracy_sem"],
-            "auc": res["auc_mean"], "eer": res["eer_mean"],
+            "accuracy": res["accuracy_mean"],
+            "accuracy_sem": res["accuracy_sem"],
+            "auc": res["auc_mean"],
+            "eer": res["eer_mean"],
             "fold_accuracy": res["fold_accuracy"].tolist(),
-            "scores": res["scores"], "y_true": res["y_true"],
-            "fit_time": res["fit_time"], "predict_time": res["predict_time"],
+            "scores": res["scores"],
+            "y_true": res["y_true"],
+            "fit_time": res["fit_time"],
+            "predict_time": res["predict_time"],
         }
         for far in fars:
             row[f"tar@far={far:g}"] = res[f"tar@far={far:g}"]
@@ -1071,17 +1294,30 @@ def run_lfw_pretrained(view=2, *, data_home=None, fars=(1e-2, 1e-3), detector="m
         verifier.fit(train, y_train)
         scores = verifier.decision_function(test)
         row = dict(verification_report(y_test, scores, fars=fars))
-        row.update({
-            "accuracy": float(np.mean(verifier.predict(test) == y_test)),
-            "accuracy_sem": float("nan"),
-            "scores": scores - verifier.decision_threshold_,
-            "y_true": y_test, "fit_time": time.perf_counter() - t1,
-            "predict_time": 0.0,
-        })
-    row.update({"method": "pretrained", "verifier": "threshold", "view": view,
-                "load_time": load_time, "n_no_face": n_no_face,
-                "setting": PRETRAINED_SETTING})
+        row.update(
+            {
+                "accuracy": float(np.mean(verifier.predict(test) == y_test)),
+                "accuracy_sem": float("nan"),
+                "scores": scores - verifier.decision_threshold_,
+                "y_true": y_test,
+                "fit_time": time.perf_counter() - t1,
+                "predict_time": 0.0,
+            }
+        )
+    row.update(
+        {
+            "method": "pretrained",
+            "verifier": "threshold",
+            "view": view,
+            "load_time": load_time,
+            "n_no_face": n_no_face,
+            "setting": PRETRAINED_SETTING,
+        }
+    )
     if verbose:
-        print(f"  accuracy {row['accuracy']:.4f}  AUC {row['auc']:.4f}  "
-              f"({n_no_face} images without a detected face)", flush=True)
+        print(
+            f"  accuracy {row['accuracy']:.4f}  AUC {row['auc']:.4f}  "
+            f"({n_no_face} images without a detected face)",
+            flush=True,
+        )
     return row

@@ -55,7 +55,8 @@ def _positive_int(text):
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected an integer >= 1, got {text!r}") from None
+            f"expected an integer >= 1, got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
@@ -66,7 +67,8 @@ def _nonzero_int(text):
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a non-zero integer, got {text!r}") from None
+            f"expected a non-zero integer, got {text!r}"
+        ) from None
     if value == 0:
         raise argparse.ArgumentTypeError("must not be 0 (-1: all processors)")
     return value
@@ -77,10 +79,10 @@ def _distance(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a distance (a number >= 0), got {text!r}") from None
+            f"expected a distance (a number >= 0), got {text!r}"
+        ) from None
     if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(
-            f"must be a finite distance >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a finite distance >= 0, got {text}")
     return value
 
 
@@ -101,7 +103,8 @@ def _output_file(text):
             pass
     except OSError as exc:
         raise argparse.ArgumentTypeError(
-            f"cannot write in folder {folder}: {exc.strerror or exc}") from None
+            f"cannot write in folder {folder}: {exc.strerror or exc}"
+        ) from None
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise argparse.ArgumentTypeError(f"{text} is not writable")
     return text
@@ -119,27 +122,35 @@ def _check_json_out(args):
     target = getattr(args, "json_out", None)
     if not target:
         return
-    inputs = [getattr(args, k, None) for k in ("gallery", "out", "image_a",
-                                                "image_b")]
+    inputs = [getattr(args, k, None) for k in ("gallery", "out", "image_a", "image_b")]
     inputs += list(getattr(args, "images", None) or [])
     for item in filter(None, inputs):
         if os.path.isdir(item):
             real = os.path.realpath(item) + os.sep
             inside = os.path.realpath(target).startswith(real)
-            if (inside and os.path.exists(target)
-                    and os.path.splitext(target)[1].lower() in _image_extensions()):
-                raise CommandError(f"--json-out {target} would overwrite a photo "
-                                   f"of {item}")
+            if (
+                inside
+                and os.path.exists(target)
+                and os.path.splitext(target)[1].lower() in _image_extensions()
+            ):
+                raise CommandError(
+                    f"--json-out {target} would overwrite a photo of {item}"
+                )
         elif _same_file(target, item):
-            raise CommandError(f"--json-out {target} would overwrite {item}: "
-                               "give another file")
+            raise CommandError(
+                f"--json-out {target} would overwrite {item}: give another file"
+            )
     folder = getattr(args, "folder", None)
     if folder and os.path.isdir(folder):
         real = os.path.realpath(folder) + os.sep
-        if (os.path.realpath(target).startswith(real) and os.path.exists(target)
-                and os.path.splitext(target)[1].lower() in _image_extensions()):
-            raise CommandError(f"--json-out {target} would overwrite a photo of "
-                               f"{folder}")
+        if (
+            os.path.realpath(target).startswith(real)
+            and os.path.exists(target)
+            and os.path.splitext(target)[1].lower() in _image_extensions()
+        ):
+            raise CommandError(
+                f"--json-out {target} would overwrite a photo of {folder}"
+            )
 
 
 def _image_extensions():
@@ -157,53 +168,100 @@ def _add_benchmark(sub):
     p = sub.add_parser("benchmark", help="run a benchmark on real faces")
     bsub = p.add_subparsers(dest="benchmark", required=True)
     lfw = bsub.add_parser(
-        "lfw", help="LFW verification (View 2, 10 folds; image-restricted)")
-    lfw.add_argument("--method", nargs="+", default=None,
-                     help="methods to run (default: eigenfaces lbp pretrained; "
-                          "pretrained needs facekit[pretrained])")
-    lfw.add_argument("--verifier", nargs="+",
-                     default=["threshold", "logistic", "bilinear"],
-                     choices=["threshold", "logistic", "bilinear"],
-                     help="verifiers behind every method (default: all three)")
-    lfw.add_argument("--view", type=int, choices=[1, 2], default=2,
-                     help="1 = development (DevTrain/DevTest), 2 = 10-fold report")
-    lfw.add_argument("--data-home", default=None,
-                     help="scikit-learn data home holding lfw_home "
-                          "(default: $SCIKIT_LEARN_DATA or ~/scikit_learn_data)")
-    lfw.add_argument("--plot", default=None, metavar="FILE", type=_output_file,
-                     help="save ROC curves of the methods run to FILE (png, pdf, svg)")
+        "lfw", help="LFW verification (View 2, 10 folds; image-restricted)"
+    )
+    lfw.add_argument(
+        "--method",
+        nargs="+",
+        default=None,
+        help="methods to run (default: eigenfaces lbp pretrained; "
+        "pretrained needs facekit[pretrained])",
+    )
+    lfw.add_argument(
+        "--verifier",
+        nargs="+",
+        default=["threshold", "logistic", "bilinear"],
+        choices=["threshold", "logistic", "bilinear"],
+        help="verifiers behind every method (default: all three)",
+    )
+    lfw.add_argument(
+        "--view",
+        type=int,
+        choices=[1, 2],
+        default=2,
+        help="1 = development (DevTrain/DevTest), 2 = 10-fold report",
+    )
+    lfw.add_argument(
+        "--data-home",
+        default=None,
+        help="scikit-learn data home holding lfw_home "
+        "(default: $SCIKIT_LEARN_DATA or ~/scikit_learn_data)",
+    )
+    lfw.add_argument(
+        "--plot",
+        default=None,
+        metavar="FILE",
+        type=_output_file,
+        help="save ROC curves of the methods run to FILE (png, pdf, svg)",
+    )
     _add_json_args(lfw, legacy_file=True)
-    lfw.add_argument("--no-download", action="store_true",
-                     help="fail instead of downloading LFW when it is missing")
+    lfw.add_argument(
+        "--no-download",
+        action="store_true",
+        help="fail instead of downloading LFW when it is missing",
+    )
     lfw.add_argument("--quiet", action="store_true", help="only print the table")
     lfw.set_defaults(func=_cmd_benchmark_lfw)
 
     for name, helptext, func in (
-        ("lfw-open-set", "LFW open-set identification (one gallery image per "
-         "person; single-image people are impostors)", _cmd_benchmark_open_set),
-        ("lfw-cluster", "cluster the LFW people with >= 10 images",
-         _cmd_benchmark_cluster),
+        (
+            "lfw-open-set",
+            "LFW open-set identification (one gallery image per "
+            "person; single-image people are impostors)",
+            _cmd_benchmark_open_set,
+        ),
+        (
+            "lfw-cluster",
+            "cluster the LFW people with >= 10 images",
+            _cmd_benchmark_cluster,
+        ),
     ):
         q = bsub.add_parser(name, help=helptext)
-        q.add_argument("--method", nargs="+", default=None,
-                       help="methods to run (default: eigenfaces lbp pretrained)")
-        q.add_argument("--data-home", default=None,
-                       help="scikit-learn data home holding lfw_home")
-        q.add_argument("--no-download", action="store_true",
-                       help="fail instead of downloading LFW when it is missing")
+        q.add_argument(
+            "--method",
+            nargs="+",
+            default=None,
+            help="methods to run (default: eigenfaces lbp pretrained)",
+        )
+        q.add_argument(
+            "--data-home", default=None, help="scikit-learn data home holding lfw_home"
+        )
+        q.add_argument(
+            "--no-download",
+            action="store_true",
+            help="fail instead of downloading LFW when it is missing",
+        )
         _add_json_args(q, legacy_file=True)
         if name == "lfw-open-set":
-            q.add_argument("--scoring", nargs="+", choices=["distance", "csls"],
-                           default=["distance", "csls"],
-                           help="how probes are scored against the gallery: the "
-                                "distance, or hub-aware CSLS (one row each; "
-                                "default both)")
-            q.add_argument("--index", nargs="+", default=["exact"],
-                           choices=["exact", "flat", "ivf_flat", "ivf_pq", "hnsw"],
-                           help="gallery search of the distance rows, one row "
-                                "each: exact (default) or a FAISS index with "
-                                "facekit's default parameters (needs the faiss "
-                                "extra); CSLS rows are always exact")
+            q.add_argument(
+                "--scoring",
+                nargs="+",
+                choices=["distance", "csls"],
+                default=["distance", "csls"],
+                help="how probes are scored against the gallery: the "
+                "distance, or hub-aware CSLS (one row each; "
+                "default both)",
+            )
+            q.add_argument(
+                "--index",
+                nargs="+",
+                default=["exact"],
+                choices=["exact", "flat", "ivf_flat", "ivf_pq", "hnsw"],
+                help="gallery search of the distance rows, one row "
+                "each: exact (default) or a FAISS index with "
+                "facekit's default parameters (needs the faiss "
+                "extra); CSLS rows are always exact",
+            )
         q.set_defaults(func=func)
 
 
@@ -232,8 +290,9 @@ def _cmd_benchmark_lfw(args):
         _require_matplotlib(args.plot)
     with _text_output(args):
         rows, wall = _run_benchmark_lfw(args, methods, classical)
-    clean = [{k: v for k, v in r.items() if k not in ("scores", "y_true")}
-             for r in rows]
+    clean = [
+        {k: v for k, v in r.items() if k not in ("scores", "y_true")} for r in rows
+    ]
     _emit_results(args, {"view": args.view, "wall_time": wall, "rows": clean})
     return 0
 
@@ -250,9 +309,14 @@ def _run_benchmark_lfw(args, methods, classical):
     t0 = time.perf_counter()
     rows = []
     if classical:
-        rows += run_lfw_benchmark(classical, args.verifier, view=args.view,
-                                  data_home=args.data_home, verbose=not args.quiet,
-                                  download_if_missing=not args.no_download)
+        rows += run_lfw_benchmark(
+            classical,
+            args.verifier,
+            view=args.view,
+            data_home=args.data_home,
+            verbose=not args.quiet,
+            download_if_missing=not args.no_download,
+        )
     if "pretrained" in methods:
         from facekit.face_model import _lfw_image_folder
 
@@ -264,13 +328,20 @@ def _run_benchmark_lfw(args, methods, classical):
             # the pretrained rows read the image files: download LFW first
             from facekit.datasets import fetch_lfw_pairs
 
-            fetch_lfw_pairs(subset="test", data_home=args.data_home,
-                            download_if_missing=True)
-        rows.append(run_lfw_pretrained(args.view, data_home=args.data_home,
-                                       verbose=not args.quiet))
+            fetch_lfw_pairs(
+                subset="test", data_home=args.data_home, download_if_missing=True
+            )
+        rows.append(
+            run_lfw_pretrained(
+                args.view, data_home=args.data_home, verbose=not args.quiet
+            )
+        )
     wall = time.perf_counter() - t0
-    setting = ("View 2, 10-fold (threshold / fitting on 9 folds, mean ± standard "
-               "error)" if args.view == 2 else "View 1 (DevTrain -> DevTest)")
+    setting = (
+        "View 2, 10-fold (threshold / fitting on 9 folds, mean ± standard error)"
+        if args.view == 2
+        else "View 1 (DevTrain -> DevTest)"
+    )
     if classical:
         print(f"\nLFW verification, {setting}; image-restricted, no outside data")
         print(format_table([r for r in rows if r["method"] != "pretrained"]))
@@ -291,7 +362,8 @@ def _require_matplotlib(path=None):
         import matplotlib  # noqa: F401
     except ImportError:
         raise CommandError(
-            '--plot needs matplotlib: pip install "facekit[plot]"') from None
+            '--plot needs matplotlib: pip install "facekit[plot]"'
+        ) from None
     suffix = os.path.splitext(path or "")[1].lower().lstrip(".")
     if suffix:
         from matplotlib.backend_bases import FigureCanvasBase
@@ -300,7 +372,8 @@ def _require_matplotlib(path=None):
         if suffix not in formats:
             raise CommandError(
                 f"--plot {path}: matplotlib cannot write .{suffix} files; use "
-                f"one of {', '.join(sorted(formats))}")
+                f"one of {', '.join(sorted(formats))}"
+            )
 
 
 def _pretrained_available():
@@ -332,16 +405,28 @@ def _add_json_args(p, legacy_file=False):
     (as ``--json-out FILE``, with a deprecation note on stderr).
     """
     if legacy_file:
-        p.add_argument("--json", nargs="?", const=True, default=False,
-                       metavar="FILE", type=_json_target,
-                       help="print the results as JSON on stdout (the text goes "
-                            "to stderr); '--json FILE' is deprecated, use "
-                            "--json-out FILE")
+        p.add_argument(
+            "--json",
+            nargs="?",
+            const=True,
+            default=False,
+            metavar="FILE",
+            type=_json_target,
+            help="print the results as JSON on stdout (the text goes "
+            "to stderr); '--json FILE' is deprecated, use "
+            "--json-out FILE",
+        )
     else:
-        p.add_argument("--json", action="store_true",
-                       help="print the results as JSON on stdout")
-    p.add_argument("--json-out", default=None, metavar="FILE", type=_output_file,
-                   help="also write the results as JSON to FILE")
+        p.add_argument(
+            "--json", action="store_true", help="print the results as JSON on stdout"
+        )
+    p.add_argument(
+        "--json-out",
+        default=None,
+        metavar="FILE",
+        type=_output_file,
+        help="also write the results as JSON to FILE",
+    )
 
 
 def _check_json_args(args):
@@ -352,32 +437,53 @@ def _check_json_args(args):
     if value == "-":  # the old spelling of stdout
         args.json = True
         return
-    print(f"facekit: --json {value} is deprecated: use --json-out {value} "
-          "(--json alone prints JSON on stdout)", file=sys.stderr)
+    print(
+        f"facekit: --json {value} is deprecated: use --json-out {value} "
+        "(--json alone prints JSON on stdout)",
+        file=sys.stderr,
+    )
     if args.json_out is None:
         args.json_out = value
     args.json = False
 
 
-def _add_model_args(p, threshold=True, threshold_help="distance threshold τ "
-                    "(default: the model's)"):
-    p.add_argument("--model", default="pretrained", metavar="MODEL",
-                   help="'pretrained' (default: detector + alignment + dlib's "
-                        "ResNet, needs facekit[pretrained]), 'lbp' (the LFW-only "
-                        "LBP model) or a model file (.json or .npz)")
-    p.add_argument("--method", default=None, choices=["lbp"],
-                   help=argparse.SUPPRESS)
+def _add_model_args(
+    p, threshold=True, threshold_help="distance threshold τ (default: the model's)"
+):
+    p.add_argument(
+        "--model",
+        default="pretrained",
+        metavar="MODEL",
+        help="'pretrained' (default: detector + alignment + dlib's "
+        "ResNet, needs facekit[pretrained]), 'lbp' (the LFW-only "
+        "LBP model) or a model file (.json or .npz)",
+    )
+    p.add_argument("--method", default=None, choices=["lbp"], help=argparse.SUPPRESS)
     if threshold:
-        p.add_argument("--threshold", type=_distance, default=None,
-                       help=threshold_help)
-    p.add_argument("--crop", default=None, choices=["auto", "lfw", "detect", "none"],
-                   help="LBP models only: how faces are cut from the images")
-    p.add_argument("--detector", default=None, choices=["mmod", "cascade"],
-                   help="pretrained model only: face detector (default: mmod)")
-    p.add_argument("--n-jobs", type=_nonzero_int, default=None,
-                   help="CPU threads for the networks (default: torch's)")
-    p.add_argument("--progress", action="store_true",
-                   help="progress on stderr (default: on for more than 20 photos)")
+        p.add_argument("--threshold", type=_distance, default=None, help=threshold_help)
+    p.add_argument(
+        "--crop",
+        default=None,
+        choices=["auto", "lfw", "detect", "none"],
+        help="LBP models only: how faces are cut from the images",
+    )
+    p.add_argument(
+        "--detector",
+        default=None,
+        choices=["mmod", "cascade"],
+        help="pretrained model only: face detector (default: mmod)",
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=_nonzero_int,
+        default=None,
+        help="CPU threads for the networks (default: torch's)",
+    )
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="progress on stderr (default: on for more than 20 photos)",
+    )
     _add_json_args(p)
 
 
@@ -386,9 +492,13 @@ def _model(args):
     from facekit.api import load_face_model
 
     try:
-        return load_face_model(args.model, threshold=getattr(args, "threshold", None),
-                               detector=args.detector, crop=args.crop,
-                               n_jobs=args.n_jobs)
+        return load_face_model(
+            args.model,
+            threshold=getattr(args, "threshold", None),
+            detector=args.detector,
+            crop=args.crop,
+            n_jobs=args.n_jobs,
+        )
     except ValueError as exc:
         if "applies to" in str(exc):  # name the options as the command does
             raise CommandError(f"--{exc}") from None
@@ -396,10 +506,14 @@ def _model(args):
 
 
 def _add_scheduler_arg(p):
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="find and embed the faces on this Dask scheduler, e.g. "
-                        "tcp://10.0.0.1:8786 (needs facekit[dask]; default: "
-                        "$FACEKIT_SCHEDULER, else in this process)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="find and embed the faces on this Dask scheduler, e.g. "
+        "tcp://10.0.0.1:8786 (needs facekit[dask]; default: "
+        "$FACEKIT_SCHEDULER, else in this process)",
+    )
 
 
 def _client(args):
@@ -470,13 +584,17 @@ def _cmd_verify(args):
     if record["status"] != "ok":
         raise CommandError(record["error"])
     same, d, tau = record["same"], record["distance"], record["threshold"]
-    text = (f"{'same person' if same else 'different people'}: {record['metric']} "
-            f"distance {d:.4g} {'<=' if same else '>'} threshold {tau:.4g}")
+    text = (
+        f"{'same person' if same else 'different people'}: {record['metric']} "
+        f"distance {d:.4g} {'<=' if same else '>'} threshold {tau:.4g}"
+    )
     if record["n_faces_a"] > 1 or record["n_faces_b"] > 1:
         box_a = _box_text({"box": record["box_a"], "score": record["score_a"]})
         box_b = _box_text({"box": record["box_b"], "score": record["score_b"]})
-        text += (f" (closest of {record['n_faces_a']} x {record['n_faces_b']} "
-                 f"faces: {box_a.strip()} and {box_b.strip()})")
+        text += (
+            f" (closest of {record['n_faces_a']} x {record['n_faces_b']} "
+            f"faces: {box_a.strip()} and {box_b.strip()})"
+        )
     _emit(args, record, text)
     return 0
 
@@ -485,29 +603,42 @@ def _cmd_enroll(args):
     from facekit.api import enroll_folder
 
     if args.add and os.path.exists(args.out) and not os.path.isfile(args.out):
-        raise CommandError(f"--add: {args.out} is not a regular file, so not a "
-                           "gallery")
+        raise CommandError(f"--add: {args.out} is not a regular file, so not a gallery")
     if args.add and not os.path.isfile(args.out):
-        raise CommandError(f"--add: there is no gallery {args.out} to add to "
-                           "(leave out --add to create one)")
+        raise CommandError(
+            f"--add: there is no gallery {args.out} to add to "
+            "(leave out --add to create one)"
+        )
     if args.add and args.matching is not None:
-        raise CommandError("--matching applies to a new gallery; with --add the "
-                           "gallery keeps its own")
+        raise CommandError(
+            "--matching applies to a new gallery; with --add the gallery keeps its own"
+        )
     client = _client(args)
-    gallery, records = enroll_folder(args.folder, args.out, model=_model(args),
-                                     threshold=args.threshold,
-                                     matching=args.matching or "nearest",
-                                     progress=_progress(args), client=client,
-                                     into=args.out if args.add else None)
+    gallery, records = enroll_folder(
+        args.folder,
+        args.out,
+        model=_model(args),
+        threshold=args.threshold,
+        matching=args.matching or "nearest",
+        progress=_progress(args),
+        client=client,
+        into=args.out if args.add else None,
+    )
     used = [r for r in records if r["status"] == "ok"]
     skipped = _skipped(records)
-    data = {"gallery": args.out, "n_people": len(gallery.classes_),
-            "n_images": len(used), "people": [str(c) for c in gallery.classes_],
-            "enrolled": used, "skipped": skipped}
+    data = {
+        "gallery": args.out,
+        "n_people": len(gallery.classes_),
+        "n_images": len(used),
+        "people": [str(c) for c in gallery.classes_],
+        "enrolled": used,
+        "skipped": skipped,
+    }
     people = len({r["person"] for r in used})
-    text = [f"enrolled {len(used)} images of {people} people into {args.out}"
-            + (f" ({len(gallery.classes_)} people in the gallery now)"
-               if args.add else "")]
+    text = [
+        f"enrolled {len(used)} images of {people} people into {args.out}"
+        + (f" ({len(gallery.classes_)} people in the gallery now)" if args.add else "")
+    ]
     text += [f"  skipped {_shown(p)}: {why}" for p, why in skipped]
     _emit(args, data, "\n".join(text))
     return EXIT_SKIPPED if skipped else 0
@@ -519,9 +650,15 @@ def _cmd_identify(args):
     client = _client(args)
     model = _model(args)
     gallery = _load_gallery(args.gallery, model)  # checks the model that made it
-    records = identify_photos(list(args.images), gallery, model=model,
-                              threshold=args.threshold, top_k=args.top_k,
-                              progress=_progress(args), client=client)
+    records = identify_photos(
+        list(args.images),
+        gallery,
+        model=model,
+        threshold=args.threshold,
+        top_k=args.top_k,
+        progress=_progress(args),
+        client=client,
+    )
     results, lines = [], []
     for r in records:
         if not results or results[-1]["image"] != r["image"]:
@@ -531,8 +668,10 @@ def _cmd_identify(args):
             continue
         results[-1]["faces"].append(r)
         shown = r["identity"] if r["recognized"] else "not recognized"
-        lines.append(f"{_shown(r['image'])}{_box_text(r)}: {shown} "
-                     f"(nearest {r['nearest']} at {r['distance']:.4g})")
+        lines.append(
+            f"{_shown(r['image'])}{_box_text(r)}: {shown} "
+            f"(nearest {r['nearest']} at {r['distance']:.4g})"
+        )
     skipped = _skipped(records)
     data = {"threshold": gallery.threshold, "results": results, "skipped": skipped}
     _emit(args, data, "\n".join(lines))
@@ -547,16 +686,21 @@ def _cmd_cluster(args):
     client = _client(args)
     paths = _list_images(args.folder)
     try:
-        records = cluster_photos(paths, model=_model(args),
-                                 n_clusters=args.n_clusters,
-                                 threshold=args.threshold,
-                                 progress=_progress(args), client=client)
+        records = cluster_photos(
+            paths,
+            model=_model(args),
+            n_clusters=args.n_clusters,
+            threshold=args.threshold,
+            progress=_progress(args),
+            client=client,
+        )
     except ValueError as exc:
         if str(exc).startswith("no face found"):
             raise CommandError(f"{exc} of {args.folder}") from None
         if str(exc).startswith("n_clusters="):
-            raise CommandError(f"--n-clusters {str(exc)[len('n_clusters='):]}"
-                               ) from None
+            raise CommandError(
+                f"--n-clusters {str(exc)[len('n_clusters=') :]}"
+            ) from None
         raise
     faces = [r for r in records if r["status"] == "ok"]
     clusters = {}
@@ -567,8 +711,7 @@ def _cmd_cluster(args):
     for lab in sorted(clusters):
         name = "noise" if lab == -1 else f"cluster {lab}"
         lines.append(f"{name} ({len(clusters[lab])}):")
-        lines.extend(f"  {_shown(it['image'])}{_box_text(it)}"
-                     for it in clusters[lab])
+        lines.extend(f"  {_shown(it['image'])}{_box_text(it)}" for it in clusters[lab])
     skipped = _skipped(records)
     lines += [f"skipped {_shown(p)}: {why}" for p, why in skipped]
     payload = {str(k): v for k, v in sorted(clusters.items())}
@@ -585,42 +728,72 @@ def _add_recognition(sub):
 
     p = sub.add_parser("enroll", help="build a gallery from DIR/<person>/<image>")
     p.add_argument("folder")
-    p.add_argument("--out", "-o", default="gallery.npz", type=_output_file,
-                   help="gallery file to write")
-    p.add_argument("--matching", default=None, choices=["nearest", "centroid"],
-                   help="distance to a person: to their nearest photo (default "
-                        "for a new gallery) or to their mean")
-    p.add_argument("--add", action="store_true",
-                   help="add the folder's people and photos to the existing "
-                        "gallery --out instead of replacing it (no retraining; "
-                        "the file is left as it was when enrollment fails)")
-    p.add_argument("--skip-bad", action="store_true",
-                   help="(kept for compatibility: unreadable photos and photos "
-                        "without a face are always reported and skipped)")
-    _add_model_args(p, threshold_help="distance threshold τ stored in the "
-                    "gallery, which identify then uses (default: the model's; "
-                    "with --add: the gallery's)")
+    p.add_argument(
+        "--out",
+        "-o",
+        default="gallery.npz",
+        type=_output_file,
+        help="gallery file to write",
+    )
+    p.add_argument(
+        "--matching",
+        default=None,
+        choices=["nearest", "centroid"],
+        help="distance to a person: to their nearest photo (default "
+        "for a new gallery) or to their mean",
+    )
+    p.add_argument(
+        "--add",
+        action="store_true",
+        help="add the folder's people and photos to the existing "
+        "gallery --out instead of replacing it (no retraining; "
+        "the file is left as it was when enrollment fails)",
+    )
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="(kept for compatibility: unreadable photos and photos "
+        "without a face are always reported and skipped)",
+    )
+    _add_model_args(
+        p,
+        threshold_help="distance threshold τ stored in the "
+        "gallery, which identify then uses (default: the model's; "
+        "with --add: the gallery's)",
+    )
     _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_enroll)
 
     p = sub.add_parser("identify", help="who is in these images?")
-    p.add_argument("images", nargs="+", metavar="IMAGE",
-                   help="photos, or folders searched recursively for photos")
+    p.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="photos, or folders searched recursively for photos",
+    )
     p.add_argument("--gallery", "-g", required=True, help="gallery file from enroll")
-    p.add_argument("--top-k", type=_positive_int, default=3,
-                   help="candidates to list")
-    _add_model_args(p, threshold_help="distance threshold τ (default: the one "
-                    "stored in the gallery when it was enrolled)")
+    p.add_argument("--top-k", type=_positive_int, default=3, help="candidates to list")
+    _add_model_args(
+        p,
+        threshold_help="distance threshold τ (default: the one "
+        "stored in the gallery when it was enrolled)",
+    )
     _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_identify)
 
     p = sub.add_parser("cluster", help="group the faces of a folder's photos by person")
     p.add_argument("folder")
-    p.add_argument("--n-clusters", type=_positive_int, default=None,
-                   help="number of people if known (k-means); "
-                        "else threshold clustering")
-    _add_model_args(p, threshold_help="distance threshold τ of threshold "
-                    "clustering (default: the model's clustering τ)")
+    p.add_argument(
+        "--n-clusters",
+        type=_positive_int,
+        default=None,
+        help="number of people if known (k-means); else threshold clustering",
+    )
+    _add_model_args(
+        p,
+        threshold_help="distance threshold τ of threshold "
+        "clustering (default: the model's clustering τ)",
+    )
     _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_cluster)
 
@@ -634,14 +807,18 @@ def _check_methods(methods, pretrained=False):
             if _pretrained_available():
                 methods.append("pretrained")
             else:
-                print("note: the pretrained row needs facekit[pretrained]; "
-                      "running the classical methods only", file=sys.stderr)
+                print(
+                    "note: the pretrained row needs facekit[pretrained]; "
+                    "running the classical methods only",
+                    file=sys.stderr,
+                )
     known = set(METHODS) | ({"pretrained"} if pretrained else set())
     unknown = [m for m in methods if m not in known]
     if unknown:
         raise CommandError(
             f"unknown method(s) {', '.join(unknown)}; choose from "
-            f"{', '.join(sorted(known))}")
+            f"{', '.join(sorted(known))}"
+        )
     if "pretrained" in methods and not _pretrained_available():
         from facekit._model_files import PRETRAINED_INSTALL_HINT
 
@@ -661,8 +838,10 @@ def _cmd_benchmark_open_set(args):
     indexes = tuple(dict.fromkeys(args.index))
     if set(indexes) - {"exact"}:
         if "distance" not in args.scoring:
-            raise CommandError("--index serves --scoring distance (CSLS rows "
-                               "are always exact); add distance to --scoring")
+            raise CommandError(
+                "--index serves --scoring distance (CSLS rows "
+                "are always exact); add distance to --scoring"
+            )
         from facekit.index import _import_faiss
 
         try:
@@ -671,10 +850,13 @@ def _cmd_benchmark_open_set(args):
             raise CommandError(f"--index {' '.join(indexes)}: {exc}") from None
     with _text_output(args):
         t0 = time.perf_counter()
-        rows = run_lfw_open_set(methods, data_home=args.data_home,
-                                scorings=tuple(dict.fromkeys(args.scoring)),
-                                indexes=indexes,
-                                download_if_missing=not args.no_download)
+        rows = run_lfw_open_set(
+            methods,
+            data_home=args.data_home,
+            scorings=tuple(dict.fromkeys(args.scoring)),
+            indexes=indexes,
+            download_if_missing=not args.no_download,
+        )
         wall = time.perf_counter() - t0
         _print_open_set(rows, wall)
     _emit_results(args, {"wall_time": wall, "rows": rows})
@@ -683,12 +865,16 @@ def _cmd_benchmark_open_set(args):
 
 def _print_open_set(rows, wall):
     r0 = rows[0]
-    print(f"\nLFW open set: {r0['n_gallery']} people enrolled with one image, "
-          f"{r0['n_genuine']} genuine probes, {r0['n_impostor']} impostor probes")
+    print(
+        f"\nLFW open set: {r0['n_gallery']} people enrolled with one image, "
+        f"{r0['n_genuine']} genuine probes, {r0['n_impostor']} impostor probes"
+    )
     print(f"{'method':<22}{'rank-1':>8}{'rank-5':>8}{'DIR@1%':>8}{'DIR@10%':>9}")
     for r in rows:
-        print(f"{r['method']:<22}{r['rank1']:>8.4f}{r['rank5']:>8.4f}"
-              f"{r['dir@far=0.01']:>8.4f}{r['dir@far=0.1']:>9.4f}")
+        print(
+            f"{r['method']:<22}{r['rank1']:>8.4f}{r['rank5']:>8.4f}"
+            f"{r['dir@far=0.01']:>8.4f}{r['dir@far=0.1']:>9.4f}"
+        )
     print(f"wall time {wall:.0f}s")
 
 
@@ -698,8 +884,9 @@ def _cmd_benchmark_cluster(args):
     methods = _check_methods(args.method, pretrained=True)
     with _text_output(args):
         t0 = time.perf_counter()
-        rows = run_lfw_clustering(methods, data_home=args.data_home,
-                                  download_if_missing=not args.no_download)
+        rows = run_lfw_clustering(
+            methods, data_home=args.data_home, download_if_missing=not args.no_download
+        )
         wall = time.perf_counter() - t0
         _print_clustering(rows, wall)
     _emit_results(args, {"wall_time": wall, "rows": rows})
@@ -708,16 +895,38 @@ def _cmd_benchmark_cluster(args):
 
 def _print_clustering(rows, wall):
     r0 = rows[0]
-    print(f"\nLFW clustering: {r0['n_images']} images of {r0['n_people']} people "
-          "(>= 10 images each)")
-    head = ("method", "algorithm", "clusters", "pair P", "pair R", "pair F1",
-            "BCubed P", "BCubed R", "BCubed F1", "ARI", "NMI")
+    print(
+        f"\nLFW clustering: {r0['n_images']} images of {r0['n_people']} people "
+        "(>= 10 images each)"
+    )
+    head = (
+        "method",
+        "algorithm",
+        "clusters",
+        "pair P",
+        "pair R",
+        "pair F1",
+        "BCubed P",
+        "BCubed R",
+        "BCubed F1",
+        "ARI",
+        "NMI",
+    )
     print("  ".join(f"{h:>9}" for h in head))
     for r in rows:
         vals = [r["method"], r["algorithm"], str(r["n_clusters"])] + [
-            f"{r[k]:.3f}" for k in ("pairwise_precision", "pairwise_recall",
-                                    "pairwise_f1", "bcubed_precision",
-                                    "bcubed_recall", "bcubed_f1", "ari", "nmi")]
+            f"{r[k]:.3f}"
+            for k in (
+                "pairwise_precision",
+                "pairwise_recall",
+                "pairwise_f1",
+                "bcubed_precision",
+                "bcubed_recall",
+                "bcubed_f1",
+                "ari",
+                "nmi",
+            )
+        ]
         print("  ".join(f"{v:>9}" for v in vals))
     print(f"wall time {wall:.0f}s")
 
@@ -739,10 +948,9 @@ def build_parser():
     from facekit import __version__
 
     parser = _Parser(
-        prog="facekit",
-        description="Face verification, identification and clustering.")
-    parser.add_argument("--version", action="version",
-                        version=f"facekit {__version__}")
+        prog="facekit", description="Face verification, identification and clustering."
+    )
+    parser.add_argument("--version", action="version", version=f"facekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_benchmark(sub)
     _add_recognition(sub)
@@ -797,8 +1005,7 @@ def _run(parser, argv):
     except SystemExit as exc:  # --help, --version, or bad arguments (status 2)
         message = getattr(exc, "usage_error", None)
         if message is not None and "--json" in argv:
-            print(json.dumps({"error": message, "type": "UsageError",
-                              "status": 2}))
+            print(json.dumps({"error": message, "type": "UsageError", "status": 2}))
         raise
     _check_json_args(args)
     try:
@@ -807,16 +1014,19 @@ def _run(parser, argv):
     except BrokenPipeError:
         raise
     except KeyboardInterrupt:
-        print("facekit: interrupted (files being written were left as they "
-              "were)", file=sys.stderr)
+        print(
+            "facekit: interrupted (files being written were left as they were)",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except CommandError as exc:
         return _fail(args.json, str(exc), "CommandError")
     except (FileNotFoundError, ValueError, OSError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if type(exc).__name__ == "FileChangedError":  # advice for the shell
-            msg = msg.replace("load it again, apply the change and save",
-                              "run the command again")
+            msg = msg.replace(
+                "load it again, apply the change and save", "run the command again"
+            )
         return _fail(args.json, msg, type(exc).__name__)
     finally:
         client = getattr(args, "dask_client", None)

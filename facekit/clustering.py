@@ -169,13 +169,11 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
                 raise ValueError("method='kmeans' needs n_clusters")
             if self.threshold is not None:
                 raise ValueError(
-                    "threshold is only used by method='threshold'; unset it "
-                    "for k-means"
+                    "threshold is only used by method='threshold'; unset it for k-means"
                 )
         elif self.threshold is not None and self.n_clusters is not None:
             raise ValueError(
-                "give either threshold or n_clusters to method='threshold', "
-                "not both"
+                "give either threshold or n_clusters to method='threshold', not both"
             )
         return method
 
@@ -280,8 +278,9 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
         return tags
 
 
-def choose_cluster_threshold(X, y, *, metric="cosine", linkage="average", p=2,
-                             n_candidates=200):
+def choose_cluster_threshold(
+    X, y, *, metric="cosine", linkage="average", p=2, n_candidates=200
+):
     """The threshold at which threshold clustering best groups labelled faces.
 
     Threshold clustering merges clusters closer than τ. The verifier's τ
@@ -348,10 +347,16 @@ def choose_cluster_threshold(X, y, *, metric="cosine", linkage="average", p=2,
     D = pairwise_distances(X, metric=metric, p=p)
     Z = _scipy_linkage(squareform(D, checks=False), method=linkage)
     heights = np.unique(Z[:, 2])
-    mids = np.concatenate([[heights[0] / 2], (heights[:-1] + heights[1:]) / 2,
-                           [heights[-1] * 1.01 + 1e-12]])
-    pick = np.unique(np.linspace(0, len(mids) - 1, min(n_candidates, len(mids)))
-                     .round().astype(int))
+    mids = np.concatenate(
+        [
+            [heights[0] / 2],
+            (heights[:-1] + heights[1:]) / 2,
+            [heights[-1] * 1.01 + 1e-12],
+        ]
+    )
+    pick = np.unique(
+        np.linspace(0, len(mids) - 1, min(n_candidates, len(mids))).round().astype(int)
+    )
     best = (-1.0, np.inf)
     for t in mids[pick]:
         labels = fcluster(Z, t=t, criterion="distance")

@@ -550,8 +550,15 @@ def pairwise_distances(A, B=None, *, metric="euclidean", p=2, working_memory=Non
             # lower triangle of rows sl (columns up to the chunk's end)
             start, stop = sl.start, sl.stop
             buf = np.empty((stop - start, stop), dtype=np.float64)
-            _kernel(kind, p, A[sl], _take(aux_b, sl), B[:stop],
-                    _take(aux_b, slice(0, stop)), buf)
+            _kernel(
+                kind,
+                p,
+                A[sl],
+                _take(aux_b, sl),
+                B[:stop],
+                _take(aux_b, slice(0, stop)),
+                buf,
+            )
             out[sl, :stop] = buf
             diag = out[sl, start:stop]
             lower = np.tril(diag, -1)

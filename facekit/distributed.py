@@ -110,9 +110,7 @@ def get_client(scheduler=None):
     try:
         return Client(scheduler, timeout="10s")
     except (OSError, TimeoutError) as exc:
-        raise ValueError(
-            f"no Dask scheduler answers at {scheduler!r}: {exc}"
-        ) from None
+        raise ValueError(f"no Dask scheduler answers at {scheduler!r}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -170,13 +168,16 @@ def _partition_faces(paths, spec):
 
 
 def _partitions(paths, partition_size):
-    return [paths[i:i + partition_size] for i in range(0, len(paths), partition_size)]
+    return [paths[i : i + partition_size] for i in range(0, len(paths), partition_size)]
 
 
 def _iter_partitions(model, paths, client, partition_size, n_threads, verbose):
     """Yield ``(start, results)`` per partition, in the order of ``paths``."""
-    if isinstance(partition_size, bool) or not isinstance(partition_size, int) \
-            or partition_size < 1:
+    if (
+        isinstance(partition_size, bool)
+        or not isinstance(partition_size, int)
+        or partition_size < 1
+    ):
         raise ValueError(
             f"partition_size must be a positive int, got {partition_size!r}"
         )
@@ -199,12 +200,14 @@ def _iter_partitions(model, paths, client, partition_size, n_threads, verbose):
         done += 1
         if verbose and (done % verbose == 0 or done == len(parts)):
             rate = start / max(time.perf_counter() - t0, 1e-9)
-            print(f"  {start}/{len(paths)} photos ({rate:.1f}/s)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  {start}/{len(paths)} photos ({rate:.1f}/s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
-def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1,
-              verbose=0):
+def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1, verbose=0):
     """Every face of every photo, computed in partitions, on a cluster or here.
 
     Parameters
@@ -249,14 +252,24 @@ def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1,
     """
     client = get_client(client)
     out = []
-    for _, res in _iter_partitions(model, paths, client, partition_size, n_threads,
-                                   verbose):
+    for _, res in _iter_partitions(
+        model, paths, client, partition_size, n_threads, verbose
+    ):
         out.extend(res)
     return out
 
 
-def enroll_photos(model, paths, identities, *, identifier=None, client=None,
-                  partition_size=32, n_threads=1, verbose=0):
+def enroll_photos(
+    model,
+    paths,
+    identities,
+    *,
+    identifier=None,
+    client=None,
+    partition_size=32,
+    n_threads=1,
+    verbose=0,
+):
     """Enroll photos of people into a gallery, partition by partition.
 
     One face of each photo is enrolled under its identity. Photos with one
@@ -331,14 +344,14 @@ def enroll_photos(model, paths, identities, *, identifier=None, client=None,
             "identity per photo"
         )
     if identifier is None:
-        identifier = OneShotIdentifier(metric=model.metric,
-                                       threshold=model.threshold)
+        identifier = OneShotIdentifier(metric=model.metric, threshold=model.threshold)
     from facekit._records import _enrolled_face
 
     client = get_client(client)
     enrolled, skipped, several = [], [], []
-    for start, results in _iter_partitions(model, paths, client, partition_size,
-                                           n_threads, verbose):
+    for start, results in _iter_partitions(
+        model, paths, client, partition_size, n_threads, verbose
+    ):
         feats, names = [], []
         for offset, res in enumerate(results):
             path, person = paths[start + offset], identities[start + offset]
@@ -358,7 +371,8 @@ def enroll_photos(model, paths, identities, *, identifier=None, client=None,
         near = None
         if person in known:
             near = identifier.identity_distance(
-                np.stack([f["embedding"] for f in faces]), [person] * len(faces))
+                np.stack([f["embedding"] for f in faces]), [person] * len(faces)
+            )
         k, why = _enrolled_face(faces, near, identifier.threshold)
         if k is None:
             skipped.append([path, f"{path}: {why}"])
@@ -372,9 +386,14 @@ def enroll_photos(model, paths, identities, *, identifier=None, client=None,
 def _take(face, path, person, n_faces, feats, names, enrolled):
     feats.append(np.asarray(face["embedding"]))
     names.append(person)
-    enrolled.append({"image": path, "person": person,
-                     **{k: v for k, v in face.items() if k != "embedding"},
-                     "n_faces": n_faces})
+    enrolled.append(
+        {
+            "image": path,
+            "person": person,
+            **{k: v for k, v in face.items() if k != "embedding"},
+            "n_faces": n_faces,
+        }
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -531,14 +550,18 @@ class ShardedGallery(BaseEstimator):
         if n_shards is None:
             n_shards = max(1, len(workers))
         classes, codes = np.unique(y, return_inverse=True)
-        if (isinstance(n_shards, bool) or not isinstance(n_shards, (int, np.integer))
-                or not 1 <= n_shards <= len(classes)):
+        if (
+            isinstance(n_shards, bool)
+            or not isinstance(n_shards, (int, np.integer))
+            or not 1 <= n_shards <= len(classes)
+        ):
             raise ValueError(
                 f"n_shards must be an integer in [1, n_classes={len(classes)}], "
                 f"got {n_shards!r}"
             )
-        bounds = _shard_bounds(np.bincount(codes, minlength=len(classes)),
-                               int(n_shards))
+        bounds = _shard_bounds(
+            np.bincount(codes, minlength=len(classes)), int(n_shards)
+        )
         shard_of_row = np.searchsorted(bounds, codes, side="right") - 1
         self.classes_ = classes
         self.n_shards_ = int(n_shards)
@@ -553,8 +576,9 @@ class ShardedGallery(BaseEstimator):
                 continue
             worker = workers[s % len(workers)]
             data = client.scatter([X[rows], y[rows]], workers=[worker])
-            self.shards_.append(client.submit(
-                _fit_shard, template, *data, workers=[worker], pure=False))
+            self.shards_.append(
+                client.submit(_fit_shard, template, *data, workers=[worker], pure=False)
+            )
             self._workers.append(worker)
         if client is not None:
             from distributed import wait
@@ -575,9 +599,10 @@ class ShardedGallery(BaseEstimator):
             return [func(shard, X, *args) for shard in self.shards_]
         client = self.client_
         probes = client.scatter(X, broadcast=True, hash=False)
-        futures = [client.submit(func, shard, probes, *args, workers=[worker],
-                                 pure=False)
-                   for shard, worker in zip(self.shards_, self._workers)]
+        futures = [
+            client.submit(func, shard, probes, *args, workers=[worker], pure=False)
+            for shard, worker in zip(self.shards_, self._workers)
+        ]
         return client.gather(futures)
 
     def _codes(self, labels):
@@ -653,15 +678,19 @@ class ShardedGallery(BaseEstimator):
 
         check_is_fitted(self, "shards_")
         n_classes = len(self.classes_)
-        if (isinstance(k, bool) or not isinstance(k, (int, np.integer))
-                or not 1 <= k <= n_classes):
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, (int, np.integer))
+            or not 1 <= k <= n_classes
+        ):
             raise ValueError(
                 f"k must be an integer in [1, n_classes={n_classes}], got {k!r}"
             )
         results = self._each_shard(_shard_rank, np.asarray(X), int(k))
         dist = np.concatenate([d for _, d in results], axis=1)
-        codes = np.concatenate([self._codes(labels) for labels, _ in results],
-                               axis=1)
+        codes = np.concatenate([self._codes(labels) for labels, _ in results], axis=1)
         order = np.lexsort((codes, dist), axis=1)[:, :k]
-        return (self.classes_[np.take_along_axis(codes, order, axis=1)],
-                np.take_along_axis(dist, order, axis=1))
+        return (
+            self.classes_[np.take_along_axis(codes, order, axis=1)],
+            np.take_along_axis(dist, order, axis=1),
+        )

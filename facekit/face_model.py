@@ -144,12 +144,15 @@ class PretrainedFaceModel:
             )
         if cluster_threshold is not None:
             if isinstance(cluster_threshold, (bool, str)):
-                raise ValueError("cluster_threshold must be a number, got "
-                                 f"{cluster_threshold!r}")
+                raise ValueError(
+                    f"cluster_threshold must be a number, got {cluster_threshold!r}"
+                )
             cluster_threshold = float(cluster_threshold)
             if not np.isfinite(cluster_threshold) or cluster_threshold < 0:
-                raise ValueError("cluster_threshold must be a finite distance >= 0, "
-                                 f"got {cluster_threshold}")
+                raise ValueError(
+                    "cluster_threshold must be a finite distance >= 0, "
+                    f"got {cluster_threshold}"
+                )
         if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0):
             raise ValueError(f"n_jobs must be a non-zero int or None, got {n_jobs!r}")
         self.detector = detector
@@ -171,8 +174,9 @@ class PretrainedFaceModel:
         """The model as plain JSON-able values."""
         d = {"format": FORMAT, "version": VERSION, "kind": KIND}
         d.update({k: getattr(self, k) for k in _PARAMS})
-        d.update({k: getattr(self, k) for k in _OPTIONAL
-                  if getattr(self, k) is not None})
+        d.update(
+            {k: getattr(self, k) for k in _OPTIONAL if getattr(self, k) is not None}
+        )
         d["info"] = self.info
         return d
 
@@ -647,17 +651,28 @@ def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):
     # tau of clustering: the View 1 training people with 5 to 9 images, as a
     # collection in which each person appears a few times
     people = _lfw_people_file("peopleDevTrain.txt", data_home)
-    names = [f"{p}/{p}_{i:04d}.jpg" for p, n in people if 5 <= n <= 9
-             for i in range(1, n + 1)]
-    emb, _ = lfw_embeddings(names, data_home=data_home, detector=model.detector,
-                            mirror=model.mirror, upsample=model.upsample,
-                            verbose=verbose)
+    names = [
+        f"{p}/{p}_{i:04d}.jpg"
+        for p, n in people
+        if 5 <= n <= 9
+        for i in range(1, n + 1)
+    ]
+    emb, _ = lfw_embeddings(
+        names,
+        data_home=data_home,
+        detector=model.detector,
+        mirror=model.mirror,
+        upsample=model.upsample,
+        verbose=verbose,
+    )
     cluster_tau, cluster_f1 = choose_cluster_threshold(
-        emb, [n.split("/")[0] for n in names], metric=model.metric)
+        emb, [n.split("/")[0] for n in names], metric=model.metric
+    )
     params["cluster_threshold"] = round(cluster_tau, 6)
     info["cluster_threshold_calibrated_on"] = (
         "LFW View 1 peopleDevTrain people with 5 to 9 images "
-        f"({len(names)} images), best pairwise F1 of threshold clustering")
+        f"({len(names)} images), best pairwise F1 of threshold clustering"
+    )
     info["view1_train_cluster_pairwise_f1"] = round(cluster_f1, 4)
     return PretrainedFaceModel(**params, info=info)
 

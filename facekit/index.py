@@ -78,8 +78,10 @@ def _search_rows(X, cosine):
     with np.errstate(over="ignore"):
         out = np.array(X, dtype=np.float32, order="C", copy=True)
     if not np.isfinite(out).all():
-        raise ValueError("features have values beyond float32's range, which "
-                         "FAISS indexes use; use index='exact'")
+        raise ValueError(
+            "features have values beyond float32's range, which "
+            "FAISS indexes use; use index='exact'"
+        )
     if cosine and out.size:
         # scale by the largest entry first, so that squaring cannot overflow
         scale = np.abs(X).max(axis=1).astype(np.float64)
@@ -213,11 +215,7 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
                 "a FaissIndex searches gallery rows: it needs matching='nearest' "
                 f"(got {matching!r}); use index='exact' for centroids"
             )
-        if (
-            n_features is not None
-            and self.kind == "ivf_pq"
-            and n_features % self.pq_m
-        ):
+        if n_features is not None and self.kind == "ivf_pq" and n_features % self.pq_m:
             raise ValueError(
                 f"pq_m={self.pq_m} must divide the number of features "
                 f"({n_features}) for kind='ivf_pq'"
@@ -255,7 +253,7 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
         if n_rows < 2**self.pq_nbits:
             raise ValueError(
                 f"IVF-PQ with pq_nbits={self.pq_nbits} trains on at least "
-                f"{2 ** self.pq_nbits} gallery rows (got {n_rows}); lower "
+                f"{2**self.pq_nbits} gallery rows (got {n_rows}); lower "
                 "pq_nbits or use another kind"
             )
         # "np": no polysemous training (7x the training time, for Hamming
@@ -278,8 +276,9 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
             )
         if not index.is_trained:
             index.train(rows)
-        search = _FaissSearch(index, self._build_key(metric, rows.shape[1]),
-                              self.kind, cosine)
+        search = _FaissSearch(
+            index, self._build_key(metric, rows.shape[1]), self.kind, cosine
+        )
         search.add(rows, ids, prepared=True)
         return search
 
@@ -336,8 +335,9 @@ class _FaissSearch:
         if len(self.deleted):
             kwargs["sel"] = faiss.IDSelectorNot(faiss.IDSelectorBatch(self.deleted))
         if self.kind == "hnsw":
-            return faiss.SearchParametersHNSW(efSearch=int(estimator.ef_search),
-                                              **kwargs)
+            return faiss.SearchParametersHNSW(
+                efSearch=int(estimator.ef_search), **kwargs
+            )
         if self.kind in ("ivf_flat", "ivf_pq"):
             return faiss.SearchParametersIVF(nprobe=int(estimator.nprobe), **kwargs)
         return faiss.SearchParameters(**kwargs) if kwargs else None
@@ -370,8 +370,13 @@ class _FaissSearch:
 
     def __getstate__(self):
         # FAISS objects do not pickle: their own serialisation does
-        return {"data": self.to_array(), "key": self.key, "kind": self.kind,
-                "cosine": self.cosine, "deleted": self.deleted}
+        return {
+            "data": self.to_array(),
+            "key": self.key,
+            "kind": self.kind,
+            "cosine": self.cosine,
+            "deleted": self.deleted,
+        }
 
     def __setstate__(self, state):
         faiss = _import_faiss()
@@ -390,9 +395,7 @@ class _FaissSearch:
         """Every id held by the index (tombstoned ones included), sorted."""
         faiss = _import_faiss()
         index = faiss.downcast_index(self.index)
-        if isinstance(index, faiss.IndexIDMap2) or isinstance(
-            index, faiss.IndexIDMap
-        ):
+        if isinstance(index, faiss.IndexIDMap2) or isinstance(index, faiss.IndexIDMap):
             return np.sort(faiss.vector_to_array(index.id_map).astype(np.int64))
         ivf = faiss.extract_index_ivf(index)
         invlists = ivf.invlists
@@ -448,8 +451,13 @@ class _FaissSearch:
             )
         if estimator.kind in ("flat", "hnsw") and inner is index:
             raise ValueError("the FAISS index has no ids (IndexIDMap2 expected)")
-        return cls(owner, estimator._build_key(metric, n_features), estimator.kind,
-                   cosine, deleted)
+        return cls(
+            owner,
+            estimator._build_key(metric, n_features),
+            estimator.kind,
+            cosine,
+            deleted,
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -534,6 +542,5 @@ def _attach_gallery_index(identifier, arrays, meta):
         raise ValueError("the FAISS index does not hold the gallery's rows")
     identifier.set_params(index=index)
     store = identifier._store
-    store.update(row_ids=row_ids.copy(), next_id=next_id, faiss=search,
-                 id_codes=None)
+    store.update(row_ids=row_ids.copy(), next_id=next_id, faiss=search, id_codes=None)
     return identifier

@@ -118,7 +118,8 @@ def _check_max_pixels(max_pixels):
             ) from None
         if max_pixels < 1:
             raise ValueError(
-                f"${MAX_PIXELS_ENV} must be a positive integer, got {value!r}")
+                f"${MAX_PIXELS_ENV} must be a positive integer, got {value!r}"
+            )
         return max_pixels
     if max_pixels is None:
         return None
@@ -291,14 +292,18 @@ def imread(path, *, color=False, max_pixels="auto", dtype=np.float32):
 
     if not os.path.exists(path):
         if os.path.islink(path):
-            raise ImageLoadError(path, "a symbolic link to nothing (its target "
-                                 "is missing, or the links go round in a loop)")
+            raise ImageLoadError(
+                path,
+                "a symbolic link to nothing (its target "
+                "is missing, or the links go round in a loop)",
+            )
         raise FileNotFoundError(2, "image file not found", path)
     if os.path.isdir(path):
         raise ImageLoadError(path, "is a directory, not an image file")
     if not os.path.isfile(path):
-        raise ImageLoadError(path, "not a regular file (a pipe, socket or "
-                             "device), not an image file")
+        raise ImageLoadError(
+            path, "not a regular file (a pipe, socket or device), not an image file"
+        )
     if os.path.getsize(path) == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
 
@@ -314,8 +319,10 @@ def imread(path, *, color=False, max_pixels="auto", dtype=np.float32):
     except UnidentifiedImageError as exc:
         reason = "not a recognised image format"
         if os.path.splitext(path)[1].lower() in (".heic", ".heif"):
-            reason += (" (HEIC/HEIF photos, as iPhones take them, need the "
-                       "pillow-heif package: pip install pillow-heif)")
+            reason += (
+                " (HEIC/HEIF photos, as iPhones take them, need the "
+                "pillow-heif package: pip install pillow-heif)"
+            )
         raise ImageLoadError(path, reason) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
@@ -346,8 +353,9 @@ def imread(path, *, color=False, max_pixels="auto", dtype=np.float32):
             with warnings.catch_warnings():
                 # Pillow warns "Corrupt EXIF data" on every read of such a
                 # file; an orientation it cannot read is reported below
-                warnings.filterwarnings("ignore", message="(?i).*corrupt exif",
-                                        category=UserWarning)
+                warnings.filterwarnings(
+                    "ignore", message="(?i).*corrupt exif", category=UserWarning
+                )
                 oriented = ImageOps.exif_transpose(img)
         except Exception as exc:  # malformed EXIF must not hide the image
             warnings.warn(
@@ -465,8 +473,10 @@ def _check_output_shape(output_shape):
         return None
     try:
         shape = tuple(int(s) for s in output_shape)
-        valid = len(shape) == 2 and min(shape) >= 1 and all(
-            float(s) == int(s) for s in output_shape
+        valid = (
+            len(shape) == 2
+            and min(shape) >= 1
+            and all(float(s) == int(s) for s in output_shape)
         )
     except (TypeError, ValueError):
         valid = False
@@ -554,8 +564,9 @@ def imread_collection(
             reason = str(exc)
             name = os.fspath(path)
             errors.append((name, reason))
-            warnings.warn(f"skipping {name!r}: {reason}", ImageLoadWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"skipping {name!r}: {reason}", ImageLoadWarning, stacklevel=2
+            )
             continue
         if output_shape is not None:
             image = _resize(image, output_shape, dtype)

@@ -167,7 +167,8 @@ class SamePairWhitening(TransformerMixin, BaseEstimator):
             if faces.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"faces have {faces.shape[1]} features, but "
-                    f"{type(self).__name__} is expecting {self.n_features_in_}")
+                    f"{type(self).__name__} is expecting {self.n_features_in_}"
+                )
             return faces @ self.components_
         pairs = _check_fitted_pairs(self, pairs, dtype=np.float64)
         return pairs @ self.components_

@@ -54,14 +54,28 @@ import numpy as np
 
 from facekit.detection._crop import LFW_BOX
 
-__all__ = ["FaceModel", "default_model_path", "load_model", "calibrate_model",
-           "make_default_model"]
+__all__ = [
+    "FaceModel",
+    "default_model_path",
+    "load_model",
+    "calibrate_model",
+    "make_default_model",
+]
 
 FORMAT = "facekit-face-model"
 VERSION = 2  # 2: optional "mirror" and a learned projection (.npz files)
 CROPS = ("auto", "lfw", "detect", "none")
-_PARAMS = ("image_shape", "lfw_box", "scales", "method", "grid", "normalize",
-           "metric", "threshold", "crop")
+_PARAMS = (
+    "image_shape",
+    "lfw_box",
+    "scales",
+    "method",
+    "grid",
+    "normalize",
+    "metric",
+    "threshold",
+    "crop",
+)
 _OPTIONAL = {"mirror": False}
 _PROJECTION = ("mean", "components", "whitening")
 _MAX_SIDE = 1024  # largest face crop side a model may ask for
@@ -138,10 +152,22 @@ class FaceModel:
     (2, 1372)
     """
 
-    def __init__(self, *, image_shape=(62, 47), lfw_box=LFW_BOX,
-                 scales=((8, 1), (16, 2)), method="uniform", grid=(7, 7),
-                 normalize="l1", metric="chi2", threshold=0.5, crop="auto",
-                 mirror=False, projection=None, info=None):
+    def __init__(
+        self,
+        *,
+        image_shape=(62, 47),
+        lfw_box=LFW_BOX,
+        scales=((8, 1), (16, 2)),
+        method="uniform",
+        grid=(7, 7),
+        normalize="l1",
+        metric="chi2",
+        threshold=0.5,
+        crop="auto",
+        mirror=False,
+        projection=None,
+        info=None,
+    ):
         from facekit.distances import check_metric
 
         if crop not in CROPS:
@@ -153,7 +179,8 @@ class FaceModel:
                 f"threshold must be a finite distance >= 0, got {threshold}"
             )
         image_shape, lfw_box, scales, grid = _check_geometry(
-            image_shape, lfw_box, scales, method, grid)
+            image_shape, lfw_box, scales, method, grid
+        )
         self.image_shape = image_shape
         self.lfw_box = lfw_box
         self.scales = scales
@@ -179,12 +206,19 @@ class FaceModel:
             Every parameter plus the format name and version.
         """
         return {
-            "format": FORMAT, "version": VERSION,
-            "image_shape": list(self.image_shape), "lfw_box": list(self.lfw_box),
-            "scales": [list(s) for s in self.scales], "method": self.method,
-            "grid": list(self.grid), "normalize": self.normalize,
-            "metric": self.metric, "threshold": self.threshold, "crop": self.crop,
-            "mirror": self.mirror, "info": self.info,
+            "format": FORMAT,
+            "version": VERSION,
+            "image_shape": list(self.image_shape),
+            "lfw_box": list(self.lfw_box),
+            "scales": [list(s) for s in self.scales],
+            "method": self.method,
+            "grid": list(self.grid),
+            "normalize": self.normalize,
+            "metric": self.metric,
+            "threshold": self.threshold,
+            "crop": self.crop,
+            "mirror": self.mirror,
+            "info": self.info,
         }
 
     def to_dict_params(self):
@@ -219,7 +253,8 @@ class FaceModel:
             if not path.endswith(".npz"):
                 raise ValueError(
                     f"{path}: a model with a learned projection is stored as an "
-                    ".npz file")
+                    ".npz file"
+                )
             arrays = dict(self.projection or {})
             if "components" in arrays:  # half precision keeps the file small
                 arrays["components"] = arrays["components"].astype(np.float16)
@@ -254,15 +289,20 @@ class FaceModel:
         if not isinstance(d.get("version"), int) or d["version"] > VERSION:
             raise ValueError(
                 f"{source} has model format version {d.get('version')!r}; this "
-                f"facekit reads up to {VERSION}")
+                f"facekit reads up to {VERSION}"
+            )
         keys = _PARAMS
         missing = [k for k in keys if k not in d]
         if missing:
             raise ValueError(f"{source} lacks the fields {missing}")
         optional = {k: d.get(k, default) for k, default in _OPTIONAL.items()}
         try:
-            return cls(**{k: d[k] for k in keys}, **optional, projection=projection,
-                       info=d.get("info"))
+            return cls(
+                **{k: d[k] for k in keys},
+                **optional,
+                projection=projection,
+                info=d.get("info"),
+            )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{source} holds an invalid model: {exc}") from exc
 
@@ -284,8 +324,12 @@ class FaceModel:
         """
         from facekit.detection import FaceCropper
 
-        return FaceCropper(crop=self.crop, image_shape=self.image_shape,
-                           lfw_box=self.lfw_box, no_face=no_face).fit()
+        return FaceCropper(
+            crop=self.crop,
+            image_shape=self.image_shape,
+            lfw_box=self.lfw_box,
+            no_face=no_face,
+        ).fit()
 
     def pipeline(self):
         """The model as a fitted scikit-learn Pipeline: images to features.
@@ -329,9 +373,13 @@ class FaceModel:
 
         from facekit.features import FlipConcatTransformer, LBPTransformer
 
-        lbp = LBPTransformer(image_shape=self.image_shape, scales=self.scales,
-                             method=self.method, grid=self.grid,
-                             normalize=self.normalize)
+        lbp = LBPTransformer(
+            image_shape=self.image_shape,
+            scales=self.scales,
+            method=self.method,
+            grid=self.grid,
+            normalize=self.normalize,
+        )
         if self.mirror:
             lbp = FlipConcatTransformer(lbp, image_shape=self.image_shape)
         # LBP learns nothing: fitting on one blank crop sets its input width
@@ -340,18 +388,27 @@ class FaceModel:
         n_views = 2 if self.mirror else 1
         if self.projection is None:
             if self.mirror:
-                steps.append(("pool", FunctionTransformer(
-                    _mean_of_views, kw_args={"n_views": n_views})))
+                steps.append(
+                    (
+                        "pool",
+                        FunctionTransformer(
+                            _mean_of_views, kw_args={"n_views": n_views}
+                        ),
+                    )
+                )
             return steps
         n_lbp = lbp.transform(np.zeros((1, lbp.n_features_in_))).shape[1] // n_views
         mean = self.projection["mean"]
         if n_lbp != mean.shape[0]:
             raise ValueError(
                 f"the model's projection expects {mean.shape[0]} LBP features, "
-                f"its LBP settings give {n_lbp}")
+                f"its LBP settings give {n_lbp}"
+            )
         return steps + [
-            ("project", _stored_view_pooling(mean, self.projection["components"],
-                                             n_views)),
+            (
+                "project",
+                _stored_view_pooling(mean, self.projection["components"], n_views),
+            ),
             ("whiten", _stored_whitening(self.projection["whitening"])),
         ]
 
@@ -423,14 +480,16 @@ class FaceModel:
         """
         if no_face not in NO_FACE:
             raise ValueError(f"no_face must be one of {NO_FACE}, got {no_face!r}")
-        faces, boxes = self.cropper(no_face=no_face).transform_boxes(images,
-                                                                     names=names)
+        faces, boxes = self.cropper(no_face=no_face).transform_boxes(
+            images, names=names
+        )
         found = ~np.isnan(faces).any(axis=1)
         if found.all():
             out = self._features_of_faces(faces)
         else:  # failures to acquire keep their NaN rows
-            feats = self._features_of_faces(faces[found] if found.any()
-                                            else np.zeros((1, faces.shape[1])))
+            feats = self._features_of_faces(
+                faces[found] if found.any() else np.zeros((1, faces.shape[1]))
+            )
             out = np.full((len(faces), feats.shape[1]), np.nan)
             out[found] = feats[: found.sum()]
         return (out, boxes) if return_boxes else out
@@ -512,15 +571,16 @@ def load_model(path=None, *, max_bytes=None):
         raise InvalidFileError(path, f"cannot read model file: {exc}") from exc
     try:
         if head == b"PK":  # an .npz archive: arrays + JSON metadata
-            arrays, meta = _read_npz(path, FORMAT, max_version=VERSION,
-                                     max_bytes=max_bytes)
+            arrays, meta = _read_npz(
+                path, FORMAT, max_version=VERSION, max_bytes=max_bytes
+            )
             unknown = sorted(set(arrays) - set(_PROJECTION))
             if unknown:
                 raise InvalidFileError(path, f"holds unknown arrays {unknown}")
-            return FaceModel.from_dict(meta, source="model file",
-                                       projection=arrays or None)
-        return FaceModel.from_dict(_read_json(path, "face model"),
-                                   source="model file")
+            return FaceModel.from_dict(
+                meta, source="model file", projection=arrays or None
+            )
+        return FaceModel.from_dict(_read_json(path, "face model"), source="model file")
     except InvalidFileError:
         raise
     except ValueError as exc:  # a field of the model
@@ -537,16 +597,20 @@ def _check_geometry(image_shape, lfw_box, scales, method, grid):
     lfw_box = check_int_tuple(lfw_box, 4, "lfw_box", 0, _LFW_SIZE)
     top, bottom, left, right = lfw_box
     if not (top < bottom and left < right):
-        raise ValueError(f"lfw_box must be (top, bottom, left, right) of a "
-                         f"non-empty box, got {lfw_box}")
+        raise ValueError(
+            f"lfw_box must be (top, bottom, left, right) of a "
+            f"non-empty box, got {lfw_box}"
+        )
     scales = tuple(_check_scales(scales, method))
     if any(R > max(image_shape) for _, R in scales):
-        raise ValueError(f"LBP radii must not exceed the crop {image_shape}, "
-                         f"got scales {scales}")
+        raise ValueError(
+            f"LBP radii must not exceed the crop {image_shape}, got scales {scales}"
+        )
     grid = check_int_tuple(grid, 2, "grid", 1, _MAX_SIDE)
     if grid[0] > image_shape[0] or grid[1] > image_shape[1]:
-        raise ValueError(f"grid {grid} has more cells than the crop "
-                         f"{image_shape} has pixels")
+        raise ValueError(
+            f"grid {grid} has more cells than the crop {image_shape} has pixels"
+        )
     return image_shape, lfw_box, scales, grid
 
 
@@ -562,12 +626,17 @@ def _check_projection(projection):
             raise ValueError(f"projection array {key!r} must be finite numbers")
         out[key] = arr.astype(np.float64)
     mean, comp, white = out["mean"], out["components"], out["whitening"]
-    if (mean.ndim != 1 or comp.ndim != 2 or white.ndim != 2
-            or comp.shape[0] != mean.shape[0]
-            or white.shape != (comp.shape[1], comp.shape[1])):
+    if (
+        mean.ndim != 1
+        or comp.ndim != 2
+        or white.ndim != 2
+        or comp.shape[0] != mean.shape[0]
+        or white.shape != (comp.shape[1], comp.shape[1])
+    ):
         raise ValueError(
             "projection arrays do not fit together: mean "
-            f"{mean.shape}, components {comp.shape}, whitening {white.shape}")
+            f"{mean.shape}, components {comp.shape}, whitening {white.shape}"
+        )
     return out
 
 
@@ -611,8 +680,9 @@ def _stored_whitening(whitening):
     return white
 
 
-def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
-                    download_if_missing=False):
+def calibrate_model(
+    model=None, *, n_components=None, reg=0.1, data_home=None, download_if_missing=False
+):
     """Fit a model's projection (optional) and τ on LFW View 1 training pairs.
 
     The features are computed exactly as :meth:`FaceModel.features` computes
@@ -665,9 +735,13 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
     params = dict(model.to_dict_params(), crop="none")
     faces = {}
     for subset in ("train", "test"):
-        data = fetch_lfw_pairs(subset=subset, data_home=data_home, resize=1.0,
-                               slice_=(slice(t, b), slice(left, right)),
-                               download_if_missing=download_if_missing)
+        data = fetch_lfw_pairs(
+            subset=subset,
+            data_home=data_home,
+            resize=1.0,
+            slice_=(slice(t, b), slice(left, right)),
+            download_if_missing=download_if_missing,
+        )
         imgs = data.images.reshape(-1, *data.images.shape[2:])
         faces[subset] = (list(imgs), data.target)
     projection = model.projection
@@ -679,8 +753,12 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
         imgs, y = faces["train"]
         lbp = bare._face_steps()[0][1]
         pool = ViewPoolingTransformer(
-            PCA(n_components=n_components, whiten=True, svd_solver="randomized",
-                random_state=0),
+            PCA(
+                n_components=n_components,
+                whiten=True,
+                svd_solver="randomized",
+                random_state=0,
+            ),
             n_views=2 if model.mirror else 1,
         ).fit(lbp.transform(bare.prepare(imgs)))
         pca = pool.transformer_
@@ -690,13 +768,17 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
         # the stored (float16) components are the ones used from now on
         comp = comp.astype(np.float16).astype(np.float64)
         identity = np.eye(n_components)
-        z = FaceModel(**params, projection={"mean": mean, "components": comp,
-                                            "whitening": identity})
+        z = FaceModel(
+            **params,
+            projection={"mean": mean, "components": comp, "whitening": identity},
+        )
         pairs = z.features(imgs).reshape(len(y), 2, -1)
         white = SamePairWhitening(reg=reg).fit(pairs, y).components_
         projection = {"mean": mean, "components": comp, "whitening": white}
-        info["projection"] = (f"whitened PCA ({n_components}) of the training "
-                              f"pairs' images, same-pair whitening (reg={reg})")
+        info["projection"] = (
+            f"whitened PCA ({n_components}) of the training "
+            f"pairs' images, same-pair whitening (reg={reg})"
+        )
     fitted = FaceModel(**params, projection=projection)
     sets = {}
     for subset, (imgs, y) in faces.items():
@@ -708,9 +790,15 @@ def calibrate_model(model=None, *, n_components=None, reg=0.1, data_home=None,
     return FaceModel(**params, projection=projection, info=info)
 
 
-DEFAULT_MODEL = {"image_shape": (80, 60), "scales": ((8, 1), (8, 2)),
-                     "method": "nri_uniform", "grid": (8, 6), "normalize": "sqrt",
-                     "metric": "cosine", "mirror": True}
+DEFAULT_MODEL = {
+    "image_shape": (80, 60),
+    "scales": ((8, 1), (8, 2)),
+    "method": "nri_uniform",
+    "grid": (8, 6),
+    "normalize": "sqrt",
+    "metric": "cosine",
+    "mirror": True,
+}
 
 
 def make_default_model(path, *, data_home=None, n_components=150):
@@ -736,8 +824,9 @@ def make_default_model(path, *, data_home=None, n_components=150):
     model : FaceModel
         The written model.
     """
-    model = calibrate_model(FaceModel(**DEFAULT_MODEL), n_components=n_components,
-                            data_home=data_home)
+    model = calibrate_model(
+        FaceModel(**DEFAULT_MODEL), n_components=n_components, data_home=data_home
+    )
     model.save(path)
     return model
 

@@ -22,8 +22,15 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 __all__ = ["check_pairs", "check_pair_labels", "make_pairs", "PairTransformer"]
 
 
-def check_pairs(pairs, *, ensure_finite=True, dtype="numeric", copy=False,
-                allow_flat=True, estimator=None):
+def check_pairs(
+    pairs,
+    *,
+    ensure_finite=True,
+    dtype="numeric",
+    copy=False,
+    allow_flat=True,
+    estimator=None,
+):
     """Validate pairs and return them as an array ``(n_pairs, 2, n_features)``.
 
     Parameters
@@ -57,9 +64,12 @@ def check_pairs(pairs, *, ensure_finite=True, dtype="numeric", copy=False,
     >>> check_pairs([[0, 1, 1, 1]]).shape
     (1, 2, 2)
     """
-    name = "" if estimator is None else (
-        estimator if isinstance(estimator, str) else type(estimator).__name__
-    ) + ": "
+    name = (
+        ""
+        if estimator is None
+        else (estimator if isinstance(estimator, str) else type(estimator).__name__)
+        + ": "
+    )
     if hasattr(pairs, "__array__") or isinstance(pairs, (list, tuple)):
         try:
             arr = np.asarray(pairs) if not hasattr(pairs, "iloc") else pairs.to_numpy()
@@ -154,8 +164,9 @@ def check_pair_labels(y_pairs, n_pairs=None):
     return (y == 1).astype(int)
 
 
-def make_pairs(X, y, *, n_pairs=None, same_fraction=0.5, random_state=None,
-               return_identities=True):
+def make_pairs(
+    X, y, *, n_pairs=None, same_fraction=0.5, random_state=None, return_identities=True
+):
     """Draw balanced same / different pairs from images with identity labels.
 
     Same-person pairs are drawn uniformly among the image pairs of every person

@@ -139,8 +139,9 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
                     "pass y (1 = same, 0 = different) or a float threshold"
                 )
             y = check_pair_labels(y, n_pairs=pairs.shape[0])
-            self._calibrate_threshold(self.threshold, y, -self._distances(pairs),
-                                      target_far=self.target_far)
+            self._calibrate_threshold(
+                self.threshold, y, -self._distances(pairs), target_far=self.target_far
+            )
         # negation is exact: distance <= threshold_ iff -distance >= -threshold_
         self.threshold_ = -self.decision_threshold_
         return self
@@ -247,8 +248,15 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(self, *, combine="absdiff", C=1.0, standardize=True, max_iter=1000,
-                 class_weight=None):
+    def __init__(
+        self,
+        *,
+        combine="absdiff",
+        C=1.0,
+        standardize=True,
+        max_iter=1000,
+        class_weight=None,
+    ):
         self.combine = combine
         self.C = C
         self.standardize = standardize
@@ -343,7 +351,7 @@ def _bilinear_scores(a, b, G, M, intercept):
 def _unpack_bilinear(params, d):
     """Symmetric ``G`` and ``M`` and the intercept from the solver's vector."""
     G = params[: d * d].reshape(d, d)
-    M = params[d * d: 2 * d * d].reshape(d, d)
+    M = params[d * d : 2 * d * d].reshape(d, d)
     return (G + G.T) / 2, (M + M.T) / 2, float(params[-1])
 
 
@@ -477,8 +485,9 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
-    def __init__(self, *, alpha=3e-5, normalize=True, threshold="auto", max_iter=500,
-                 tol=1e-6):
+    def __init__(
+        self, *, alpha=3e-5, normalize=True, threshold="auto", max_iter=500, tol=1e-6
+    ):
         self.alpha = alpha
         self.normalize = normalize
         self.threshold = threshold
@@ -527,17 +536,23 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             )
         prior = LogisticRegression(C=1e6, max_iter=1000).fit(inner[:, None], y)
         self.prior_scale_ = float(prior.coef_[0, 0])
-        start = np.concatenate([
-            (self.prior_scale_ * np.eye(d)).ravel(), np.zeros(d * d),
-            [prior.intercept_[0]],
-        ])
+        start = np.concatenate(
+            [
+                (self.prior_scale_ * np.eye(d)).ravel(),
+                np.zeros(d * d),
+                [prior.intercept_[0]],
+            ]
+        )
         # The objective's products are small (n_pairs x d by d x d, d in the
         # low hundreds): several BLAS threads only add synchronisation, which
         # on a busy machine costs several times the work itself (as KMeans,
         # the solver runs on one BLAS thread; the results agree to rounding).
         with threadpool_limits(limits=1, user_api="blas"):
             result = minimize(
-                _bilinear_objective, start, jac=True, method="L-BFGS-B",
+                _bilinear_objective,
+                start,
+                jac=True,
+                method="L-BFGS-B",
                 args=(a, b, y, self.alpha, self.prior_scale_),
                 options={"maxiter": self.max_iter, "gtol": self.tol},
             )

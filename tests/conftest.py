@@ -92,8 +92,9 @@ def _facekit_cache(tmp_path_factory):
     yield
 
 
-def make_synthetic_faces(n_identities=6, n_per_identity=5, shape=(12, 10),
-                         noise=0.05, random_state=0):
+def make_synthetic_faces(
+    n_identities=6, n_per_identity=5, shape=(12, 10), noise=0.05, random_state=0
+):
     """Tiny synthetic 'faces': one random prototype per identity plus noise.
 
     Returns ``X`` of shape (n_identities * n_per_identity, h * w) in [0, 1]
@@ -140,5 +141,6 @@ def make_lfw_like_portrait(variant=0):
     gray = rgb2gray(data.astronaut())
     top, left, side = 2 + 4 * variant, 115 - 3 * variant, 216 - 4 * variant
     crop = gray[top : top + side, left : left + side]
-    return np.clip(resize(crop, (250, 250), anti_aliasing=True)
-                   ** (1.0 + 0.15 * variant), 0, 1)
+    return np.clip(
+        resize(crop, (250, 250), anti_aliasing=True) ** (1.0 + 0.15 * variant), 0, 1
+    )

@@ -27,7 +27,8 @@ def _write_people(root, n_people=3, n_images=2, size=(40, 32), seed=0):
         for i in range(n_images):
             img = np.clip(protos[k] + 0.03 * rng.randn(*size), 0, 1)
             Image.fromarray((img * 255).astype(np.uint8)).save(
-                root / f"person{k}" / f"p{k}_{i}.png")
+                root / f"person{k}" / f"p{k}_{i}.png"
+            )
     return protos
 
 
@@ -56,15 +57,23 @@ def _check_table(records):
 
 
 def test_top_level_names_are_the_api():
-    for name in ("compare_faces", "enroll_folder", "identify_photos",
-                 "cluster_photos", "load_face_model"):
+    for name in (
+        "compare_faces",
+        "enroll_folder",
+        "identify_photos",
+        "cluster_photos",
+        "load_face_model",
+    ):
         assert getattr(facekit, name) is getattr(api, name)
         assert name in facekit.__all__
     # import facekit stays light: no torch, no scikit-learn
-    code = ("import sys, facekit; "
-            "print(any(m.split('.')[0] in ('torch', 'sklearn') for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, check=True)
+    code = (
+        "import sys, facekit; "
+        "print(any(m.split('.')[0] in ('torch', 'sklearn') for m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -92,8 +101,9 @@ def test_compare_faces(tmp_path, lbp_model):
 def test_enroll_identify_and_cluster_records(tmp_path, lbp_model):
     protos = _write_people(tmp_path / "people")
     (tmp_path / "people" / "person1" / "broken.png").write_bytes(b"not a png")
-    gallery, records = facekit.enroll_folder(tmp_path / "people",
-                                             tmp_path / "g.npz", model=lbp_model)
+    gallery, records = facekit.enroll_folder(
+        tmp_path / "people", tmp_path / "g.npz", model=lbp_model
+    )
     assert gallery.classes_.tolist() == ["person0", "person1", "person2"]
     assert [r["status"] for r in records].count("ok") == 6
     broken = next(r for r in records if r["image"].endswith("broken.png"))
@@ -105,9 +115,13 @@ def test_enroll_identify_and_cluster_records(tmp_path, lbp_model):
     stranger = tmp_path / "stranger.png"
     img = 1 - protos[0]  # nobody enrolled
     Image.fromarray((img * 255).astype(np.uint8)).save(stranger)
-    found = facekit.identify_photos([probe, str(stranger), str(tmp_path / "x.png")],
-                                    tmp_path / "g.npz", model=lbp_model,
-                                    threshold=0.05, top_k=2)
+    found = facekit.identify_photos(
+        [probe, str(stranger), str(tmp_path / "x.png")],
+        tmp_path / "g.npz",
+        model=lbp_model,
+        threshold=0.05,
+        top_k=2,
+    )
     assert [r["status"] for r in found] == ["ok", "ok", "unreadable"]
     assert found[0]["identity"] == "person2" and found[0]["recognized"] is True
     assert found[0]["nearest"] == "person2" and found[0]["distance"] == 0.0
@@ -121,8 +135,9 @@ def test_enroll_identify_and_cluster_records(tmp_path, lbp_model):
     again = facekit.identify_photos(probe, gallery, model=lbp_model)
     assert again[0]["identity"] == "person2"
 
-    clusters = facekit.cluster_photos(tmp_path / "people", model=lbp_model,
-                                      n_clusters=3)
+    clusters = facekit.cluster_photos(
+        tmp_path / "people", model=lbp_model, n_clusters=3
+    )
     ok = [r for r in clusters if r["status"] == "ok"]
     by_person = {}
     for r in ok:
@@ -146,8 +161,9 @@ def test_errors_are_value_errors(tmp_path, lbp_model):
         facekit.load_face_model(lbp_model, detector="mmod")
     # a gallery made by another model is an error, not wrong names
     facekit.enroll_folder(tmp_path / "people", tmp_path / "g.npz", model=lbp_model)
-    other = FaceModel(image_shape=(40, 32), crop="none", threshold=1.0,
-                      grid=(4, 4), normalize="sqrt")
+    other = FaceModel(
+        image_shape=(40, 32), crop="none", threshold=1.0, grid=(4, 4), normalize="sqrt"
+    )
     probe = next((tmp_path / "people").rglob("*.png"))
     with pytest.raises(ValueError, match="enrolled with another face model"):
         facekit.identify_photos([probe], tmp_path / "g.npz", model=other)
@@ -159,16 +175,41 @@ def test_cli_prints_the_api_records(tmp_path, lbp_model, capsys):
     b = str(tmp_path / "people" / "person1" / "p1_0.png")
     assert main(["verify", a, b, "--model", lbp_model, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == facekit.compare_faces(
-        a, b, model=lbp_model)
+        a, b, model=lbp_model
+    )
     gallery = str(tmp_path / "g.npz")
-    assert main(["enroll", str(tmp_path / "people"), "-o", gallery,
-                 "--model", lbp_model, "--json"]) == 0
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "people"),
+                "-o",
+                gallery,
+                "--model",
+                lbp_model,
+                "--json",
+            ]
+        )
+        == 0
+    )
     enrolled = json.loads(capsys.readouterr().out)["enrolled"]
-    assert enrolled == facekit.enroll_folder(tmp_path / "people",
-                                             model=lbp_model)[1]
+    assert enrolled == facekit.enroll_folder(tmp_path / "people", model=lbp_model)[1]
     missing = str(tmp_path / "missing.png")
-    assert main(["identify", a, missing, "--gallery", gallery,
-                 "--model", lbp_model, "--json"]) == EXIT_SKIPPED
+    assert (
+        main(
+            [
+                "identify",
+                a,
+                missing,
+                "--gallery",
+                gallery,
+                "--model",
+                lbp_model,
+                "--json",
+            ]
+        )
+        == EXIT_SKIPPED
+    )
     out = json.loads(capsys.readouterr().out)
     records = facekit.identify_photos([a, missing], gallery, model=lbp_model)
     assert out["results"][0]["faces"] == [records[0]]
@@ -216,22 +257,38 @@ def test_identify_photos_expands_folders(tmp_path, lbp_model, capsys):
     (probes / "notes.txt").write_text("not an image: not listed")
     found = facekit.identify_photos([probes], tmp_path / "g.npz", model=lbp_model)
     assert [r["image"].split("/")[-1] for r in found] == [
-        "broken.png", "p0_1.png", "p2_1.png"]
+        "broken.png",
+        "p0_1.png",
+        "p2_1.png",
+    ]
     assert [r["identity"] for r in found] == [None, "person0", "person2"]
     assert found[0]["status"] == "unreadable"
     # a folder and a file, mixed, on the command line
     explicit = str(tmp_path / "people" / "person1" / "p1_0.png")
-    rc = main(["identify", "--gallery", str(tmp_path / "g.npz"), "--model",
-               lbp_model, "--json", str(probes), explicit])
+    rc = main(
+        [
+            "identify",
+            "--gallery",
+            str(tmp_path / "g.npz"),
+            "--model",
+            lbp_model,
+            "--json",
+            str(probes),
+            explicit,
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == EXIT_SKIPPED  # the broken file was skipped
     assert [r["image"].split("/")[-1] for r in out["results"]] == [
-        "broken.png", "p0_1.png", "p2_1.png", "p1_0.png"]
+        "broken.png",
+        "p0_1.png",
+        "p2_1.png",
+        "p1_0.png",
+    ]
     assert out["results"][-1]["faces"][0]["identity"] == "person1"
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no images found"):
-        facekit.identify_photos(tmp_path / "empty", tmp_path / "g.npz",
-                                model=lbp_model)
+        facekit.identify_photos(tmp_path / "empty", tmp_path / "g.npz", model=lbp_model)
 
 
 def test_folders_list_webp_and_gif_photos(tmp_path):
@@ -242,16 +299,22 @@ def test_folders_list_webp_and_gif_photos(tmp_path):
         if name.endswith("txt"):
             (tmp_path / name).write_text("no")
         else:
-            img.save(tmp_path / name, format={"webp": "WEBP", "GIF": "GIF",
-                                               "JPG": "JPEG"}[name.split(".")[1]])
+            img.save(
+                tmp_path / name,
+                format={"webp": "WEBP", "GIF": "GIF", "JPG": "JPEG"}[
+                    name.split(".")[1]
+                ],
+            )
     listed = [p.split("/")[-1] for p in api._expand_images(tmp_path)]
     assert listed == ["a.webp", "b.GIF", "c.JPG"]
 
 
 def _faces(*specs):
     """Face records: (embedding, box side, score) each."""
-    return [{"embedding": np.asarray(e, float), "box": [0, 0, side, side],
-             "score": score} for e, side, score in specs]
+    return [
+        {"embedding": np.asarray(e, float), "box": [0, 0, side, side], "score": score}
+        for e, side, score in specs
+    ]
 
 
 def test_enrolled_face_of_a_photo_with_several_faces():
@@ -285,8 +348,11 @@ def test_enroll_folder_skips_ambiguous_photos(tmp_path, lbp_model, monkeypatch):
         found = real(model, images, progress, client)
         i = next(i for i, p in enumerate(images) if str(p).endswith("p1_1.png"))
         j = next(i for i, p in enumerate(images) if str(p).endswith("p0_0.png"))
-        stranger = {"embedding": found[i][0][0]["embedding"] + 5.0, "box": None,
-                    "score": None}
+        stranger = {
+            "embedding": found[i][0][0]["embedding"] + 5.0,
+            "box": None,
+            "score": None,
+        }
         found[i] = ([found[j][0][0], stranger], "ok", None)
         return found
 
@@ -317,12 +383,13 @@ def test_enroll_photos_on_a_cluster_picks_the_persons_face(monkeypatch):
 
     def partitions(model, paths, client, partition_size, n_threads, verbose):
         for start in range(0, len(paths), partition_size):
-            yield start, results[start:start + partition_size]
+            yield start, results[start : start + partition_size]
 
     monkeypatch.setattr(distributed, "_iter_partitions", partitions)
     monkeypatch.delenv("FACEKIT_SCHEDULER", raising=False)
     ident, enrolled, skipped = distributed.enroll_photos(
-        model, ["a1", "a2", "b1"], ["ann", "ann", "bob"], partition_size=1)
+        model, ["a1", "a2", "b1"], ["ann", "ann", "bob"], partition_size=1
+    )
     assert [(r["image"], r["n_faces"]) for r in enrolled] == [("a1", 1), ("a2", 2)]
     assert ident.classes_.tolist() == ["ann"]
     np.testing.assert_allclose(ident.identity_distance([ann + 0.1], ["ann"]), 0)
@@ -336,11 +403,36 @@ def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
     _write_people(tmp_path / "more", n_people=3, n_images=1, seed=1)
     # "more" has person0..2: person0 and person1 get more photos, person2 is new
     g = tmp_path / "g.npz"
-    assert main(["enroll", str(tmp_path / "first"), "-o", str(g), "--model",
-                 lbp_model, "--json"]) == 0
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "first"),
+                "-o",
+                str(g),
+                "--model",
+                lbp_model,
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["enroll", str(tmp_path / "more"), "-o", str(g), "--model",
-                 lbp_model, "--add", "--json"]) == 0
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "more"),
+                "-o",
+                str(g),
+                "--model",
+                lbp_model,
+                "--add",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["people"] == ["person0", "person1", "person2"] and out["n_images"] == 3
     gallery = load_gallery(g)
@@ -355,21 +447,71 @@ def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
     before = g.read_bytes()
     (tmp_path / "bad" / "eve").mkdir(parents=True)
     (tmp_path / "bad" / "eve" / "x.png").write_bytes(b"not a png")
-    assert main(["enroll", str(tmp_path / "bad"), "-o", str(g), "--model",
-                 lbp_model, "--add"]) == 2
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "bad"),
+                "-o",
+                str(g),
+                "--model",
+                lbp_model,
+                "--add",
+            ]
+        )
+        == 2
+    )
     assert "no face could be enrolled" in capsys.readouterr().err
     other = FaceModel(image_shape=(40, 32), crop="none", grid=(2, 2))
     other_path = str(other.save(tmp_path / "other.json"))
-    assert main(["enroll", str(tmp_path / "more"), "-o", str(g), "--model",
-                 other_path, "--add"]) == 2
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "more"),
+                "-o",
+                str(g),
+                "--model",
+                other_path,
+                "--add",
+            ]
+        )
+        == 2
+    )
     assert "another face model" in capsys.readouterr().err
     assert g.read_bytes() == before
     # --add needs the gallery, and keeps its matching
-    assert main(["enroll", str(tmp_path / "more"), "-o", str(tmp_path / "no.npz"),
-                 "--model", lbp_model, "--add"]) == 2
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "more"),
+                "-o",
+                str(tmp_path / "no.npz"),
+                "--model",
+                lbp_model,
+                "--add",
+            ]
+        )
+        == 2
+    )
     assert "no gallery" in capsys.readouterr().err
-    assert main(["enroll", str(tmp_path / "more"), "-o", str(g), "--model",
-                 lbp_model, "--add", "--matching", "centroid"]) == 2
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "more"),
+                "-o",
+                str(g),
+                "--model",
+                lbp_model,
+                "--add",
+                "--matching",
+                "centroid",
+            ]
+        )
+        == 2
+    )
     assert "--matching" in capsys.readouterr().err
 
     # in Python: into an identifier, in place (new photos: photos already in
@@ -391,8 +533,10 @@ def test_enroll_folder_reads_a_persons_sub_folders(tmp_path, lbp_model):
     (tmp_path / "people" / "person0" / ".hidden.png").write_bytes(b"x")
     gallery, records = facekit.enroll_folder(tmp_path / "people", model=lbp_model)
     assert [(r["image"].split("people/")[1], r["person"]) for r in records] == [
-        ("person0/p0_0.png", "person0"), ("person1/2019/again.png", "person1"),
-        ("person1/p1_0.png", "person1")]
+        ("person0/p0_0.png", "person0"),
+        ("person1/2019/again.png", "person1"),
+        ("person1/p1_0.png", "person1"),
+    ]
     assert all(r["status"] == "ok" for r in records)
 
 
@@ -403,8 +547,10 @@ def test_cluster_photos_uses_the_models_clustering_threshold(monkeypatch):
     points = [np.zeros(4), np.r_[0.5, 0, 0, 0], np.r_[0.6, 0, 0, 0]]
 
     def found(model, images, progress, client=None):
-        return [([{"embedding": p, "box": [0, 0, 9, 9], "score": 1.0}], "ok", None)
-                for p in points]
+        return [
+            ([{"embedding": p, "box": [0, 0, 9, 9], "score": 1.0}], "ok", None)
+            for p in points
+        ]
 
     monkeypatch.setattr(api, "_find_faces", found)
     images = [np.zeros((8, 8))] * 3
@@ -482,10 +628,12 @@ def test_adding_the_same_photos_again_enrolls_nothing_twice(tmp_path, lbp_model)
     assert gallery.read_bytes() == before  # nothing to add: the file is unchanged
     # one new photo beside the old ones: only it is added
     person0 = tmp_path / "people" / "person0"
-    Image.open(person0 / "p0_0.png").transpose(
-        Image.Transpose.FLIP_LEFT_RIGHT).save(person0 / "new.png")
-    grown, records = facekit.enroll_folder(tmp_path / "people", model=lbp_model,
-                                           into=gallery)
+    Image.open(person0 / "p0_0.png").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+        person0 / "new.png"
+    )
+    grown, records = facekit.enroll_folder(
+        tmp_path / "people", model=lbp_model, into=gallery
+    )
     assert [r["status"] for r in records].count("ok") == 1
     assert [r["status"] for r in records].count("already enrolled") == 6
     assert len(grown.gallery_labels_) == 7

@@ -35,8 +35,12 @@ def test_precomputed_pipeline_matches_full_pipeline(method, verifier):
     feats = fixed_features(method, pairs, (20, 20))
     fast = make_pipeline(method, (20, 20), verifier, precomputed=True)
     fast.fit(feats[train], y[train])
-    assert_allclose(fast.decision_function(feats[test]),
-                    full.decision_function(pairs[test]), rtol=1e-3, atol=1e-3)
+    assert_allclose(
+        fast.decision_function(feats[test]),
+        full.decision_function(pairs[test]),
+        rtol=1e-3,
+        atol=1e-3,
+    )
 
 
 def test_methods_without_fixed_step_are_unchanged():
@@ -84,9 +88,12 @@ def _fake_lfw_people(noise=0.5, shape=(8, 6), seed=0):
     protos = rng.rand(len(counts), shape[0] * shape[1])
     target = np.repeat(np.arange(len(counts)), counts)
     data = protos[target] + noise * rng.randn(len(target), protos.shape[1])
-    return Bunch(data=np.clip(data, 0, 1).astype(np.float32), target=target,
-                 target_names=np.array([f"Person {k:02d}" for k in range(len(counts))]),
-                 image_shape=shape)
+    return Bunch(
+        data=np.clip(data, 0, 1).astype(np.float32),
+        target=target,
+        target_names=np.array([f"Person {k:02d}" for k in range(len(counts))]),
+        image_shape=shape,
+    )
 
 
 def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
@@ -106,42 +113,64 @@ def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
         return people
 
     monkeypatch.setattr(facekit.datasets, "fetch_lfw_people", fake_fetch)
-    tiny = benchmark._Pixels("tiny pixels", load={"resize": 0.2,
-                                                   "slice_": benchmark.DEFAULT_SLICE})
+    tiny = benchmark._Pixels(
+        "tiny pixels", load={"resize": 0.2, "slice_": benchmark.DEFAULT_SLICE}
+    )
     monkeypatch.setitem(benchmark.METHODS, "tiny", tiny)
     counts = np.bincount(people.target)
     cache = {}
-    rows = benchmark.run_lfw_open_set(["tiny"], data_home="lfw-home",
-                                      verbose=False, _cache=cache)
+    rows = benchmark.run_lfw_open_set(
+        ["tiny"], data_home="lfw-home", verbose=False, _cache=cache
+    )
     # one load, of every person, as the method loads its images
-    assert calls == [{"data_home": "lfw-home", "min_faces_per_person": 0,
-                      "download_if_missing": False, **tiny.load}]
+    assert calls == [
+        {
+            "data_home": "lfw-home",
+            "min_faces_per_person": 0,
+            "download_if_missing": False,
+            **tiny.load,
+        }
+    ]
     row = rows[0]
     n_gallery = (counts >= 2).sum()
     assert (row["n_gallery"], row["n_genuine"], row["n_impostor"]) == (
-        n_gallery, counts[counts >= 2].sum() - n_gallery, (counts == 1).sum())
+        n_gallery,
+        counts[counts >= 2].sum() - n_gallery,
+        (counts == 1).sum(),
+    )
     assert 1 / n_gallery < row["rank1"] < 1  # better than chance, not solved
     assert row["rank5"] >= row["rank1"]
     assert 0 <= row["dir@far=0.01"] <= row["dir@far=0.1"] <= row["rank1"]
     # a subset of the people
     subset = people.target_names[:40]
-    both = benchmark.run_lfw_open_set(["tiny"], data_home="lfw-home",
-                                      people=subset, scorings=("distance", "csls"),
-                                      verbose=False, _cache=cache)
+    both = benchmark.run_lfw_open_set(
+        ["tiny"],
+        data_home="lfw-home",
+        people=subset,
+        scorings=("distance", "csls"),
+        verbose=False,
+        _cache=cache,
+    )
     assert [r["method"] for r in both] == ["tiny", "tiny+csls"]
     assert both[1]["rank1"] != both[0]["rank1"] or (
-        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"])
+        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"]
+    )
     sub = both[0]
     sub_counts = counts[:40]
     assert sub["n_gallery"] == (sub_counts >= 2).sum()
     assert sub["n_impostor"] == (sub_counts == 1).sum()
     assert sub["n_genuine"] == sub_counts[sub_counts >= 2].sum() - sub["n_gallery"]
     with pytest.raises(ValueError, match="none of the given people"):
-        benchmark.run_lfw_open_set(["tiny"], data_home="lfw-home",
-                                   people=["Nobody At All"], verbose=False,
-                                   _cache=cache)
-    crows = benchmark.run_lfw_clustering(["tiny"], data_home="lfw-home",
-                                         verbose=False, _cache=cache)
+        benchmark.run_lfw_open_set(
+            ["tiny"],
+            data_home="lfw-home",
+            people=["Nobody At All"],
+            verbose=False,
+            _cache=cache,
+        )
+    crows = benchmark.run_lfw_clustering(
+        ["tiny"], data_home="lfw-home", verbose=False, _cache=cache
+    )
     assert len(calls) == 1  # the benchmarks share the loaded people
     assert [r["algorithm"] for r in crows] == ["kmeans", "threshold", "f1-tau"]
     assert crows[0]["n_people"] == (counts >= 10).sum()
@@ -161,21 +190,37 @@ def test_open_set_row_with_an_approximate_index():
     labels = np.array([f"p{i}" for i in range(60)])
     P = np.vstack([G[:40] + 0.3 * rng.randn(40, 16), rng.randn(20, 16)])
     probe_labels = np.concatenate([labels[:40], [f"x{i}" for i in range(20)]])
-    exact = open_set_row(G, labels, P, probe_labels, n_genuine=40,
-                         metric="euclidean")
+    exact = open_set_row(G, labels, P, probe_labels, n_genuine=40, metric="euclidean")
     for index in ("flat", "hnsw"):  # exact at this size
-        row = open_set_row(G, labels, P, probe_labels, n_genuine=40,
-                           metric="euclidean", index=index)
+        row = open_set_row(
+            G, labels, P, probe_labels, n_genuine=40, metric="euclidean", index=index
+        )
         assert row == exact
     with pytest.raises(ValueError, match="CSLS"):
-        open_set_row(G, labels, P, probe_labels, n_genuine=40, index="hnsw",
-                     scoring="csls")
+        open_set_row(
+            G, labels, P, probe_labels, n_genuine=40, index="hnsw", scoring="csls"
+        )
     with pytest.raises(ValueError, match="index must be"):
         open_set_row(G, labels, P, probe_labels, n_genuine=40, index="annoy")
     # the command line refuses --index without distance rows before any work
-    assert main(["benchmark", "lfw-open-set", "--method", "eigenfaces", "--index",
-                 "hnsw", "--scoring", "csls", "--data-home", "nowhere",
-                 "--no-download"]) == 2
+    assert (
+        main(
+            [
+                "benchmark",
+                "lfw-open-set",
+                "--method",
+                "eigenfaces",
+                "--index",
+                "hnsw",
+                "--scoring",
+                "csls",
+                "--data-home",
+                "nowhere",
+                "--no-download",
+            ]
+        )
+        == 2
+    )
 
 
 def test_fixed_features_of_repeated_images_are_computed_once_and_equal():
@@ -203,11 +248,17 @@ def test_protocol_shares_features_and_matches_evaluate_protocol():
     for verifier, row in zip(verifiers, rows):
         ref = evaluate_protocol(
             make_pipeline("eigenfaces", shape, verifier, precomputed=True),
-            feats, y, folds, fars=(1e-2,))
+            feats,
+            y,
+            folds,
+            fars=(1e-2,),
+        )
         assert row["accuracy"] == ref["accuracy_mean"]
         assert row["accuracy_sem"] == ref["accuracy_sem"]
-        assert_allclose([row["auc"], row["eer"], row["tar@far=0.01"]],
-                        [ref["auc_mean"], ref["eer_mean"], ref["tar@far=0.01"]])
+        assert_allclose(
+            [row["auc"], row["eer"], row["tar@far=0.01"]],
+            [ref["auc_mean"], ref["eer_mean"], ref["tar@far=0.01"]],
+        )
         assert_allclose(row["scores"], ref["scores"], atol=1e-9)
 
 
@@ -220,8 +271,15 @@ def test_sift_method_is_opt_in_and_fits_per_fold(monkeypatch):
     default = inspect.signature(benchmark.run_lfw_benchmark).parameters["methods"]
     assert "sift" not in default.default
     assert METHODS["sift"].fixed((20, 20)) is None  # everything fitted per fold
-    small = replace(METHODS["sift"], scales=(3,), step=3, n_gaussians=2,
-                    descriptor_components=4, n_components=6, pair_components=6)
+    small = replace(
+        METHODS["sift"],
+        scales=(3,),
+        step=3,
+        n_gaussians=2,
+        descriptor_components=4,
+        n_components=6,
+        pair_components=6,
+    )
     monkeypatch.setitem(benchmark.METHODS, "sift", small)
     pairs, y = _pairs(40)
     pipe = make_pipeline("sift", (20, 20)).fit(pairs, y)

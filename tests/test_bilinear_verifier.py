@@ -58,8 +58,9 @@ def test_strong_pull_gives_back_the_scaled_cosine():
     cos = (a * b).sum(1)
     np.testing.assert_allclose(v.G_, v.prior_scale_ * np.eye(6), atol=1e-3)
     np.testing.assert_allclose(v.M_, 0, atol=1e-3)
-    np.testing.assert_allclose(v.decision_function(pairs),
-                               v.prior_scale_ * cos + v.intercept_, atol=1e-3)
+    np.testing.assert_allclose(
+        v.decision_function(pairs), v.prior_scale_ * cos + v.intercept_, atol=1e-3
+    )
     assert v.prior_scale_ > 0  # more alike under the cosine = more likely same
 
 
@@ -67,9 +68,12 @@ def test_score_formula_symmetry_and_threshold():
     pairs, y = make_check_pairs(60, 4)
     v = BilinearVerifier(alpha=1e-3, normalize=False).fit(pairs, y)
     a, b = pairs[:, 0], pairs[:, 1]
-    expected = (np.einsum("ij,jk,ik->i", a, v.G_, b)
-                - 0.5 * (np.einsum("ij,jk,ik->i", a, v.M_, a)
-                         + np.einsum("ij,jk,ik->i", b, v.M_, b)) + v.intercept_)
+    expected = (
+        np.einsum("ij,jk,ik->i", a, v.G_, b)
+        - 0.5
+        * (np.einsum("ij,jk,ik->i", a, v.M_, a) + np.einsum("ij,jk,ik->i", b, v.M_, b))
+        + v.intercept_
+    )
     np.testing.assert_allclose(v.decision_function(pairs), expected)
     np.testing.assert_allclose(v.decision_function(pairs[:, ::-1]), expected)
     np.testing.assert_allclose(v.G_, v.G_.T)
@@ -80,8 +84,9 @@ def test_score_formula_symmetry_and_threshold():
     zero = BilinearVerifier(alpha=1e-3, normalize=False, threshold="logistic")
     zero.fit(pairs, y)
     assert zero.threshold_ == 0.0
-    np.testing.assert_array_equal(zero.predict(pairs),
-                                  (zero.decision_function(pairs) >= 0).astype(int))
+    np.testing.assert_array_equal(
+        zero.predict(pairs), (zero.decision_function(pairs) >= 0).astype(int)
+    )
     noisy, y_noisy = _nuisance_pairs(400, 5)
     eer = BilinearVerifier(alpha=1e-2, threshold="eer").fit(noisy, y_noisy)
     pred = eer.predict(noisy)
@@ -123,10 +128,17 @@ def test_same_fit_twice_and_float32_input():
 
 def test_in_pipeline_with_grid_search():
     pairs, y = _nuisance_pairs(300, 3)
-    pipe = Pipeline([("features", PairTransformer(PCA(n_components=6))),
-                     ("verify", BilinearVerifier())])
-    gs = GridSearchCV(pipe, {"verify__alpha": [1e-4, 1e2],
-                             "features__transformer__whiten": [False, True]}, cv=3)
+    pipe = Pipeline(
+        [
+            ("features", PairTransformer(PCA(n_components=6))),
+            ("verify", BilinearVerifier()),
+        ]
+    )
+    gs = GridSearchCV(
+        pipe,
+        {"verify__alpha": [1e-4, 1e2], "features__transformer__whiten": [False, True]},
+        cv=3,
+    )
     gs.fit(pairs, y)
     assert gs.best_params_["verify__alpha"] == 1e-4
     assert gs.best_score_ > 0.8

@@ -21,8 +21,19 @@ def test_unknown_method_is_one_line_error(capsys):
 
 
 def test_missing_data_is_one_line_error(tmp_path, capsys):
-    status = main(["benchmark", "lfw", "--no-download", "--data-home", str(tmp_path),
-                   "--method", "pixels", "--view", "1"])
+    status = main(
+        [
+            "benchmark",
+            "lfw",
+            "--no-download",
+            "--data-home",
+            str(tmp_path),
+            "--method",
+            "pixels",
+            "--view",
+            "1",
+        ]
+    )
     assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path) in err[0]
@@ -37,10 +48,26 @@ def test_make_pipeline_errors():
 def test_benchmark_view1_pixels(lfw_data_home, tmp_path, capsys):
     out = tmp_path / "res.json"
     plot = tmp_path / "roc.png"
-    status = main(["benchmark", "lfw", "--view", "1", "--method", "pixels",
-                   "--verifier", "threshold", "--data-home", str(lfw_data_home),
-                   "--json", "--json-out", str(out), "--plot", str(plot),
-                   "--quiet"])
+    status = main(
+        [
+            "benchmark",
+            "lfw",
+            "--view",
+            "1",
+            "--method",
+            "pixels",
+            "--verifier",
+            "threshold",
+            "--data-home",
+            str(lfw_data_home),
+            "--json",
+            "--json-out",
+            str(out),
+            "--plot",
+            str(plot),
+            "--quiet",
+        ]
+    )
     assert status == 0
     captured = capsys.readouterr()
     # --json: the JSON alone on stdout, the table on stderr
@@ -58,8 +85,9 @@ def test_benchmark_view1_pixels(lfw_data_home, tmp_path, capsys):
 def test_benchmark_rows_match_protocol_and_sklearn_auc(lfw_data_home):
     from sklearn.metrics import roc_auc_score
 
-    rows = run_lfw_benchmark(["pixels"], ["threshold"], view=1,
-                             data_home=lfw_data_home, verbose=False)
+    rows = run_lfw_benchmark(
+        ["pixels"], ["threshold"], view=1, data_home=lfw_data_home, verbose=False
+    )
     row = rows[0]
     assert row["auc"] == pytest.approx(roc_auc_score(row["y_true"], row["scores"]))
     assert np.isfinite(row["eer"]) and 0 <= row["tar@far=0.01"] <= 1
@@ -74,12 +102,14 @@ def test_benchmark_rows_match_protocol_and_sklearn_auc(lfw_data_home):
 def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
     from facekit import benchmark
 
-    tiny = benchmark._Pixels("tiny pixels", load={"resize": 0.2,
-                                                   "slice_": benchmark.DEFAULT_SLICE})
+    tiny = benchmark._Pixels(
+        "tiny pixels", load={"resize": 0.2, "slice_": benchmark.DEFAULT_SLICE}
+    )
     monkeypatch.setitem(benchmark.METHODS, "tiny", tiny)
     cache = {}
-    rows = benchmark.run_lfw_open_set(["tiny"], data_home=lfw_data_home,
-                                      verbose=False, _cache=cache)
+    rows = benchmark.run_lfw_open_set(
+        ["tiny"], data_home=lfw_data_home, verbose=False, _cache=cache
+    )
     row = rows[0]
     # the LFW open-set split of the issue: 1680 enrolled, 4069 impostors
     assert (row["n_gallery"], row["n_genuine"], row["n_impostor"]) == (1680, 7484, 4069)
@@ -89,23 +119,33 @@ def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
     # a subset of the people (e.g. those a learned embedding never saw)
     data = cache[next(k for k in cache if k[0] == "people")]
     counts = np.bincount(data.target)[:300]
-    both = benchmark.run_lfw_open_set(["tiny"], data_home=lfw_data_home,
-                                      people=data.target_names[:300],
-                                      scorings=("distance", "csls"),
-                                      verbose=False, _cache=cache)
+    both = benchmark.run_lfw_open_set(
+        ["tiny"],
+        data_home=lfw_data_home,
+        people=data.target_names[:300],
+        scorings=("distance", "csls"),
+        verbose=False,
+        _cache=cache,
+    )
     assert [r["method"] for r in both] == ["tiny", "tiny+csls"]
     assert both[1]["rank1"] != both[0]["rank1"] or (
-        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"])
+        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"]
+    )
     sub = both[0]
     assert sub["n_gallery"] == (counts >= 2).sum()
     assert sub["n_impostor"] == (counts == 1).sum()
     assert sub["n_genuine"] == counts[counts >= 2].sum() - sub["n_gallery"]
     with pytest.raises(ValueError, match="none of the given people"):
-        benchmark.run_lfw_open_set(["tiny"], data_home=lfw_data_home,
-                                   people=["Nobody At All"], verbose=False,
-                                   _cache=cache)
-    crows = benchmark.run_lfw_clustering(["tiny"], data_home=lfw_data_home,
-                                         verbose=False, _cache=cache)
+        benchmark.run_lfw_open_set(
+            ["tiny"],
+            data_home=lfw_data_home,
+            people=["Nobody At All"],
+            verbose=False,
+            _cache=cache,
+        )
+    crows = benchmark.run_lfw_clustering(
+        ["tiny"], data_home=lfw_data_home, verbose=False, _cache=cache
+    )
     assert [r["algorithm"] for r in crows] == ["kmeans", "threshold", "f1-tau"]
     assert crows[0]["n_people"] == 158 and crows[0]["n_images"] == 4324
     for r in crows:
@@ -126,8 +166,18 @@ def test_plot_without_matplotlib_fails_before_the_work(monkeypatch, tmp_path, ca
     import sys
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
-    status = main(["benchmark", "lfw", "--method", "pixels", "--plot",
-                   str(tmp_path / "roc.png"), "--data-home", str(tmp_path)])
+    status = main(
+        [
+            "benchmark",
+            "lfw",
+            "--method",
+            "pixels",
+            "--plot",
+            str(tmp_path / "roc.png"),
+            "--data-home",
+            str(tmp_path),
+        ]
+    )
     assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "matplotlib" in err[0]
@@ -148,9 +198,15 @@ def test_one_json_convention_across_commands():
     for name, sub in _subparsers(build_parser()):
         inner = dict(_subparsers(sub))
         commands.update({f"{name} {k}": v for k, v in inner.items()} or {name: sub})
-    assert set(commands) >= {"verify", "enroll", "identify", "cluster",
-                             "benchmark lfw", "benchmark lfw-open-set",
-                             "benchmark lfw-cluster"}
+    assert set(commands) >= {
+        "verify",
+        "enroll",
+        "identify",
+        "cluster",
+        "benchmark lfw",
+        "benchmark lfw-open-set",
+        "benchmark lfw-cluster",
+    }
     for name, parser in commands.items():
         options = {o: a for a in parser._actions for o in a.option_strings}
         assert "--json" in options and "--json-out" in options, name
@@ -177,8 +233,7 @@ def test_failures_with_json_print_a_json_error(tmp_path, capsys):
     err = json.loads(captured.out)
     assert err["type"] == "CommandError" and "unknown method" in err["error"]
     assert err["status"] == 2 and len(captured.err.strip().splitlines()) == 1
-    assert main(["cluster", str(tmp_path / "nowhere"), "--model", "lbp",
-                 "--json"]) == 2
+    assert main(["cluster", str(tmp_path / "nowhere"), "--model", "lbp", "--json"]) == 2
     err = json.loads(capsys.readouterr().out)
     assert err["type"] == "ValueError" and "not a folder" in err["error"]
     # bad arguments: argparse's exit status 2, and the JSON error too
@@ -212,9 +267,19 @@ def test_closed_stdout_ends_quietly(tmp_path):
     # the reader is gone before facekit writes (as `facekit cluster --json | head`
     # once head has its lines)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "facekit", "cluster", str(tmp_path / "photos"),
-         "--model", path, "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "facekit",
+            "cluster",
+            str(tmp_path / "photos"),
+            "--model",
+            path,
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
@@ -226,13 +291,20 @@ def test_json_out_never_overwrites_the_gallery_or_an_input(tmp_path, capsys):
     gallery.write_bytes(b"PK gallery bytes")
     photo = tmp_path / "a.jpg"
     photo.write_bytes(b"photo bytes")
-    for argv in (["identify", "--gallery", str(gallery), str(photo),
-                  "--json-out", str(gallery)],
-                 ["identify", "--gallery", str(gallery), str(photo),
-                  "--json-out", str(photo)],
-                 ["enroll", str(tmp_path), "-o", str(gallery), "--add",
-                  "--json-out", str(gallery)],
-                 ["verify", str(photo), str(photo), "--json-out", str(photo)]):
+    for argv in (
+        ["identify", "--gallery", str(gallery), str(photo), "--json-out", str(gallery)],
+        ["identify", "--gallery", str(gallery), str(photo), "--json-out", str(photo)],
+        [
+            "enroll",
+            str(tmp_path),
+            "-o",
+            str(gallery),
+            "--add",
+            "--json-out",
+            str(gallery),
+        ],
+        ["verify", str(photo), str(photo), "--json-out", str(photo)],
+    ):
         assert main(argv) == 2
         assert "would overwrite" in capsys.readouterr().err
     assert gallery.read_bytes() == b"PK gallery bytes"

@@ -48,24 +48,28 @@ def test_threshold_matches_sklearn_agglomerative(linkage):
     D = pairwise_distances(X, metric="cosine")
     t = float(np.median(D))
     labels = FaceClusterer(threshold=t, linkage=linkage).fit_predict(X)
-    ref = AgglomerativeClustering(n_clusters=None, distance_threshold=t,
-                                  metric="precomputed", linkage=linkage).fit(D)
+    ref = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=t, metric="precomputed", linkage=linkage
+    ).fit(D)
     assert same_partition(labels, ref.labels_)
 
 
 def test_ward_and_n_clusters_cut():
     X, y = blobs()
     for linkage in ("ward", "average"):
-        c = FaceClusterer(method="threshold", n_clusters=5, metric="euclidean",
-                          linkage=linkage).fit(X)
+        c = FaceClusterer(
+            method="threshold", n_clusters=5, metric="euclidean", linkage=linkage
+        ).fit(X)
         assert c.n_clusters_ == 5 and same_partition(c.labels_, y)
         # the reported threshold cuts the tree the same way
-        again = FaceClusterer(threshold=c.threshold_, metric="euclidean",
-                              linkage=linkage).fit_predict(X)
+        again = FaceClusterer(
+            threshold=c.threshold_, metric="euclidean", linkage=linkage
+        ).fit_predict(X)
         assert same_partition(again, c.labels_)
     ref = AgglomerativeClustering(n_clusters=7, linkage="ward").fit(X)
-    c = FaceClusterer(method="threshold", n_clusters=7, metric="euclidean",
-                      linkage="ward").fit(X)
+    c = FaceClusterer(
+        method="threshold", n_clusters=7, metric="euclidean", linkage="ward"
+    ).fit(X)
     assert same_partition(c.labels_, ref.labels_)
 
 
@@ -99,18 +103,22 @@ def test_small_inputs():
     assert FaceClusterer().fit_predict([[1.0, 2.0]]).tolist() == [0]
     assert FaceClusterer().fit_predict([[1.0, 2.0], [2.0, 1.0]]).tolist() == [0, 0]
     assert FaceClusterer(threshold=0.0).fit_predict(
-        [[1.0, 2.0], [2.0, 1.0]]).tolist() == [0, 1]
+        [[1.0, 2.0], [2.0, 1.0]]
+    ).tolist() == [0, 1]
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"method": "kmeans"}, "needs n_clusters"),
-    ({"method": "kmeans", "n_clusters": 2, "threshold": 0.5}, "only used"),
-    ({"method": "threshold", "n_clusters": 2, "threshold": 0.5}, "not both"),
-    ({"threshold": 0.5, "linkage": "ward"}, "ward"),
-    ({"n_clusters": 2, "metric": "chi2"}, "k-means"),
-    ({"n_clusters": 50}, "larger"),
-    ({"metric": "hamming"}, "metric"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"method": "kmeans"}, "needs n_clusters"),
+        ({"method": "kmeans", "n_clusters": 2, "threshold": 0.5}, "only used"),
+        ({"method": "threshold", "n_clusters": 2, "threshold": 0.5}, "not both"),
+        ({"threshold": 0.5, "linkage": "ward"}, "ward"),
+        ({"n_clusters": 2, "metric": "chi2"}, "k-means"),
+        ({"n_clusters": 50}, "larger"),
+        ({"metric": "hamming"}, "metric"),
+    ],
+)
 def test_errors(params, match):
     X, _ = blobs()
     with pytest.raises(ValueError, match=match):

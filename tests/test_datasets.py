@@ -32,8 +32,11 @@ def _snapshot(root):
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             st = os.lstat(path)
-            out[os.path.relpath(path, root)] = (stat.S_IFMT(st.st_mode), st.st_size,
-                                               st.st_mtime_ns)
+            out[os.path.relpath(path, root)] = (
+                stat.S_IFMT(st.st_mode),
+                st.st_size,
+                st.st_mtime_ns,
+            )
         out[os.path.relpath(dirpath, root)] = os.lstat(dirpath).st_mtime_ns
     return out
 
@@ -243,12 +246,15 @@ def test_fake_lfw_metadata(fake_lfw):
     np.testing.assert_array_equal(meta.folds, [0, 0, 1, 1])
     assert meta.names.tolist()[1] == ["Bo Chen", "Cy Dorn"]
     assert meta.filenames.tolist()[0] == [
-        "Ann_Lee/Ann_Lee_0001.jpg", "Ann_Lee/Ann_Lee_0003.jpg"
+        "Ann_Lee/Ann_Lee_0001.jpg",
+        "Ann_Lee/Ann_Lee_0003.jpg",
     ]
     train = load_lfw_pairs_metadata("train", data_home=data_home)
     np.testing.assert_array_equal(train.folds, [-1, -1])
     assert load_lfw_people_folds(data_home) == {
-        "Ann Lee": 0, "Cy Dorn": 0, "Bo Chen": 1
+        "Ann Lee": 0,
+        "Cy Dorn": 0,
+        "Bo Chen": 1,
     }
 
 
@@ -256,7 +262,8 @@ def test_fake_lfw_metadata_without_images_uses_lfw_names(fake_lfw):
     data_home, _ = fake_lfw
     meta = load_lfw_pairs_metadata("test", data_home=data_home, funneled=False)
     assert meta.filenames.tolist()[1] == [
-        "Ann_Lee/Ann_Lee_0003.jpg", "Cy_Dorn/Cy_Dorn_0001.jpg"
+        "Ann_Lee/Ann_Lee_0003.jpg",
+        "Cy_Dorn/Cy_Dorn_0001.jpg",
     ]
 
 
@@ -274,13 +281,15 @@ def test_bad_index_files(tmp_path):
         load_lfw_people_folds(tmp_path)
 
 
-@pytest.mark.parametrize("subset, folds", [("test", [-1, -1]),
-                                           ("10_folds", [0, 0, 1, 1])])
+@pytest.mark.parametrize(
+    "subset, folds", [("test", [-1, -1]), ("10_folds", [0, 0, 1, 1])]
+)
 def test_fake_lfw_fetch_pairs_read_only(fake_lfw, subset, folds):
     data_home, cache = fake_lfw
     before = _snapshot(data_home)
-    lfw = fetch_lfw_pairs(subset=subset, data_home=data_home, resize=None,
-                          slice_=_FAKE_SLICE)
+    lfw = fetch_lfw_pairs(
+        subset=subset, data_home=data_home, resize=None, slice_=_FAKE_SLICE
+    )
     n = len(folds)
     assert lfw.pairs.shape == (n, 2, 20 * 16) and lfw.pairs.dtype == np.float32
     assert lfw.images.shape == (n, 2, 20, 16)
@@ -303,15 +312,17 @@ def test_fake_lfw_fetch_pairs_read_only(fake_lfw, subset, folds):
     joblib_dirs = [d for d, _, _ in os.walk(cache) if os.path.basename(d) == "joblib"]
     assert joblib_dirs
     # second call: served from the cache, same result
-    again = fetch_lfw_pairs(subset=subset, data_home=data_home, resize=None,
-                            slice_=_FAKE_SLICE)
+    again = fetch_lfw_pairs(
+        subset=subset, data_home=data_home, resize=None, slice_=_FAKE_SLICE
+    )
     np.testing.assert_array_equal(again.pairs, lfw.pairs)
 
 
 def test_fake_lfw_fetch_pairs_color_and_resize(fake_lfw):
     data_home, _ = fake_lfw
-    lfw = fetch_lfw_pairs(subset="train", data_home=data_home, resize=0.5,
-                          color=True, slice_=_FAKE_SLICE)
+    lfw = fetch_lfw_pairs(
+        subset="train", data_home=data_home, resize=0.5, color=True, slice_=_FAKE_SLICE
+    )
     assert lfw.images.shape == (2, 2, 10, 8, 3)
     assert lfw.pairs.shape == (2, 2, 10 * 8 * 3)
     assert lfw.image_shape == (10, 8, 3)
@@ -319,8 +330,9 @@ def test_fake_lfw_fetch_pairs_color_and_resize(fake_lfw):
 
 def test_fake_lfw_fetch_people(fake_lfw):
     data_home, _ = fake_lfw
-    people = fetch_lfw_people(data_home=data_home, resize=None,
-                              slice_=_FAKE_SLICE, min_faces_per_person=2)
+    people = fetch_lfw_people(
+        data_home=data_home, resize=None, slice_=_FAKE_SLICE, min_faces_per_person=2
+    )
     assert people.data.shape == (5, 20 * 16) and people.data.dtype == np.float32
     assert people.images.shape == (5, 20, 16)
     assert people.image_shape == (20, 16)
@@ -338,8 +350,13 @@ def test_fetch_validates_parameters(tmp_path):
 
 def test_verbose_reports(fake_lfw, capsys):
     data_home, _ = fake_lfw
-    fetch_lfw_pairs(subset="train", data_home=data_home, resize=None,
-                    slice_=_FAKE_SLICE, verbose=True)
+    fetch_lfw_pairs(
+        subset="train",
+        data_home=data_home,
+        resize=None,
+        slice_=_FAKE_SLICE,
+        verbose=True,
+    )
     err = capsys.readouterr().err
     assert "LFW pairs (train)" in err and "2 pairs loaded" in err
 
@@ -376,7 +393,11 @@ def test_image_folder_basic(tmp_path):
     assert faces.target.tolist() == [0, 0, 0, 1, 1]
     assert faces.target_names.tolist() == ["alice", "bob"]
     assert [os.path.basename(f) for f in faces.filenames] == [
-        "img0.png", "img1.png", "img2.png", "img0.png", "img1.png"
+        "img0.png",
+        "img1.png",
+        "img2.png",
+        "img0.png",
+        "img1.png",
     ]
     assert faces.filenames[3] == str(root / "bob" / "img0.png")
     np.testing.assert_allclose(faces.images[4], 60 / 255, atol=1e-6)
@@ -387,8 +408,7 @@ def test_image_folder_basic(tmp_path):
 def test_image_folder_color_extensions_case(tmp_path):
     root = tmp_path / "faces"
     (root / "p").mkdir(parents=True)
-    Image.new("RGB", (4, 4), color=(255, 0, 0)).save(root / "p" / "A.JPG",
-                                                      quality=100)
+    Image.new("RGB", (4, 4), color=(255, 0, 0)).save(root / "p" / "A.JPG", quality=100)
     Image.new("RGB", (4, 4), color=(255, 0, 0)).save(root / "p" / "b.bmp")
     faces = load_image_folder(root, color=True)
     assert faces.images.shape == (2, 4, 4, 3) and faces.data.shape == (2, 48)
@@ -486,15 +506,17 @@ def lfw_10_folds(lfw_data_home, lfw_cache):
     """View 2 at resize 0.25: the one 10_folds fetch of the session."""
     lfw_home = os.path.join(lfw_data_home, "lfw_home")
     before = sorted(os.listdir(lfw_home)), os.stat(lfw_home).st_mtime_ns
-    data = fetch_lfw_pairs(subset="10_folds", data_home=lfw_data_home,
-                           resize=LFW_RESIZE)
+    data = fetch_lfw_pairs(
+        subset="10_folds", data_home=lfw_data_home, resize=LFW_RESIZE
+    )
     after = sorted(os.listdir(lfw_home)), os.stat(lfw_home).st_mtime_ns
     return data, before, after
 
 
 @pytest.mark.lfw
-@pytest.mark.parametrize("subset, n_pairs", [("train", 2200), ("test", 1000),
-                                             ("10_folds", 6000)])
+@pytest.mark.parametrize(
+    "subset, n_pairs", [("train", 2200), ("test", 1000), ("10_folds", 6000)]
+)
 def test_lfw_metadata_counts(lfw_data_home, subset, n_pairs):
     meta = load_lfw_pairs_metadata(subset, data_home=lfw_data_home)
     assert meta.target.shape == (n_pairs,) and meta.target.sum() == n_pairs // 2
@@ -551,8 +573,10 @@ def test_lfw_view1_test_pairs(lfw_data_home):
     # the real LFW folder was not written to; the cache is in FACEKIT_CACHE
     assert before == after
     assert not os.path.exists(os.path.join(lfw_home, "joblib"))
-    assert any(os.path.basename(d) == "joblib"
-               for d, _, _ in os.walk(os.environ["FACEKIT_CACHE"]))
+    assert any(
+        os.path.basename(d) == "joblib"
+        for d, _, _ in os.walk(os.environ["FACEKIT_CACHE"])
+    )
     # the faces of a pair are the files named in ``filenames``
     for index in (0, 499, 500, 999):
         _assert_pair_pixels_match_files(lfw, lfw_data_home, index)
@@ -562,13 +586,13 @@ def _assert_pair_pixels_match_files(lfw, lfw_data_home, index):
     h, w = lfw.image_shape
     rows, cols = slice(70, 195), slice(78, 172)
     for j in range(2):
-        path = os.path.join(lfw_data_home, "lfw_home", "lfw_funneled",
-                            lfw.filenames[index, j])
+        path = os.path.join(
+            lfw_data_home, "lfw_home", "lfw_funneled", lfw.filenames[index, j]
+        )
         with Image.open(path) as img:
             face = img.crop((cols.start, rows.start, cols.stop, rows.stop))
             face = np.asarray(face.resize((w, h)), dtype=np.float32) / 255.0
-        np.testing.assert_allclose(lfw.images[index, j], face.mean(axis=2),
-                                   atol=1e-5)
+        np.testing.assert_allclose(lfw.images[index, j], face.mean(axis=2), atol=1e-5)
 
 
 # slow: View 2 decodes 12,000 LFW images (~10 s of CPU, cold: nothing else
@@ -606,8 +630,9 @@ def test_lfw_pixels_match_filenames(lfw_10_folds, lfw_data_home, index):
 
 @pytest.mark.lfw
 def test_lfw_people(lfw_data_home, lfw_cache):
-    people = fetch_lfw_people(data_home=lfw_data_home, resize=LFW_RESIZE,
-                              min_faces_per_person=70)
+    people = fetch_lfw_people(
+        data_home=lfw_data_home, resize=LFW_RESIZE, min_faces_per_person=70
+    )
     assert people.data.shape == (1288, 31 * 23)
     assert people.images.shape == (1288, 31, 23) and people.image_shape == (31, 23)
     assert len(people.target_names) == 7 and "George W Bush" in people.target_names

@@ -46,8 +46,9 @@ def array_pair(draw, non_negative=False, same_rows=False):
     low = 0 if non_negative else -100
     elements = st.one_of(
         st.integers(low if non_negative else -3, 3).map(float),
-        st.floats(low, 100, allow_nan=False, allow_infinity=False,
-                  allow_subnormal=False),
+        st.floats(
+            low, 100, allow_nan=False, allow_infinity=False, allow_subnormal=False
+        ),
     )
     A = draw(arrays(np.float64, (n_a, n_features), elements=elements))
     B = draw(arrays(np.float64, (n_b, n_features), elements=elements))
@@ -73,8 +74,9 @@ def test_pairwise_properties(metric, p):
         if metric in UPPER_BOUND:
             assert np.all(D <= UPPER_BOUND[metric])
         # symmetry: d(a, b) == d(b, a)
-        assert_allclose(D, pairwise_distances(B, A, metric=metric, p=p).T,
-                         rtol=RTOL, atol=ATOL)
+        assert_allclose(
+            D, pairwise_distances(B, A, metric=metric, p=p).T, rtol=RTOL, atol=ATOL
+        )
         # self-distances: exactly symmetric with an exactly zero diagonal
         S = pairwise_distances(A, metric=metric, p=p)
         assert_array_equal(S, S.T)
@@ -97,16 +99,16 @@ def test_paired_properties(metric, p):
         assert d.shape == (A.shape[0],)
         assert d.dtype == np.float64
         assert np.all(d >= 0)
-        assert_allclose(d, paired_distances(B, A, metric=metric, p=p),
-                        rtol=RTOL, atol=ATOL)
+        assert_allclose(
+            d, paired_distances(B, A, metric=metric, p=p), rtol=RTOL, atol=ATOL
+        )
         assert_array_equal(paired_distances(A, A.copy(), metric=metric, p=p), 0.0)
         # paired == diagonal of pairwise
         D = pairwise_distances(A, B, metric=metric, p=p)
         assert_allclose(d, np.diag(D), rtol=RTOL, atol=ATOL)
         # pairs layout gives the same
         pairs = np.stack([A, B], axis=1)
-        assert_allclose(pair_distances(pairs, metric=metric, p=p), d,
-                        rtol=0, atol=0)
+        assert_allclose(pair_distances(pairs, metric=metric, p=p), d, rtol=0, atol=0)
 
     check()
 
@@ -132,13 +134,21 @@ def test_matches_scipy_cdist(metric, p, scipy_metric, scipy_kwargs):
     A = rng.randn(23, 11) * 5 + 1
     B = rng.randn(17, 11) * 5 + 1
     expected = cdist(A, B, scipy_metric, **scipy_kwargs)
-    assert_allclose(pairwise_distances(A, B, metric=metric, p=p), expected,
-                    rtol=1e-10, atol=1e-12)
-    assert_allclose(pairwise_distances(A, metric=metric, p=p),
-                    cdist(A, A, scipy_metric, **scipy_kwargs), rtol=1e-10,
-                    atol=1e-12)
-    assert_allclose(paired_distances(A[:17], B, metric=metric, p=p),
-                    np.diag(expected), rtol=1e-10, atol=1e-12)
+    assert_allclose(
+        pairwise_distances(A, B, metric=metric, p=p), expected, rtol=1e-10, atol=1e-12
+    )
+    assert_allclose(
+        pairwise_distances(A, metric=metric, p=p),
+        cdist(A, A, scipy_metric, **scipy_kwargs),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    assert_allclose(
+        paired_distances(A[:17], B, metric=metric, p=p),
+        np.diag(expected),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_jaccard_matches_scipy_on_boolean_data():
@@ -148,14 +158,22 @@ def test_jaccard_matches_scipy_on_boolean_data():
     A[0] = False  # all-zero rows: distance 0 to each other, as in scipy
     B[0] = False
     expected = cdist(A, B, "jaccard")
-    assert_allclose(pairwise_distances(A, B, metric="jaccard"), expected,
-                    rtol=1e-12, atol=1e-15)
+    assert_allclose(
+        pairwise_distances(A, B, metric="jaccard"), expected, rtol=1e-12, atol=1e-15
+    )
     # 0/1 floats give the same
-    assert_allclose(pairwise_distances(A.astype(float), B.astype(int),
-                                       metric="jaccard"), expected,
-                    rtol=1e-12, atol=1e-15)
-    assert_allclose(paired_distances(A[:15], B, metric="jaccard"),
-                    np.diag(expected), rtol=1e-12, atol=1e-15)
+    assert_allclose(
+        pairwise_distances(A.astype(float), B.astype(int), metric="jaccard"),
+        expected,
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    assert_allclose(
+        paired_distances(A[:15], B, metric="jaccard"),
+        np.diag(expected),
+        rtol=1e-12,
+        atol=1e-15,
+    )
     assert pairwise_distances(A[:1], B[:1], metric="jaccard")[0, 0] == 0.0
 
 
@@ -187,13 +205,19 @@ def test_histogram_metrics_match_direct_loop(metric, loop):
     A = _sparse_histograms(rng, 12, 8)
     B = _sparse_histograms(rng, 9, 8)
     expected = np.array([[loop(a, b) for b in B] for a in A])
-    assert_allclose(pairwise_distances(A, B, metric=metric), expected,
-                    rtol=1e-12, atol=1e-15)
+    assert_allclose(
+        pairwise_distances(A, B, metric=metric), expected, rtol=1e-12, atol=1e-15
+    )
     expected_self = np.array([[loop(a, b) for b in A] for a in A])
-    assert_allclose(pairwise_distances(A, metric=metric), expected_self,
-                    rtol=1e-12, atol=1e-15)
-    assert_allclose(paired_distances(A[:9], B, metric=metric), np.diag(expected),
-                    rtol=1e-12, atol=1e-15)
+    assert_allclose(
+        pairwise_distances(A, metric=metric), expected_self, rtol=1e-12, atol=1e-15
+    )
+    assert_allclose(
+        paired_distances(A[:9], B, metric=metric),
+        np.diag(expected),
+        rtol=1e-12,
+        atol=1e-15,
+    )
     assert expected[0, 0] == 0.0  # both all-zero
 
 
@@ -201,8 +225,9 @@ def test_known_values():
     a, b = [[1.0, 1.0, 0.0]], [[1.0, 0.0, 2.0]]
     assert_allclose(paired_distances(a, b, metric="jaccard"), [1 - 1 / 4])
     assert_allclose(paired_distances(a, b, metric="chi2"), [0.5 * (1 + 4 / 2)])
-    assert_allclose(paired_distances(a, b, metric="minkowski", p=3),
-                    [(1 + 8) ** (1 / 3)])
+    assert_allclose(
+        paired_distances(a, b, metric="minkowski", p=3), [(1 + 8) ** (1 / 3)]
+    )
     assert_allclose(paired_distances(a, b, metric="sqeuclidean"), [5.0])
 
 
@@ -223,11 +248,12 @@ def test_cosine_is_scale_robust():
     # tiny and huge rows neither underflow nor overflow when normalised
     A = np.array([[1e-300, 2e-300], [1e300, -1e300]])
     B = np.array([[1.0, 2.0], [1.0, -1.0]])
-    assert_allclose(paired_distances(A, B, metric="cosine"), [0.0, 0.0],
-                    atol=1e-15)
-    assert_allclose(pairwise_distances(A, B, metric="cosine"),
-                    cdist(A / np.abs(A).max(1, keepdims=True), B, "cosine"),
-                    atol=1e-15)
+    assert_allclose(paired_distances(A, B, metric="cosine"), [0.0, 0.0], atol=1e-15)
+    assert_allclose(
+        pairwise_distances(A, B, metric="cosine"),
+        cdist(A / np.abs(A).max(1, keepdims=True), B, "cosine"),
+        atol=1e-15,
+    )
 
 
 def test_euclidean_near_duplicates_are_accurate():
@@ -238,8 +264,11 @@ def test_euclidean_near_duplicates_are_accurate():
     near = base + 1e-6 * rng.randn(6, 500)
     paired = paired_distances(base, near)
     assert_allclose(np.diag(pairwise_distances(base, near)), paired, rtol=1e-9)
-    assert_allclose(np.diag(pairwise_distances(near, base, metric="sqeuclidean")),
-                    paired**2, rtol=1e-9)
+    assert_allclose(
+        np.diag(pairwise_distances(near, base, metric="sqeuclidean")),
+        paired**2,
+        rtol=1e-9,
+    )
     assert_array_equal(np.diag(pairwise_distances(base, base.copy())), 0.0)
 
 
@@ -281,8 +310,9 @@ def test_chunked_equals_unchunked(metric, p, rows_per_chunk, monkeypatch):
     # working memory (MiB) for rows_per_chunk rows of 8-byte distances
     for B_, n_b, want in [(B, 7, expected), (None, 10, expected_self)]:
         working_memory = (rows_per_chunk + 0.5) * 8 * n_b / 2**20
-        got = pairwise_distances(A, B_, metric=metric, p=p,
-                                 working_memory=working_memory)
+        got = pairwise_distances(
+            A, B_, metric=metric, p=p, working_memory=working_memory
+        )
         assert_allclose(got, want, rtol=1e-12, atol=1e-14)
         assert n_chunks.pop() == -(-10 // rows_per_chunk)
     assert_array_equal(got, got.T)
@@ -306,8 +336,11 @@ def test_check_metric():
         assert check_metric(metric) == metric
     assert check_metric("minkowski", p=np.inf) == "minkowski"
     assert check_metric("euclidean", p=0) == "euclidean"  # p ignored
-    with pytest.raises(ValueError, match="Unknown metric 'cityblok'.*euclidean, "
-                       "sqeuclidean, manhattan, minkowski, cosine, chi2, jaccard"):
+    with pytest.raises(
+        ValueError,
+        match="Unknown metric 'cityblok'.*euclidean, "
+        "sqeuclidean, manhattan, minkowski, cosine, chi2, jaccard",
+    ):
         check_metric("cityblok")
     for bad in (None, len, ["euclidean"]):
         with pytest.raises(ValueError, match="Unknown metric"):

@@ -40,7 +40,8 @@ def _reference(paths, people):
     good = [i for i, p in enumerate(paths) if not p.endswith("bad.jpg")]
     feats = model.features([imread(paths[i]) for i in good])
     return OneShotIdentifier(metric=model.metric, threshold=model.threshold).fit(
-        feats, np.asarray(people)[good])
+        feats, np.asarray(people)[good]
+    )
 
 
 def test_no_scheduler_computes_here(monkeypatch):
@@ -52,8 +53,7 @@ def test_no_scheduler_computes_here(monkeypatch):
 
 def test_partitions_here_equal_one_pass(photos):
     paths, people = photos
-    ident, enrolled, skipped = enroll_photos(_model(), paths, people,
-                                             partition_size=2)
+    ident, enrolled, skipped = enroll_photos(_model(), paths, people, partition_size=2)
     ref = _reference(paths, people)
     np.testing.assert_array_equal(ident.gallery_features_, ref.gallery_features_)
     np.testing.assert_array_equal(ident.gallery_labels_, ref.gallery_labels_)
@@ -65,8 +65,9 @@ def test_partitions_here_equal_one_pass(photos):
 def test_enroll_into_an_existing_gallery(photos):
     paths, people = photos
     ident, _, _ = enroll_photos(_model(), paths[:4], people[:4])
-    ident, _, skipped = enroll_photos(_model(), paths[4:], people[4:],
-                                      identifier=ident, partition_size=3)
+    ident, _, skipped = enroll_photos(
+        _model(), paths[4:], people[4:], identifier=ident, partition_size=3
+    )
     ref = _reference(paths, people)
     np.testing.assert_array_equal(ident.gallery_features_, ref.gallery_features_)
     assert len(skipped) == 1
@@ -85,8 +86,9 @@ def cluster_client():
     """A LocalCluster of 2 single-threaded workers (threads of this process)."""
     pytest.importorskip("dask")
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                  processes=False, dashboard_address=None) as lc:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as lc:
         with distributed.Client(lc) as client:
             yield client
 
@@ -99,8 +101,9 @@ def test_cluster_gives_the_same_gallery_bit_for_bit(photos, cluster_client):
     for a, b in zip(here, there):
         for fa, fb in zip(a["faces"], b["faces"]):
             np.testing.assert_array_equal(fa["embedding"], fb["embedding"])
-    ident, _, skipped = enroll_photos(_model(), paths, people,
-                                      client=cluster_client, partition_size=2)
+    ident, _, skipped = enroll_photos(
+        _model(), paths, people, client=cluster_client, partition_size=2
+    )
     ref = _reference(paths, people)
     np.testing.assert_array_equal(ident.gallery_features_, ref.gallery_features_)
     np.testing.assert_array_equal(ident.gallery_labels_, ref.gallery_labels_)
@@ -128,15 +131,18 @@ def test_grid_search_on_dask_equals_serial(cluster_client):
     y = np.repeat(np.arange(6), 6)
     X = centres[y] + 0.2 * rng.randn(len(y), 64)
     pipe = make_pipeline(EigenfaceTransformer(random_state=0), OneShotIdentifier())
-    grid = {"eigenfacetransformer__n_components": [2, 4, 8],
-            "oneshotidentifier__metric": ["cosine", "euclidean"]}
+    grid = {
+        "eigenfacetransformer__n_components": [2, 4, 8],
+        "oneshotidentifier__metric": ["cosine", "euclidean"],
+    }
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     serial = GridSearchCV(pipe, grid, cv=cv).fit(X, y)
     with joblib.parallel_backend("dask"):
         on_dask = GridSearchCV(pipe, grid, cv=cv, n_jobs=-1).fit(X, y)
     assert on_dask.best_params_ == serial.best_params_
-    np.testing.assert_array_equal(on_dask.cv_results_["mean_test_score"],
-                                  serial.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(
+        on_dask.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
     assert len(set(serial.cv_results_["mean_test_score"])) > 1  # not all alike
 
 
@@ -147,16 +153,23 @@ def _gallery(seed=0):
     y = np.repeat(np.arange(40), rng.randint(1, 5, 40))
     X = centres[y] + 0.3 * rng.randn(len(y), 16)
     people = np.array([f"p{i:02d}" for i in range(40)])
-    Q = np.vstack([centres[::3] + 0.3 * rng.randn(14, 16),  # enrolled people
-                   rng.randn(6, 16) * 2])  # strangers
+    Q = np.vstack(
+        [
+            centres[::3] + 0.3 * rng.randn(14, 16),  # enrolled people
+            rng.randn(6, 16) * 2,
+        ]
+    )  # strangers
     return X, people[y], Q
 
 
-@pytest.mark.parametrize("params", [
-    {"metric": "cosine", "threshold": 0.3},
-    {"metric": "euclidean", "threshold": 4.0, "matching": "centroid"},
-    {"metric": "manhattan"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"metric": "cosine", "threshold": 0.3},
+        {"metric": "euclidean", "threshold": 4.0, "matching": "centroid"},
+        {"metric": "manhattan"},
+    ],
+)
 @pytest.mark.parametrize("where", ["here", "cluster"])
 def test_sharded_search_equals_one_machine(params, where, request):
     from facekit.distributed import ShardedGallery
@@ -164,8 +177,9 @@ def test_sharded_search_equals_one_machine(params, where, request):
     client = request.getfixturevalue("cluster_client") if where == "cluster" else None
     X, y, Q = _gallery()
     one = OneShotIdentifier(**params).fit(X, y)
-    sharded = ShardedGallery(OneShotIdentifier(**params), n_shards=3,
-                             client=client).fit(X, y)
+    sharded = ShardedGallery(
+        OneShotIdentifier(**params), n_shards=3, client=client
+    ).fit(X, y)
     assert sharded.n_shards_ == 3 and sharded.shard_sizes_.sum() == len(X)
     np.testing.assert_array_equal(sharded.classes_, one.classes_)
     np.testing.assert_array_equal(sharded.predict(Q), one.predict(Q))
@@ -190,8 +204,9 @@ def test_sharded_one_shard_per_worker(cluster_client):
     assert sharded.n_shards_ == 2
     held = cluster_client.who_has(sharded.shards_)
     assert len({w for ws in held.values() for w in ws}) == 2  # one on each
-    np.testing.assert_array_equal(sharded.predict(Q),
-                                  OneShotIdentifier().fit(X, y).predict(Q))
+    np.testing.assert_array_equal(
+        sharded.predict(Q), OneShotIdentifier().fit(X, y).predict(Q)
+    )
 
 
 def test_sharded_bad_arguments():
@@ -239,8 +254,9 @@ def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, cluster_cli
     outs = {}
     for where, extra in (("here", []), ("cluster", ["--scheduler", address])):
         gallery = str(tmp_path / f"{where}.npz")
-        status = main(["enroll", str(folder), "-o", gallery, "--model", mpath,
-                       "--json", *extra])
+        status = main(
+            ["enroll", str(folder), "-o", gallery, "--model", mpath, "--json", *extra]
+        )
         assert status == 3  # the unreadable photo is skipped, as here
         outs[where] = json.loads(capsys.readouterr().out)
     assert outs["cluster"]["skipped"] == outs["here"]["skipped"]
@@ -253,12 +269,38 @@ def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, cluster_cli
     for env in (None, address):
         if env:
             monkeypatch.setenv(SCHEDULER_ENV, env)
-        assert main(["identify", probe, "--gallery", str(tmp_path / "here.npz"),
-                     "--model", mpath, "--json"]) == 0
+        assert (
+            main(
+                [
+                    "identify",
+                    probe,
+                    "--gallery",
+                    str(tmp_path / "here.npz"),
+                    "--model",
+                    mpath,
+                    "--json",
+                ]
+            )
+            == 0
+        )
         answers.append(json.loads(capsys.readouterr().out))
     assert answers[0] == answers[1]
-    assert main(["cluster", str(folder / "person1"), "--model", mpath,
-                 "--n-clusters", "2", "--json", "--scheduler", address]) == 0
+    assert (
+        main(
+            [
+                "cluster",
+                str(folder / "person1"),
+                "--model",
+                mpath,
+                "--n-clusters",
+                "2",
+                "--json",
+                "--scheduler",
+                address,
+            ]
+        )
+        == 0
+    )
     assert len(json.loads(capsys.readouterr().out)["clusters"]) == 2
 
 
@@ -278,8 +320,19 @@ def test_cli_scheduler_nobody_there(tmp_path, capsys, monkeypatch):
     from facekit.cli import main
 
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
-    assert main(["enroll", str(tmp_path), "--model", "lbp", "--scheduler",
-                 "tcp://127.0.0.1:1"]) == 2  # after the 10 s connect timeout
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path),
+                "--model",
+                "lbp",
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+            ]
+        )
+        == 2
+    )  # after the 10 s connect timeout
     assert "no Dask scheduler answers" in capsys.readouterr().err
 
 

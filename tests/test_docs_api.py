@@ -61,8 +61,11 @@ def _documented_entries(text):
         stripped = line.strip()
         if stripped.startswith(".. "):
             in_autosummary = stripped.startswith(".. autosummary::")
-            m = re.match(r"\.\. auto(?:data|class|function|exception):: "
-                         r"facekit\.([\w.]+)\.(\w+)$", stripped)
+            m = re.match(
+                r"\.\. auto(?:data|class|function|exception):: "
+                r"facekit\.([\w.]+)\.(\w+)$",
+                stripped,
+            )
             if m:
                 entries.add(("facekit." + m.group(1), m.group(2)))
             continue
@@ -93,11 +96,17 @@ def test_every_public_name_is_in_the_api_reference(module_name, api_text):
         if (module_name, name) in entries:
             continue
         obj = getattr(module, name)
-        elsewhere = [
-            f"{m}.{n}" for m, n in entries
-            if n == name and m != module_name
-            and getattr(importlib.import_module(m), n, None) is obj
-        ] if not isinstance(obj, (int, float, str, tuple)) else []
+        elsewhere = (
+            [
+                f"{m}.{n}"
+                for m, n in entries
+                if n == name
+                and m != module_name
+                and getattr(importlib.import_module(m), n, None) is obj
+            ]
+            if not isinstance(obj, (int, float, str, tuple))
+            else []
+        )
         if not elsewhere:
             missing.append(name)
     rel = module_name.removeprefix("facekit.")

@@ -31,8 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "user_guide"
 
-_PRETRAINED = ("load_pretrained_model", "compare_faces", "enroll_folder",
-               "identify_photos", "cluster_photos", "load_face_model")
+_PRETRAINED = (
+    "load_pretrained_model",
+    "compare_faces",
+    "enroll_folder",
+    "identify_photos",
+    "cluster_photos",
+    "load_face_model",
+)
 
 
 def readme_blocks():
@@ -81,8 +87,11 @@ def guide_pages():
             stripped = lines[i].strip()
             if stripped.startswith(".. test: slow"):
                 slow_next = True
-            if stripped in (".. code-block:: python", ".. testsetup::",
-                            ".. testcode::"):
+            if stripped in (
+                ".. code-block:: python",
+                ".. testsetup::",
+                ".. testcode::",
+            ):
                 kind = "setup" if stripped == ".. testsetup::" else "code"
                 source, j = _rst_directive_body(lines, i)
                 blocks.append((kind, i + 1, source, slow_next))
@@ -145,8 +154,12 @@ def _run(source, name, namespace):
 
 
 def _slow(params):
-    return [pytest.param(*p[:-1], marks=pytest.mark.slow) if p[-1]
-            else pytest.param(*p[:-1]) for p in params]
+    return [
+        pytest.param(*p[:-1], marks=pytest.mark.slow)
+        if p[-1]
+        else pytest.param(*p[:-1])
+        for p in params
+    ]
 
 
 def _run_readme(blocks, request, monkeypatch):

@@ -140,8 +140,9 @@ def test_model_pipeline_is_find_faces_for_one_face(model, photos, variants):
     assert [name for name, _ in pipe.steps] == ["align", "embed"]
     emb = pipe.transform([photos["plain"], photos["exif"]])
     for row, key in zip(emb, ("plain", "exif")):
-        np.testing.assert_allclose(row, variants[key]["faces"][0]["embedding"],
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            row, variants[key]["faces"][0]["embedding"], atol=1e-5
+        )
     with pytest.raises(FaceNotFoundError, match="flat.png"):
         pipe.transform([photos["flat"]])
     with pytest.raises(ValueError, match="no_face"):
@@ -218,4 +219,3 @@ def test_model_save_is_atomic_and_cleans_leftovers(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert [n for n in names if not n.endswith(".lock")] == ["model.json"]
     assert json.loads(path.read_text())["threshold"] == 0.5
-

@@ -71,19 +71,28 @@ def _small_gallery(path):
 
 
 def _same_gallery(a, b):
-    return (a.get_params() == b.get_params()
-            and np.array_equal(a.gallery_features_, b.gallery_features_)
-            and a.gallery_labels_.tolist() == b.gallery_labels_.tolist())
+    return (
+        a.get_params() == b.get_params()
+        and np.array_equal(a.gallery_features_, b.gallery_features_)
+        and a.gallery_labels_.tolist() == b.gallery_labels_.tolist()
+    )
 
 
 def _small_model(path):
     """A real model file with a learned projection, about 2 kB."""
     rng = np.random.RandomState(0)
-    model = FaceModel(image_shape=(8, 8), scales=((8, 1),), grid=(1, 1),
-                      crop="none", metric="cosine",
-                      projection={"mean": rng.rand(10),
-                                  "components": rng.randn(10, 3),
-                                  "whitening": np.eye(3)})
+    model = FaceModel(
+        image_shape=(8, 8),
+        scales=((8, 1),),
+        grid=(1, 1),
+        crop="none",
+        metric="cosine",
+        projection={
+            "mean": rng.rand(10),
+            "components": rng.randn(10, 3),
+            "whitening": np.eye(3),
+        },
+    )
     model.save(path)
     return load_model(path)
 
@@ -107,7 +116,7 @@ class _Rewriter:
 def _variants(data, kind):
     if kind == "flip":  # every byte position, every bit of it inverted
         for i in range(len(data)):
-            yield i, data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+            yield i, data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
     else:  # every proper prefix
         for i in range(len(data)):
             yield i, data[:i]
@@ -156,8 +165,9 @@ def test_every_byte_flip_of_a_model_is_one_clear_error(tmp_path):
         else:
             assert loaded.to_dict() == original.to_dict(), i
             for key in original.projection:
-                np.testing.assert_array_equal(loaded.projection[key],
-                                              original.projection[key])
+                np.testing.assert_array_equal(
+                    loaded.projection[key], original.projection[key]
+                )
     out.close()
     assert n_error > 0.7 * len(data)
 
@@ -211,40 +221,101 @@ def _bombs(tmp_path):
     """name -> (file, max_bytes) of files declaring far more than they hold."""
     big = (10**10,)  # 80 GB of float64
     out = {}
-    out["npy_header"] = (_zip(tmp_path / "npy_header.npz", {
-        "features.npy": _npy_bytes(big), "__meta__.npy": _meta_member()}), None)
-    out["npy_header_2d"] = (_zip(tmp_path / "npy_header_2d.npz", {
-        "features.npy": _npy_bytes((10**6, 10**6), "<f4", b"\0" * 64),
-        "__meta__.npy": _meta_member()}), None)
-    out["npy_unicode"] = (_zip(tmp_path / "npy_unicode.npz", {
-        "labels.npy": _npy_bytes((10**9,), "<U100"),
-        "__meta__.npy": _meta_member()}), None)
-    stored = _zip(tmp_path / "zip_size.npz", {
-        "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
-        "__meta__.npy": _meta_member()})
+    out["npy_header"] = (
+        _zip(
+            tmp_path / "npy_header.npz",
+            {"features.npy": _npy_bytes(big), "__meta__.npy": _meta_member()},
+        ),
+        None,
+    )
+    out["npy_header_2d"] = (
+        _zip(
+            tmp_path / "npy_header_2d.npz",
+            {
+                "features.npy": _npy_bytes((10**6, 10**6), "<f4", b"\0" * 64),
+                "__meta__.npy": _meta_member(),
+            },
+        ),
+        None,
+    )
+    out["npy_unicode"] = (
+        _zip(
+            tmp_path / "npy_unicode.npz",
+            {
+                "labels.npy": _npy_bytes((10**9,), "<U100"),
+                "__meta__.npy": _meta_member(),
+            },
+        ),
+        None,
+    )
+    stored = _zip(
+        tmp_path / "zip_size.npz",
+        {
+            "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
+            "__meta__.npy": _meta_member(),
+        },
+    )
     out["zip_size"] = (_patch_central_size(stored, 0xFFFFFFF0), None)
-    zip64 = _zip(tmp_path / "zip64_size.npz", {
-        "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
-        "__meta__.npy": _meta_member()})
+    zip64 = _zip(
+        tmp_path / "zip64_size.npz",
+        {
+            "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
+            "__meta__.npy": _meta_member(),
+        },
+    )
     out["zip64_size"] = (_patch_central_size(zip64, 80 * 10**9), None)
-    deflated = _zip(tmp_path / "deflate_size.npz", {
-        "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
-        "__meta__.npy": _meta_member()}, zipfile.ZIP_DEFLATED)
+    deflated = _zip(
+        tmp_path / "deflate_size.npz",
+        {
+            "features.npy": _npy_bytes((2,), "<f8", b"\0" * 16),
+            "__meta__.npy": _meta_member(),
+        },
+        zipfile.ZIP_DEFLATED,
+    )
     out["deflate_size"] = (_patch_central_size(deflated, 0xFFFFFFF0), None)
     # an honest deflate bomb: 64 MB of zeros in about 64 kB, over a limit
-    out["deflate_bomb"] = (_zip(tmp_path / "deflate_bomb.npz", {
-        "features.npy": _npy_bytes((8 * 2**20,), "<f8", bytes(64 * 2**20)),
-        "__meta__.npy": _meta_member()}, zipfile.ZIP_DEFLATED), 2**20)
-    out["members"] = (_zip(tmp_path / "members.npz", {
-        f"a{i}.npy": _npy_bytes((0,)) for i in range(2000)}), None)
-    out["file_size"] = (_zip(tmp_path / "file_size.npz", {
-        "features.npy": _npy_bytes((100,), "<f8", bytes(800)),
-        "__meta__.npy": _meta_member()}), 512)
+    out["deflate_bomb"] = (
+        _zip(
+            tmp_path / "deflate_bomb.npz",
+            {
+                "features.npy": _npy_bytes((8 * 2**20,), "<f8", bytes(64 * 2**20)),
+                "__meta__.npy": _meta_member(),
+            },
+            zipfile.ZIP_DEFLATED,
+        ),
+        2**20,
+    )
+    out["members"] = (
+        _zip(
+            tmp_path / "members.npz",
+            {f"a{i}.npy": _npy_bytes((0,)) for i in range(2000)},
+        ),
+        None,
+    )
+    out["file_size"] = (
+        _zip(
+            tmp_path / "file_size.npz",
+            {
+                "features.npy": _npy_bytes((100,), "<f8", bytes(800)),
+                "__meta__.npy": _meta_member(),
+            },
+        ),
+        512,
+    )
     return out
 
 
-BOMBS = ["npy_header", "npy_header_2d", "npy_unicode", "zip_size", "zip64_size",
-         "deflate_size", "deflate_bomb", "members", "file_size"]
+BOMBS = [
+    "npy_header",
+    "npy_header_2d",
+    "npy_unicode",
+    "zip_size",
+    "zip64_size",
+    "deflate_size",
+    "deflate_bomb",
+    "members",
+    "file_size",
+]
 
 
 @pytest.fixture(scope="module")
@@ -294,21 +365,35 @@ def _other_hostile_files(tmp_path):
     out["empty.npz"].write_bytes(b"")
     out["random.npz"] = tmp_path / "random.npz"
     out["random.npz"].write_bytes(b"PK" + np.random.RandomState(0).bytes(998))
-    out["encrypted.npz"] = _zip(tmp_path / "encrypted.npz", {
-        "features.npy": _npy_bytes((2,), "<f8", bytes(16)),
-        "__meta__.npy": _meta_member()})
+    out["encrypted.npz"] = _zip(
+        tmp_path / "encrypted.npz",
+        {
+            "features.npy": _npy_bytes((2,), "<f8", bytes(16)),
+            "__meta__.npy": _meta_member(),
+        },
+    )
     data = bytearray(out["encrypted.npz"].read_bytes())
     cd = data.index(b"PK\x01\x02")
     data[cd + 8] |= 1  # the "encrypted" flag
     out["encrypted.npz"].write_bytes(bytes(data))
-    out["object_dtype.npz"] = _zip(tmp_path / "object_dtype.npz", {
-        "labels.npy": _npy_bytes((2,), "|O", bytes(16)),
-        "__meta__.npy": _meta_member()})
-    out["record_dtype.npz"] = _zip(tmp_path / "record_dtype.npz", {
-        "labels.npy": _npy_bytes((1,), [("a", "<f8")], bytes(8)),
-        "__meta__.npy": _meta_member()})
-    out["not_npy.npz"] = _zip(tmp_path / "not_npy.npz", {
-        "features.txt": b"1 2 3", "__meta__.npy": _meta_member()})
+    out["object_dtype.npz"] = _zip(
+        tmp_path / "object_dtype.npz",
+        {
+            "labels.npy": _npy_bytes((2,), "|O", bytes(16)),
+            "__meta__.npy": _meta_member(),
+        },
+    )
+    out["record_dtype.npz"] = _zip(
+        tmp_path / "record_dtype.npz",
+        {
+            "labels.npy": _npy_bytes((1,), [("a", "<f8")], bytes(8)),
+            "__meta__.npy": _meta_member(),
+        },
+    )
+    out["not_npy.npz"] = _zip(
+        tmp_path / "not_npy.npz",
+        {"features.txt": b"1 2 3", "__meta__.npy": _meta_member()},
+    )
     out["duplicate.npz"] = tmp_path / "duplicate.npz"
     with zipfile.ZipFile(out["duplicate.npz"], "w") as zf:
         import warnings
@@ -318,8 +403,10 @@ def _other_hostile_files(tmp_path):
             zf.writestr("__meta__.npy", _meta_member())
             zf.writestr("__meta__.npy", _meta_member())
     meta_bomb = b"[" * 200_000
-    out["json_recursion.npz"] = _zip(tmp_path / "json_recursion.npz", {
-        "__meta__.npy": _npy_bytes((len(meta_bomb),), "|u1", meta_bomb)})
+    out["json_recursion.npz"] = _zip(
+        tmp_path / "json_recursion.npz",
+        {"__meta__.npy": _npy_bytes((len(meta_bomb),), "|u1", meta_bomb)},
+    )
     return out
 
 
@@ -332,22 +419,36 @@ def test_other_hostile_gallery_files_are_one_clear_error(tmp_path):
     assert len(files) >= 10
 
 
-@pytest.mark.parametrize("content, match", [
-    (b"[" * 200_000, "not valid JSON"),  # RecursionError inside json
-    (b"\xff\xfe{}", "not valid JSON"),
-    (b"{" + b" " * (17 * 2**20) + b"}", "limit"),
-    (json.dumps({**FaceModel().to_dict(), "image_shape": [1e999, 3]}).encode(),
-     "image_shape"),
-    (json.dumps({**FaceModel().to_dict(), "image_shape": [10**5, 10**5]}).encode(),
-     "image_shape"),
-    (json.dumps({**FaceModel().to_dict(), "scales": [[8, 1e9]]}).encode(),
-     "radii"),
-    (json.dumps({**FaceModel().to_dict(), "scales": [[10**6, 1]]}).encode(),
-     "P must be"),
-    (json.dumps({**FaceModel().to_dict(), "grid": [10**6, 1]}).encode(), "grid"),
-    (json.dumps({**FaceModel().to_dict(), "lfw_box": [200, 100, 0, 250]}).encode(),
-     "lfw_box"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"[" * 200_000, "not valid JSON"),  # RecursionError inside json
+        (b"\xff\xfe{}", "not valid JSON"),
+        (b"{" + b" " * (17 * 2**20) + b"}", "limit"),
+        (
+            json.dumps({**FaceModel().to_dict(), "image_shape": [1e999, 3]}).encode(),
+            "image_shape",
+        ),
+        (
+            json.dumps(
+                {**FaceModel().to_dict(), "image_shape": [10**5, 10**5]}
+            ).encode(),
+            "image_shape",
+        ),
+        (json.dumps({**FaceModel().to_dict(), "scales": [[8, 1e9]]}).encode(), "radii"),
+        (
+            json.dumps({**FaceModel().to_dict(), "scales": [[10**6, 1]]}).encode(),
+            "P must be",
+        ),
+        (json.dumps({**FaceModel().to_dict(), "grid": [10**6, 1]}).encode(), "grid"),
+        (
+            json.dumps(
+                {**FaceModel().to_dict(), "lfw_box": [200, 100, 0, 250]}
+            ).encode(),
+            "lfw_box",
+        ),
+    ],
+)
 def test_hostile_json_models_are_one_clear_error(tmp_path, content, match):
     path = tmp_path / "model.json"
     path.write_bytes(content)
@@ -369,6 +470,7 @@ def test_generic_reader_names_the_file_for_every_foreign_format(tmp_path):
     with pytest.raises(InvalidFileError, match="not a 'facekit.model' file"):
         _read_npz(path, "facekit.model")
 
+
 # ---------------------------------------------------------------------------
 # no face, no answer
 
@@ -384,8 +486,9 @@ def _non_faces():
     out["uniform_noise"] = rng.rand(250, 250)
     out["gaussian_noise"] = np.clip(0.5 + 0.2 * rng.randn(250, 250), 0, 1)
     out["gradient"] = np.tile(np.linspace(0, 1, 250), (250, 1))
-    out["checkerboard"] = np.kron((np.indices((10, 10)).sum(0) % 2),
-                                  np.ones((25, 25))).astype(float)
+    out["checkerboard"] = np.kron(
+        (np.indices((10, 10)).sum(0) % 2), np.ones((25, 25))
+    ).astype(float)
     for name in ("coins", "brick", "grass", "text", "horse", "coffee"):
         image = np.asarray(getattr(data, name)(), dtype=float)
         image = rgb2gray(image[..., :3]) if image.ndim == 3 else image
@@ -410,9 +513,12 @@ def photo_files(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("photos")
     out = {}
-    images = {**_non_faces(), "face0": make_lfw_like_portrait(0),
-              "face1": make_lfw_like_portrait(1),
-              "flat_300x200": np.full((300, 200), 0.5)}
+    images = {
+        **_non_faces(),
+        "face0": make_lfw_like_portrait(0),
+        "face1": make_lfw_like_portrait(1),
+        "flat_300x200": np.full((300, 200), 0.5),
+    }
     for name, image in images.items():
         out[name] = str(root / f"{name}.png")
         Image.fromarray((image * 255).astype(np.uint8)).save(out[name])
@@ -435,8 +541,10 @@ def test_non_faces_are_failures_to_acquire_in_python(lbp_model):
 
 def test_crop_none_is_the_explicit_unchecked_path(lbp_model):
     # what the LFW benchmarks and calibration do with faces they cut: no check
-    model = FaceModel(**{**lbp_model.to_dict_params(), "crop": "none"},
-                      projection=lbp_model.projection)
+    model = FaceModel(
+        **{**lbp_model.to_dict_params(), "crop": "none"},
+        projection=lbp_model.projection,
+    )
     feats = model.features([np.random.RandomState(0).rand(80, 60)])
     assert np.isfinite(feats).all()
 
@@ -453,13 +561,13 @@ def test_verify_never_answers_for_a_non_face(photo_files, capsys):
         assert err == [f"facekit: error: no face found in {name}"]
         assert "same person" not in captured.out
     # the two framings of the face still get an answer
-    assert main(["verify", face, photo_files["face1"], "--model", "lbp",
-                 "--json"]) == 0
+    assert main(["verify", face, photo_files["face1"], "--model", "lbp", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["same"] is True
 
 
-def test_identify_and_enroll_report_and_count_every_non_face(photo_files,
-                                                              tmp_path, capsys):
+def test_identify_and_enroll_report_and_count_every_non_face(
+    photo_files, tmp_path, capsys
+):
     import shutil
 
     people = tmp_path / "people"
@@ -469,14 +577,20 @@ def test_identify_and_enroll_report_and_count_every_non_face(photo_files,
     for name in ("flat127", "uniform_noise", "coins"):
         shutil.copy(photo_files[name], people / "nobody" / f"{name}.png")
     gallery = str(tmp_path / "g.npz")
-    assert main(["enroll", str(people), "-o", gallery, "--model", "lbp",
-                 "--json"]) == 3  # finished, photos skipped
+    assert (
+        main(["enroll", str(people), "-o", gallery, "--model", "lbp", "--json"]) == 3
+    )  # finished, photos skipped
     out = json.loads(capsys.readouterr().out)
     assert out["people"] == ["astronaut"] and len(out["skipped"]) == 3
-    probes = [photo_files["face1"], *(photo_files[n] for n in NON_FACES),
-              photo_files["flat_300x200"]]
-    assert main(["identify", *probes, "--gallery", gallery, "--model", "lbp",
-                 "--json"]) == 3
+    probes = [
+        photo_files["face1"],
+        *(photo_files[n] for n in NON_FACES),
+        photo_files["flat_300x200"],
+    ]
+    assert (
+        main(["identify", *probes, "--gallery", gallery, "--model", "lbp", "--json"])
+        == 3
+    )
     out = json.loads(capsys.readouterr().out)
     assert [p for p, _ in out["skipped"]] == probes[1:]
     assert all(why.startswith("no face found") for _, why in out["skipped"])
@@ -495,8 +609,8 @@ def _bad_files(tmp_path):
     out = {}
     # the first member's compression method: NotImplementedError in zipfile
     cd = data.index(b"PK\x01\x02")
-    out["zip_method.npz"] = data[:cd + 10] + b"\x63" + data[cd + 11:]
-    out["zip_version.npz"] = data[:cd + 6] + b"\xff" + data[cd + 7:]
+    out["zip_method.npz"] = data[: cd + 10] + b"\x63" + data[cd + 11 :]
+    out["zip_version.npz"] = data[: cd + 6] + b"\xff" + data[cd + 7 :]
     out["truncated.npz"] = data[: len(data) // 2]
     out["random.npz"] = b"PK" + np.random.RandomState(1).bytes(500)
     out["text.npz"] = b"hello"
@@ -523,13 +637,13 @@ def _one_line_error(capsys, path):
     return err[0]
 
 
-def test_bad_gallery_and_model_files_on_the_command_line(photo_files, tmp_path,
-                                                         capsys):
+def test_bad_gallery_and_model_files_on_the_command_line(photo_files, tmp_path, capsys):
     face = photo_files["face0"]
     files = _bad_files(tmp_path)
     for name, path in files.items():
-        assert main(["identify", face, "--gallery", str(path),
-                     "--model", "lbp"]) == 2, name
+        assert (
+            main(["identify", face, "--gallery", str(path), "--model", "lbp"]) == 2
+        ), name
         _one_line_error(capsys, path)
         assert main(["verify", face, face, "--model", str(path)]) == 2, name
         _one_line_error(capsys, path)
@@ -544,11 +658,26 @@ def test_no_traceback_from_the_installed_command(tmp_path):
     face = tmp_path / "face.png"
     face.write_bytes(b"")
     proc = subprocess.run(
-        [sys.executable, "-m", "facekit", "identify", str(face), "--gallery",
-         str(path), "--model", "lbp"], capture_output=True, text=True, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "facekit",
+            "identify",
+            str(face),
+            "--gallery",
+            str(path),
+            "--model",
+            "lbp",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        proc.stderr.strip()] and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+        and "Traceback" not in proc.stderr
+    )
     assert str(path) in proc.stderr
 
 
@@ -578,8 +707,12 @@ def _leftovers(folder):
 def test_sigkill_mid_save_keeps_the_file_and_the_next_save_cleans_up(tmp_path):
     path = tmp_path / "g.npz"
     before = _small_gallery(path)
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_SAVE, str(path)],
-                            stdout=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SAVE, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         assert proc.stdout.readline().strip() == "written"
     finally:
@@ -626,7 +759,13 @@ def test_save_over_a_changed_gallery_is_refused(tmp_path):
     third.enroll([[0.0, 1.0, 0.0, 0.0]], ["fay"])
     save_gallery(third, path)
     assert load_gallery(path).classes_.tolist() == [
-        "ann", "bob", "cy", "dora", "eve", "fay"]
+        "ann",
+        "bob",
+        "cy",
+        "dora",
+        "eve",
+        "fay",
+    ]
     assert _leftovers(tmp_path) == []
 
 
@@ -674,8 +813,7 @@ def test_concurrent_writers_in_threads_lose_no_update(tmp_path):
     refusals = [None] * n
 
     def writer(i):
-        refusals[i] = _enroll_with_retries(path, f"p{i}", np.full(4, i / n),
-                                           barrier)
+        refusals[i] = _enroll_with_retries(path, f"p{i}", np.full(4, i / n), barrier)
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(n)]
     for t in threads:
@@ -683,7 +821,8 @@ def test_concurrent_writers_in_threads_lose_no_update(tmp_path):
     for t in threads:
         t.join(60)
     assert sorted(load_gallery(path).classes_.tolist()) == sorted(
-        ["ann", "bob", "cy"] + [f"p{i}" for i in range(n)])
+        ["ann", "bob", "cy"] + [f"p{i}" for i in range(n)]
+    )
     assert sum(refusals) >= n - 1  # all loaded first: all but one refused once
     assert _leftovers(tmp_path) == []
 
@@ -712,9 +851,15 @@ def test_two_processes_load_enroll_save_one_update_is_refused(tmp_path):
     path = tmp_path / "g.npz"
     _small_gallery(path)
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), name,
-                               str(go)], stdout=subprocess.PIPE, text=True,
-                              cwd=REPO) for name in ("dora", "eve")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(path), name, str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for name in ("dora", "eve")
+    ]
     try:
         for proc in procs:  # both loaded the same gallery
             assert proc.stdout.readline().strip() == "loaded"
@@ -729,9 +874,9 @@ def test_two_processes_load_enroll_save_one_update_is_refused(tmp_path):
     assert len(classes) == 4 and classes[:3] == ["ann", "bob", "cy"]
 
 
-def test_enroll_never_overwrites_a_gallery_written_meanwhile(photo_files,
-                                                            tmp_path, capsys,
-                                                            monkeypatch):
+def test_enroll_never_overwrites_a_gallery_written_meanwhile(
+    photo_files, tmp_path, capsys, monkeypatch
+):
     import shutil
 
     import facekit.api
@@ -756,8 +901,7 @@ def test_enroll_never_overwrites_a_gallery_written_meanwhile(photo_files,
     assert load_gallery(gallery).classes_.tolist() == ["astronaut"]
 
 
-def test_a_writer_that_holds_the_lock_too_long_is_a_clear_error(tmp_path,
-                                                                monkeypatch):
+def test_a_writer_that_holds_the_lock_too_long_is_a_clear_error(tmp_path, monkeypatch):
     import facekit.persistence._write as writing
 
     path = tmp_path / "g.npz"
@@ -782,8 +926,11 @@ def test_model_saves_are_atomic_and_clean_up_too(tmp_path):
 # ---------------------------------------------------------------------------
 # parallel code under every joblib backend
 
-BACKENDS = ["threading", "loky",
-            pytest.param("multiprocessing", marks=pytest.mark.slow)]
+BACKENDS = [
+    "threading",
+    "loky",
+    pytest.param("multiprocessing", marks=pytest.mark.slow),
+]
 
 
 def _parallel_cases():
@@ -797,25 +944,40 @@ def _parallel_cases():
     probes = rng.randn(200, 8)
     # a tiny working memory: many chunks of probes, spread over the workers
     # (each of the 2 workers gets half of it: the same chunks as serially)
-    ident = OneShotIdentifier(threshold=3.0,
-                              working_memory=0.0005).fit(gallery, labels)
-    ident_par = OneShotIdentifier(threshold=3.0, n_jobs=2,
-                                  working_memory=0.001).fit(gallery, labels)
+    ident = OneShotIdentifier(threshold=3.0, working_memory=0.0005).fit(gallery, labels)
+    ident_par = OneShotIdentifier(threshold=3.0, n_jobs=2, working_memory=0.001).fit(
+        gallery, labels
+    )
     photos = [make_lfw_like_portrait(v)[::2, ::2] for v in (0, 1)]
     photos.append(np.full((120, 100), 0.5))  # no face: a row of NaN
     detector = FaceDetector(no_face="mark")
     detector_par = FaceDetector(no_face="mark", n_jobs=2)
     return [
-        ("detector.detect_boxes", lambda: detector.detect_boxes(photos),
-         lambda: detector_par.detect_boxes(photos)),
-        ("lbp.transform", lambda: lbp.transform(images),
-         lambda: lbp_par.transform(images)),
-        ("identifier.predict", lambda: ident.predict(probes),
-         lambda: ident_par.predict(probes)),
-        ("identifier.rank", lambda: ident.rank(probes, k=3),
-         lambda: ident_par.rank(probes, k=3)),
-        ("identifier.class_distances", lambda: ident.class_distances(probes),
-         lambda: ident_par.class_distances(probes)),
+        (
+            "detector.detect_boxes",
+            lambda: detector.detect_boxes(photos),
+            lambda: detector_par.detect_boxes(photos),
+        ),
+        (
+            "lbp.transform",
+            lambda: lbp.transform(images),
+            lambda: lbp_par.transform(images),
+        ),
+        (
+            "identifier.predict",
+            lambda: ident.predict(probes),
+            lambda: ident_par.predict(probes),
+        ),
+        (
+            "identifier.rank",
+            lambda: ident.rank(probes, k=3),
+            lambda: ident_par.rank(probes, k=3),
+        ),
+        (
+            "identifier.class_distances",
+            lambda: ident.class_distances(probes),
+            lambda: ident_par.class_distances(probes),
+        ),
     ]
 
 
@@ -841,9 +1003,9 @@ def test_parallel_code_gives_serial_results_under_every_backend(backend):
 def dask_client_in_process():
     """A Dask LocalCluster of 2 workers that are threads of this process."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                  processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as client:
             yield client
 
@@ -859,9 +1021,9 @@ def test_parallel_code_on_a_dask_cluster(dask_client_in_process):
 def test_parallel_code_on_a_dask_cluster_of_processes():
     # worker processes: every argument is serialised (about 15 s to start)
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                  processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster):
             for name, serial, parallel in _parallel_cases():
                 expected = serial()
@@ -901,10 +1063,12 @@ def no_work(monkeypatch):
     def work(*args, **kwargs):
         raise AssertionError("work started before the options were checked")
 
-    for module, name in [(facekit.api, "load_face_model"),
-                         (facekit.benchmark, "run_lfw_benchmark"),
-                         (facekit.benchmark, "run_lfw_open_set"),
-                         (facekit.benchmark, "run_lfw_clustering")]:
+    for module, name in [
+        (facekit.api, "load_face_model"),
+        (facekit.benchmark, "run_lfw_benchmark"),
+        (facekit.benchmark, "run_lfw_open_set"),
+        (facekit.benchmark, "run_lfw_clustering"),
+    ]:
         monkeypatch.setattr(module, name, work)
 
 
@@ -919,10 +1083,17 @@ def test_bad_options_stop_before_any_work(argv, option, tmp_path, no_work, capsy
 
 
 def test_plot_format_and_matplotlib_are_checked_before_the_benchmark(
-        tmp_path, no_work, capsys):
+    tmp_path, no_work, capsys
+):
     pytest.importorskip("matplotlib")
-    argv = ["benchmark", "lfw", "--method", "pixels", "--plot",
-            str(tmp_path / "roc.xyz")]
+    argv = [
+        "benchmark",
+        "lfw",
+        "--method",
+        "pixels",
+        "--plot",
+        str(tmp_path / "roc.xyz"),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot write .xyz" in err[0] and "png" in err[0]

@@ -13,13 +13,15 @@ from facekit.metrics import make_open_set_scorer
 from facekit.model_selection import OpenSetShuffleSplit
 
 
-def make_gallery(n_ids=6, per_id=3, n_features=8, noise=0.1, seed=0,
-                 nonneg=False, dtype=np.float64):
+def make_gallery(
+    n_ids=6, per_id=3, n_features=8, noise=0.1, seed=0, nonneg=False, dtype=np.float64
+):
     rng = np.random.RandomState(seed)
     centers = rng.rand(n_ids, n_features) if nonneg else rng.randn(n_ids, n_features)
     y = np.repeat(np.arange(n_ids), per_id)
-    X = centers[y] + noise * (rng.rand(len(y), n_features) if nonneg
-                              else rng.randn(len(y), n_features))
+    X = centers[y] + noise * (
+        rng.rand(len(y), n_features) if nonneg else rng.randn(len(y), n_features)
+    )
     perm = rng.permutation(len(y))
     return X[perm].astype(dtype), y[perm], centers
 
@@ -43,10 +45,12 @@ def snapshot(ident):
     index = ident._index
     snap["index"] = {
         k: (v.copy() if isinstance(v, np.ndarray) else v)
-        for k, v in index.items() if k != "prep"
+        for k, v in index.items()
+        if k != "prep"
     }
-    snap["prep"] = {k: (None if v is None else v.copy())
-                    for k, v in index["prep"].items()}
+    snap["prep"] = {
+        k: (None if v is None else v.copy()) for k, v in index["prep"].items()
+    }
     return snap
 
 
@@ -84,14 +88,18 @@ def test_distances_match_brute_force(metric, matching):
     labels, dists = ident.rank(Q, k=3)
     order = np.argsort(expected, axis=1, kind="stable")[:, :3]
     np.testing.assert_array_equal(labels, ident.classes_[order])
-    np.testing.assert_allclose(dists, np.take_along_axis(expected, order, 1),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        dists, np.take_along_axis(expected, order, 1), rtol=1e-9, atol=1e-9
+    )
     best_labels, best_d = ident.best_match(Q)
     np.testing.assert_array_equal(best_labels, labels[:, 0])
     np.testing.assert_allclose(best_d, dists[:, 0])
     np.testing.assert_allclose(
-        ident.identity_distance(Q, yq), expected[np.arange(len(yq)), yq],
-        rtol=1e-9, atol=1e-9)
+        ident.identity_distance(Q, yq),
+        expected[np.arange(len(yq)), yq],
+        rtol=1e-9,
+        atol=1e-9,
+    )
 
 
 def test_minkowski_p2_uses_dot_kernel_and_matches():
@@ -100,7 +108,9 @@ def test_minkowski_p2_uses_dot_kernel_and_matches():
     assert ident._index["kind"] == "dot"
     np.testing.assert_allclose(
         ident.class_distances(G[:5]),
-        brute_class_distances(G, yg, G[:5], "euclidean", 2, "nearest"), atol=1e-7)
+        brute_class_distances(G, yg, G[:5], "euclidean", 2, "nearest"),
+        atol=1e-7,
+    )
 
 
 def test_float32_gallery_stays_float32():
@@ -126,8 +136,7 @@ def test_gallery_grouped_by_identity_and_copied():
     G, yg, _ = make_gallery()
     ident = OneShotIdentifier().fit(G, yg)
     assert np.all(np.diff(ident._codes) >= 0)
-    np.testing.assert_array_equal(ident.gallery_labels_,
-                                  ident.classes_[ident._codes])
+    np.testing.assert_array_equal(ident.gallery_labels_, ident.classes_[ident._codes])
     # rows of one identity keep their input order
     for c in ident.classes_:
         rows = ident.gallery_features_[ident.gallery_labels_ == c]
@@ -142,8 +151,9 @@ def test_chunking_and_threads_give_identical_results():
     ref = OneShotIdentifier().fit(G, yg)
     for params in ({"working_memory": 1e-4}, {"working_memory": 1e-4, "n_jobs": 2}):
         ident = OneShotIdentifier(**params).fit(G, yg)
-        np.testing.assert_allclose(ident.class_distances(Q), ref.class_distances(Q),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            ident.class_distances(Q), ref.class_distances(Q), rtol=1e-12, atol=1e-12
+        )
         np.testing.assert_array_equal(ident.predict(Q), ref.predict(Q))
         np.testing.assert_array_equal(ident.rank(Q, k=4)[0], ref.rank(Q, k=4)[0])
 
@@ -167,13 +177,15 @@ def test_zero_vectors_follow_distance_conventions():
     G = np.array([[0.0, 0.0], [1.0, 0.0]])
     ident = OneShotIdentifier().fit(G, ["zero", "x"])
     d = ident.class_distances([[0.0, 0.0], [0.0, 1.0]])
-    np.testing.assert_allclose(d, pairwise_distances([[0.0, 0.0], [0.0, 1.0]], G,
-                                                     metric="cosine")[:, ::-1])
+    np.testing.assert_allclose(
+        d, pairwise_distances([[0.0, 0.0], [0.0, 1.0]], G, metric="cosine")[:, ::-1]
+    )
 
 
 def test_ties_go_to_first_class():
-    ident = OneShotIdentifier(metric="euclidean").fit([[1.0, 0.0], [-1.0, 0.0]],
-                                                      ["b", "a"])
+    ident = OneShotIdentifier(metric="euclidean").fit(
+        [[1.0, 0.0], [-1.0, 0.0]], ["b", "a"]
+    )
     labels, d = ident.rank([[0.0, 1.0]], k=2)
     assert labels.tolist() == [["a", "b"]] and d[0, 0] == d[0, 1]
     assert ident.predict([[0.0, 1.0]])[0] == "a"
@@ -184,9 +196,11 @@ def test_ties_go_to_first_class():
 
 def test_threshold_rejects_and_boundary_is_inclusive():
     ident = OneShotIdentifier(metric="euclidean", threshold=5.0).fit(
-        [[0.0, 0.0], [10.0, 0.0]], [1, 2])
+        [[0.0, 0.0], [10.0, 0.0]], [1, 2]
+    )
     np.testing.assert_array_equal(
-        ident.predict([[3.0, 4.0], [3.0, 4.001], [10.0, 1.0]]), [1, -1, 2])
+        ident.predict([[3.0, 4.0], [3.0, 4.001], [10.0, 1.0]]), [1, -1, 2]
+    )
     ident.set_params(threshold=None)
     np.testing.assert_array_equal(ident.predict([[3.0, 4.001]]), [1])
 
@@ -234,8 +248,7 @@ def test_default_unknown_label_follows_the_type_of_the_labels():
     # with rejection, a person named "unknown" needs another unknown_label
     with pytest.raises(ValueError, match="'unknown' .unknown_label='auto'"):
         OneShotIdentifier(threshold=0.5).fit(G, ["unknown", "bob"])
-    ok = OneShotIdentifier(threshold=0.5, unknown_label="?").fit(
-        G, ["unknown", "bob"])
+    ok = OneShotIdentifier(threshold=0.5, unknown_label="?").fit(G, ["unknown", "bob"])
     assert ok.predict(probes).tolist() == ["unknown", "bob", "?"]
 
 
@@ -251,8 +264,11 @@ def test_galleries_saved_with_unknown_label_minus_one_keep_it(tmp_path):
     assert pred.dtype == object and pred.tolist() == ["ann", -1]
     # "auto" in open_set_accuracy recognises those predictions too
     assert open_set_accuracy(["ann", "zed"], pred, known_labels=["ann", "bob"]) == 1.0
-    new = load_gallery(save_gallery(OneShotIdentifier(threshold=0.5).fit(
-        G, ["ann", "bob"]), tmp_path / "h.npz"))
+    new = load_gallery(
+        save_gallery(
+            OneShotIdentifier(threshold=0.5).fit(G, ["ann", "bob"]), tmp_path / "h.npz"
+        )
+    )
     assert new.unknown_label == "auto"
     assert new.predict([[-1.0, -1.0]]).tolist() == ["unknown"]
 
@@ -296,8 +312,9 @@ def test_rank_validation_and_full_ranking():
 def test_verify():
     G = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 1.0]])
     ident = OneShotIdentifier(metric="euclidean", threshold=2.0).fit(G, ["a", "b", "b"])
-    acc, d = ident.verify([[1.0, 0.0], [1.0, 0.0], [10.0, 2.5]], ["a", "b", "b"],
-                          return_distance=True)
+    acc, d = ident.verify(
+        [[1.0, 0.0], [1.0, 0.0], [10.0, 2.5]], ["a", "b", "b"], return_distance=True
+    )
     np.testing.assert_array_equal(acc, [True, False, True])
     np.testing.assert_allclose(d, [1.0, 9.0, 1.5])
     with pytest.raises(ValueError, match="not enrolled"):
@@ -308,10 +325,12 @@ def test_verify():
         ident.verify([[0.0, 0.0]], ["a", "b"])
     with pytest.raises(ValueError, match="threshold"):
         OneShotIdentifier().fit(G, [1, 2, 2]).verify(G, [1, 2, 2])
-    centroid = OneShotIdentifier(metric="euclidean", threshold=2.0,
-                                 matching="centroid").fit(G, ["a", "b", "b"])
-    np.testing.assert_allclose(centroid.verify([[10.0, 2.5]], ["b"],
-                                               return_distance=True)[1], [2.0])
+    centroid = OneShotIdentifier(
+        metric="euclidean", threshold=2.0, matching="centroid"
+    ).fit(G, ["a", "b", "b"])
+    np.testing.assert_allclose(
+        centroid.verify([[10.0, 2.5]], ["b"], return_distance=True)[1], [2.0]
+    )
 
 
 def test_score_counts_rejected_strangers_as_correct():
@@ -330,7 +349,9 @@ def test_grid_search_over_threshold_open_set():
     grid = {"oneshotidentifier__threshold": [0.01, 0.5, 1.0, 2.0, 100.0]}
     for scoring in (None, make_open_set_scorer(balanced=True)):
         search = GridSearchCV(
-            pipe, grid, scoring=scoring,
+            pipe,
+            grid,
+            scoring=scoring,
             cv=OpenSetShuffleSplit(n_splits=3, unknown_size=0.3, random_state=0),
         ).fit(X, y)
         best = search.best_params_["oneshotidentifier__threshold"]
@@ -355,12 +376,14 @@ def test_enroll_equals_fit_on_everything(metric, matching):
     ident.enroll(extra, yg[first][:4])
     full = OneShotIdentifier(metric=metric, matching=matching).fit(
         np.vstack([G[first], G[~first], extra]),
-        np.concatenate([yg[first], yg[~first], yg[first][:4]]))
+        np.concatenate([yg[first], yg[~first], yg[first][:4]]),
+    )
     np.testing.assert_array_equal(ident.classes_, full.classes_)
     np.testing.assert_array_equal(ident.gallery_features_, full.gallery_features_)
     np.testing.assert_array_equal(ident.gallery_labels_, full.gallery_labels_)
-    np.testing.assert_allclose(ident.class_distances(Q), full.class_distances(Q),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ident.class_distances(Q), full.class_distances(Q), rtol=1e-10, atol=1e-12
+    )
     np.testing.assert_array_equal(ident.predict(Q), full.predict(Q))
 
 
@@ -399,15 +422,15 @@ def test_failing_enrollment_leaves_gallery_untouched(matching):
     nan = G[:2].copy()
     nan[1, 3] = np.nan
     bad = [
-        (nan, [0, 7]),                      # NaN
+        (nan, [0, 7]),  # NaN
         (np.where(np.eye(1, G.shape[1]) > 0, np.inf, G[:1]), [7]),  # infinite
-        (G[:2, :-1], [0, 7]),               # wrong number of features
+        (G[:2, :-1], [0, 7]),  # wrong number of features
         (G[:2].reshape(2, 2, -1), [0, 7]),  # 3-D
-        (G[:2], [0]),                       # wrong number of labels
-        (G[:2], [0, -1]),                   # unknown_label as identity
-        (G[:2], ["x", "y"]),                # strings into an int gallery
-        (G[:2], [0.5, 1.5]),                # continuous labels
-        (np.empty((0, G.shape[1])), []),    # nothing
+        (G[:2], [0]),  # wrong number of labels
+        (G[:2], [0, -1]),  # unknown_label as identity
+        (G[:2], ["x", "y"]),  # strings into an int gallery
+        (G[:2], [0.5, 1.5]),  # continuous labels
+        (np.empty((0, G.shape[1])), []),  # nothing
     ]
     for X_new, y_new in bad:
         with pytest.raises(ValueError):
@@ -462,16 +485,21 @@ def test_remove(matching):
 def test_changing_params_after_fit_rebuilds_the_index():
     G, yg, _ = make_gallery()
     ident = OneShotIdentifier().fit(G, yg)
-    for params in ({"metric": "euclidean"}, {"matching": "centroid"},
-                   {"metric": "manhattan", "matching": "nearest"}):
+    for params in (
+        {"metric": "euclidean"},
+        {"matching": "centroid"},
+        {"metric": "manhattan", "matching": "nearest"},
+    ):
         ident.set_params(**params)
         ref = OneShotIdentifier(**ident.get_params()).fit(G, yg)
-        np.testing.assert_allclose(ident.class_distances(G), ref.class_distances(G),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            ident.class_distances(G), ref.class_distances(G), atol=1e-12
+        )
         ident.enroll(G[:1], [99])
         ref.enroll(G[:1], [99])
-        np.testing.assert_allclose(ident.class_distances(G), ref.class_distances(G),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            ident.class_distances(G), ref.class_distances(G), atol=1e-12
+        )
         ident.remove(99)
 
 
@@ -488,10 +516,13 @@ def test_not_fitted_and_pickle():
     np.testing.assert_array_equal(clone.class_distances(G), ident.class_distances(G))
 
 
-@pytest.mark.parametrize("params", [
-    {"matching": "centroid", "metric": "euclidean"},
-    {"metric": "manhattan", "working_memory": 0.05},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"matching": "centroid", "metric": "euclidean"},
+        {"metric": "manhattan", "working_memory": 0.05},
+    ],
+)
 def test_sklearn_checks_other_settings(params):
     check_estimator(OneShotIdentifier(**params))
 

@@ -49,8 +49,11 @@ def test_csls_distances_match_a_reference(gallery, metric):
     best, d = ident.best_match(P)
     np.testing.assert_array_equal(best, classes[ref.argmin(1)])
     np.testing.assert_allclose(d, ref.min(1), atol=1e-9)
-    np.testing.assert_allclose(ident.identity_distance(P, classes[:15]),
-                               ref[np.arange(15), np.arange(15)], atol=1e-9)
+    np.testing.assert_allclose(
+        ident.identity_distance(P, classes[:15]),
+        ref[np.arange(15), np.arange(15)],
+        atol=1e-9,
+    )
 
 
 def test_small_chunks_give_the_same_scores(gallery):
@@ -91,8 +94,10 @@ def test_radii_follow_enroll_and_remove(gallery):
     ident.set_params(n_neighbors=5)  # a new neighbourhood: new radii
     np.testing.assert_allclose(
         ident.class_distances(P),
-        OneShotIdentifier(scoring="csls", n_neighbors=5).fit(G[:30], y[:30])
-        .class_distances(P))
+        OneShotIdentifier(scoring="csls", n_neighbors=5)
+        .fit(G[:30], y[:30])
+        .class_distances(P),
+    )
 
 
 def test_threshold_units_and_rejection(gallery):
@@ -128,6 +133,7 @@ def test_faiss_index_is_bypassed(gallery):
     pytest.importorskip("faiss")
     G, y, P = gallery
     exact = OneShotIdentifier(scoring="csls").fit(G, y)
-    flat = OneShotIdentifier(scoring="csls",
-                             index=index_mod.FaissIndex("flat")).fit(G, y)
+    flat = OneShotIdentifier(scoring="csls", index=index_mod.FaissIndex("flat")).fit(
+        G, y
+    )
     np.testing.assert_array_equal(flat.predict(P), exact.predict(P))

@@ -11,8 +11,14 @@ from facekit.identification import OneShotIdentifier
 from facekit.index import FAISS_KINDS, FaissIndex
 
 # small parameters that every kind accepts on a gallery of 200 rows
-SMALL = {"nlist": 4, "nprobe": 4, "pq_m": 4, "pq_nbits": 4, "hnsw_m": 8,
-         "ef_search": 64}
+SMALL = {
+    "nlist": 4,
+    "nprobe": 4,
+    "pq_m": 4,
+    "pq_nbits": 4,
+    "hnsw_m": 8,
+    "ef_search": 64,
+}
 
 
 def people(n_ids=40, per_id=5, n_features=16, spread=0.15, seed=0):
@@ -106,7 +112,7 @@ def test_every_kind_finds_the_people(kind, metric, faiss):
 def test_threshold_means_the_same_distance(kind, faiss):
     X, y, _ = people()
     Q, _, _ = people(n_ids=60, seed=1)  # ids 40..59 are strangers' centres
-    strangers = Q[y.size:]
+    strangers = Q[y.size :]
     probes = np.vstack([Q[: y.size], strangers])
     exact = OneShotIdentifier(threshold=0.3).fit(X, y)
     approx = OneShotIdentifier(threshold=0.3, index=FaissIndex(kind, **SMALL))
@@ -193,8 +199,7 @@ def test_pickle_round_trip_keeps_the_built_index(faiss):
     ident.enroll(X[:3] + 0.01, [90, 91, 92])
     copy = pickle.loads(pickle.dumps(ident))
     np.testing.assert_array_equal(copy.predict(X), ident.predict(X))
-    np.testing.assert_array_equal(copy._get_faiss().deleted,
-                                  ident._get_faiss().deleted)
+    np.testing.assert_array_equal(copy._get_faiss().deleted, ident._get_faiss().deleted)
 
 
 def test_float64_gallery_searched_in_float32_stays_float64(faiss):
@@ -204,8 +209,9 @@ def test_float64_gallery_searched_in_float32_stays_float64(faiss):
     np.testing.assert_array_equal(ident.predict(X), y)
     # class_distances and verify stay exact
     exact = OneShotIdentifier().fit(X, y)
-    np.testing.assert_array_equal(ident.class_distances(X[:5]),
-                                  exact.class_distances(X[:5]))
+    np.testing.assert_array_equal(
+        ident.class_distances(X[:5]), exact.class_distances(X[:5])
+    )
 
 
 # ------------------------------------------------- the exact index ("exact")
@@ -220,10 +226,12 @@ def test_exact_index_holds_the_gallery_once(metric):
     assert ident._index["prep"]["mat"] is ident.gallery_features_
     ident.remove([2, 50])
     assert ident._index["prep"]["mat"] is ident.gallery_features_
-    ref = OneShotIdentifier(metric=metric).fit(ident.gallery_features_,
-                                               ident.gallery_labels_)
-    np.testing.assert_allclose(ident.class_distances(X), ref.class_distances(X),
-                               atol=1e-12)
+    ref = OneShotIdentifier(metric=metric).fit(
+        ident.gallery_features_, ident.gallery_labels_
+    )
+    np.testing.assert_allclose(
+        ident.class_distances(X), ref.class_distances(X), atol=1e-12
+    )
 
 
 def test_enrollment_is_queued_and_merged_once():
@@ -265,7 +273,6 @@ def test_rank_one_is_the_top1_search(matching):
     full, full_dist = ident.rank(Q, k=2)
     np.testing.assert_array_equal(full[:, 0], best)
     np.testing.assert_allclose(full_dist[:, 0], best_dist, rtol=1e-12)
-
 
 
 # ------------------------------------------------------------ saved galleries

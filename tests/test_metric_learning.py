@@ -53,18 +53,27 @@ def test_whitening_helps_a_threshold_verifier_on_nuisance():
     pairs, y = _nuisance_pairs(random_state=0)
     test_pairs, test_y = _nuisance_pairs(random_state=1)
     bare = ThresholdVerifier(metric="euclidean").fit(pairs, y)
-    pipe = Pipeline([("whiten", SamePairWhitening()),
-                     ("verify", ThresholdVerifier(metric="euclidean"))]).fit(pairs, y)
+    pipe = Pipeline(
+        [
+            ("whiten", SamePairWhitening()),
+            ("verify", ThresholdVerifier(metric="euclidean")),
+        ]
+    ).fit(pairs, y)
     assert bare.score(test_pairs, test_y) < 0.8
     assert pipe.score(test_pairs, test_y) > bare.score(test_pairs, test_y) + 0.1
 
 
 def test_grid_search_over_reg_and_threshold():
     pairs, y = _nuisance_pairs()
-    pipe = Pipeline([("whiten", SamePairWhitening()),
-                     ("verify", ThresholdVerifier(metric="cosine"))])
-    search = GridSearchCV(pipe, {"whiten__reg": [0.01, 1.0],
-                                 "verify__threshold": ["auto", "eer"]}, cv=3)
+    pipe = Pipeline(
+        [
+            ("whiten", SamePairWhitening()),
+            ("verify", ThresholdVerifier(metric="cosine")),
+        ]
+    )
+    search = GridSearchCV(
+        pipe, {"whiten__reg": [0.01, 1.0], "verify__threshold": ["auto", "eer"]}, cv=3
+    )
     search.fit(pairs, y)
     assert set(search.best_params_) == {"whiten__reg", "verify__threshold"}
 
@@ -76,11 +85,14 @@ def test_identical_same_pairs_do_not_break():
     assert np.isfinite(est.components_).all()
 
 
-@pytest.mark.parametrize("y, match", [
-    (None, "requires pair labels"),
-    (np.zeros(400, dtype=int), "at least one same-person pair"),
-    (np.ones(3, dtype=int), "labels"),
-])
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (None, "requires pair labels"),
+        (np.zeros(400, dtype=int), "at least one same-person pair"),
+        (np.ones(3, dtype=int), "labels"),
+    ],
+)
 def test_bad_labels(y, match):
     pairs, _ = _nuisance_pairs()
     with pytest.raises(ValueError, match=match):
@@ -109,7 +121,8 @@ def test_single_faces_are_whitened_as_the_pairs_are():
     y = np.r_[np.ones(25, int), np.zeros(25, int)]
     white = SamePairWhitening().fit(pairs, y)
     faces = pairs.reshape(100, 4)
-    np.testing.assert_allclose(white.transform(faces).reshape(50, 2, 4),
-                               white.transform(pairs))
+    np.testing.assert_allclose(
+        white.transform(faces).reshape(50, 2, 4), white.transform(pairs)
+    )
     with pytest.raises(ValueError, match="expecting 4"):
         white.transform(rng.randn(3, 5))

@@ -12,8 +12,10 @@ def test_missing_package_names_the_pip_command(monkeypatch):
     monkeypatch.delenv("FACEKIT_DLIB_MODELS", raising=False)
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec",
-        lambda name, *a: None if name == "face_recognition_models" else real(name, *a))
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "face_recognition_models" else real(name, *a),
+    )
     with pytest.raises(ImportError, match=r'pip install "facekit\[pretrained\]"'):
         dlib_model_path("resnet")
 

@@ -28,19 +28,33 @@ def test_default_model_loads_and_round_trips(tmp_path):
 def _tiny_projection(model, k=3, seed=0):
     n = model.features([np.zeros((40, 32))]).shape[1]
     rng = np.random.RandomState(seed)
-    return {"mean": rng.rand(n), "components": rng.randn(n, k),
-            "whitening": np.eye(k) * 2}
+    return {
+        "mean": rng.rand(n),
+        "components": rng.randn(n, k),
+        "whitening": np.eye(k) * 2,
+    }
 
 
 def test_projection_features_follow_the_formula(tmp_path):
     base = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True)
     faces = list(np.random.RandomState(1).rand(3, 40, 32))
     proj = _tiny_projection(base)
-    model = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True,
-                      projection=proj, metric="cosine")
+    model = FaceModel(
+        image_shape=(20, 16),
+        crop="none",
+        grid=(2, 2),
+        mirror=True,
+        projection=proj,
+        metric="cosine",
+    )
     crops = base.prepare(faces)
-    lbp = LBPTransformer(image_shape=(20, 16), grid=(2, 2), scales=base.scales,
-                         method=base.method, normalize=base.normalize).fit(crops)
+    lbp = LBPTransformer(
+        image_shape=(20, 16),
+        grid=(2, 2),
+        scales=base.scales,
+        method=base.method,
+        normalize=base.normalize,
+    ).fit(crops)
     mirrored = crops.reshape(-1, 20, 16)[:, :, ::-1].reshape(len(crops), -1)
     views = [lbp.transform(crops), lbp.transform(mirrored)]
     z = [(v - proj["mean"]) @ proj["components"] for v in views]
@@ -52,12 +66,14 @@ def test_projection_features_follow_the_formula(tmp_path):
     np.testing.assert_allclose(base.features(faces), (views[0] + views[1]) / 2)
     # a mirrored face has the same mirror-pooled features
     flipped = [f[:, ::-1] for f in faces]
-    np.testing.assert_allclose(model.features(flipped), model.features(faces),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        model.features(flipped), model.features(faces), atol=1e-12
+    )
     # JSON cannot hold the arrays; .npz round-trips them (components in float16)
     again = load_model(model.save(tmp_path / "p.npz"))
-    np.testing.assert_allclose(again.features(faces), model.features(faces),
-                               rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(
+        again.features(faces), model.features(faces), rtol=1e-2, atol=1e-2
+    )
 
 
 def test_model_is_a_pipeline_of_estimators():
@@ -71,20 +87,30 @@ def test_model_is_a_pipeline_of_estimators():
     from facekit.metric_learning import SamePairWhitening
 
     base = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True)
-    model = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2), mirror=True,
-                      projection=_tiny_projection(base), metric="cosine")
+    model = FaceModel(
+        image_shape=(20, 16),
+        crop="none",
+        grid=(2, 2),
+        mirror=True,
+        projection=_tiny_projection(base),
+        metric="cosine",
+    )
     faces = list(np.random.RandomState(2).rand(4, 40, 32))
     pipe = model.pipeline()
     assert isinstance(pipe, Pipeline)
     assert [type(step).__name__ for _, step in pipe.steps] == [
-        FaceCropper.__name__, FlipConcatTransformer.__name__,
-        ViewPoolingTransformer.__name__, SamePairWhitening.__name__]
+        FaceCropper.__name__,
+        FlipConcatTransformer.__name__,
+        ViewPoolingTransformer.__name__,
+        SamePairWhitening.__name__,
+    ]
     np.testing.assert_array_equal(pipe.transform(faces), model.features(faces))
     clone(pipe)  # every step is a plain estimator
     # without a projection: crop, LBP (+ mirror), then the mean of the views
     assert [name for name, _ in base.pipeline().steps] == ["crop", "lbp", "pool"]
-    np.testing.assert_array_equal(base.pipeline().transform(faces),
-                                  base.features(faces))
+    np.testing.assert_array_equal(
+        base.pipeline().transform(faces), base.features(faces)
+    )
     plain = FaceModel(image_shape=(20, 16), crop="none", grid=(2, 2))
     assert [name for name, _ in plain.pipeline().steps] == ["crop", "lbp"]
 
@@ -93,8 +119,9 @@ def test_shipped_model_pipeline_matches_the_stored_formula():
     # the shipped model's projection through the pipeline: the formula of
     # calibrate_model, to rounding
     model = load_model()
-    faces = model.prepare([make_lfw_like_portrait(seed) for seed in range(3)],
-                          no_face="mark")
+    faces = model.prepare(
+        [make_lfw_like_portrait(seed) for seed in range(3)], no_face="mark"
+    )
     faces = faces[~np.isnan(faces).any(axis=1)]
     assert len(faces)
     lbp = model.pipeline().named_steps["lbp"]
@@ -103,8 +130,9 @@ def test_shipped_model_pipeline_matches_the_stored_formula():
     z = [(v - p["mean"]) @ p["components"] for v in views]
     z = sum(a / np.linalg.norm(a, axis=1, keepdims=True) for a in z)
     expected = z / np.linalg.norm(z, axis=1, keepdims=True) @ p["whitening"]
-    np.testing.assert_allclose(model._features_of_faces(faces), expected,
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        model._features_of_faces(faces), expected, rtol=1e-10, atol=1e-12
+    )
 
 
 def test_bad_projections(tmp_path):
@@ -134,12 +162,15 @@ def test_bad_projections(tmp_path):
         load_model(tmp_path / "cut.npz")
 
 
-@pytest.mark.parametrize("content, match", [
-    ("not json", "not valid JSON"),
-    ('{"format": "other"}', "not a facekit face model"),
-    ('{"format": "facekit-face-model", "version": 99}', "version"),
-    ('{"format": "facekit-face-model", "version": 1}', "lacks"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("not json", "not valid JSON"),
+        ('{"format": "other"}', "not a facekit face model"),
+        ('{"format": "facekit-face-model", "version": 99}', "version"),
+        ('{"format": "facekit-face-model", "version": 1}', "lacks"),
+    ],
+)
 def test_bad_model_files(tmp_path, content, match):
     path = tmp_path / "m.json"
     path.write_text(content)
@@ -170,7 +201,8 @@ def _write_people(root, n_people=3, n_images=3, size=(40, 32), seed=0):
         for i in range(n_images):
             img = np.clip(proto + 0.03 * rng.randn(*size), 0, 1)
             Image.fromarray((img * 255).astype(np.uint8)).save(
-                root / f"person{k}" / f"p{k}_{i}.png")
+                root / f"person{k}" / f"p{k}_{i}.png"
+            )
 
 
 def test_cli_enroll_identify_cluster_verify(tmp_path, capsys):
@@ -178,24 +210,52 @@ def test_cli_enroll_identify_cluster_verify(tmp_path, capsys):
     model = FaceModel(image_shape=(40, 32), crop="none", threshold=1.0, grid=(4, 4))
     mpath = str(model.save(tmp_path / "model.json"))
     gallery = str(tmp_path / "g.npz")
-    assert main(["enroll", str(tmp_path / "people"), "-o", gallery,
-                 "--model", mpath, "--json"]) == 0
+    assert (
+        main(
+            [
+                "enroll",
+                str(tmp_path / "people"),
+                "-o",
+                gallery,
+                "--model",
+                mpath,
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["n_people"] == 3 and out["n_images"] == 9
     probe = str(tmp_path / "people" / "person1" / "p1_2.png")
-    assert main(["identify", probe, "--gallery", gallery, "--model", mpath,
-                 "--json"]) == 0
+    assert (
+        main(["identify", probe, "--gallery", gallery, "--model", mpath, "--json"]) == 0
+    )
     res = json.loads(capsys.readouterr().out)["results"][0]["faces"][0]
     assert res["identity"] == "person1" and res["top"][0]["distance"] == 0.0
     other = str(tmp_path / "people" / "person0" / "p0_0.png")
-    assert main(["verify", probe, other, "--model", mpath, "--json",
-                 "--threshold", "0"]) == 0
+    assert (
+        main(["verify", probe, other, "--model", mpath, "--json", "--threshold", "0"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["same"] is False
-    assert main(["cluster", str(tmp_path / "people"), "--model", mpath,
-                 "--n-clusters", "3", "--json"]) == 0
+    assert (
+        main(
+            [
+                "cluster",
+                str(tmp_path / "people"),
+                "--model",
+                mpath,
+                "--n-clusters",
+                "3",
+                "--json",
+            ]
+        )
+        == 0
+    )
     clusters = json.loads(capsys.readouterr().out)["clusters"]
-    groups = sorted(sorted({it["image"].split("/")[-2] for it in v})
-                    for v in clusters.values())
+    groups = sorted(
+        sorted({it["image"].split("/")[-2] for it in v}) for v in clusters.values()
+    )
     assert groups == [["person0"], ["person1"], ["person2"]]
 
 
@@ -208,8 +268,9 @@ def test_gallery_remembers_its_model(tmp_path, capsys):
     # same feature count, another feature space
     other = str(FaceModel(**kw, normalize="sqrt").save(tmp_path / "other.json"))
     gallery = str(tmp_path / "g.npz")
-    assert main(["enroll", str(tmp_path / "people"), "-o", gallery,
-                 "--model", mpath]) == 0
+    assert (
+        main(["enroll", str(tmp_path / "people"), "-o", gallery, "--model", mpath]) == 0
+    )
     assert gallery_model(gallery)["kind"] == "lbp"
     probe = str(tmp_path / "people" / "person1" / "p1_2.png")
     capsys.readouterr()
@@ -217,8 +278,21 @@ def test_gallery_remembers_its_model(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "enrolled with another face model" in err[0]
     # τ is not part of the feature space
-    assert main(["identify", probe, "--gallery", gallery, "--model", mpath,
-                 "--threshold", "0.5"]) == 0
+    assert (
+        main(
+            [
+                "identify",
+                probe,
+                "--gallery",
+                gallery,
+                "--model",
+                mpath,
+                "--threshold",
+                "0.5",
+            ]
+        )
+        == 0
+    )
 
 
 def test_cli_bad_input_exit_codes(tmp_path, capsys):

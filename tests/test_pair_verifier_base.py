@@ -47,7 +47,8 @@ def test_threshold_is_in_decision_function_units(verifier):
     scores = verifier.decision_function(pairs)
     assert isinstance(verifier.decision_threshold_, float)
     np.testing.assert_array_equal(
-        verifier.predict(pairs), (scores >= verifier.decision_threshold_).astype(int))
+        verifier.predict(pairs), (scores >= verifier.decision_threshold_).astype(int)
+    )
     np.testing.assert_array_equal(verifier.classes_, [0, 1])
     assert set(np.unique(verifier.predict(pairs))) <= set(verifier.classes_)
     if isinstance(verifier, ThresholdVerifier):
@@ -55,7 +56,8 @@ def test_threshold_is_in_decision_function_units(verifier):
         assert verifier.threshold_ == -verifier.decision_threshold_
         distances = verifier.pair_distances(pairs)
         np.testing.assert_array_equal(
-            verifier.predict(pairs), (distances <= verifier.threshold_).astype(int))
+            verifier.predict(pairs), (distances <= verifier.threshold_).astype(int)
+        )
     else:
         assert verifier.threshold_ == verifier.decision_threshold_
 
@@ -135,7 +137,8 @@ def test_logistic_verifier_frozen_rule(combine, standardize):
     np.testing.assert_array_equal(v.predict(pairs), (logit >= 0).astype(int))
     # a cut of 0 on the log-odds is a probability of 0.5
     np.testing.assert_array_equal(
-        v.predict(pairs), (v.predict_proba(pairs)[:, 1] >= 0.5).astype(int))
+        v.predict(pairs), (v.predict_proba(pairs)[:, 1] >= 0.5).astype(int)
+    )
 
 
 @pytest.mark.parametrize("threshold", ["auto", "eer", "logistic"])
@@ -144,9 +147,12 @@ def test_bilinear_verifier_frozen_rule(threshold):
     v = BilinearVerifier(alpha=1e-3, normalize=False, threshold=threshold)
     v.fit(pairs, y)
     a, b = pairs[:, 0], pairs[:, 1]
-    s = (np.einsum("ij,jk,ik->i", a, v.G_, b)
-         - 0.5 * (np.einsum("ij,jk,ik->i", a, v.M_, a)
-                  + np.einsum("ij,jk,ik->i", b, v.M_, b)) + v.intercept_)
+    s = (
+        np.einsum("ij,jk,ik->i", a, v.G_, b)
+        - 0.5
+        * (np.einsum("ij,jk,ik->i", a, v.M_, a) + np.einsum("ij,jk,ik->i", b, v.M_, b))
+        + v.intercept_
+    )
     np.testing.assert_allclose(v.decision_function(pairs), s)
     s = v.decision_function(pairs)
     if threshold == "auto":
@@ -167,8 +173,9 @@ class _L1Verifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, pairs, y):
         pairs, y = self._validate_labelled_pairs(pairs, y)
-        self._calibrate_threshold(self.threshold, y, self.decision_function(pairs),
-                                  target_far=0.1)
+        self._calibrate_threshold(
+            self.threshold, y, self.decision_function(pairs), target_far=0.1
+        )
         return self
 
     def decision_function(self, pairs):
@@ -180,8 +187,9 @@ class _L1Verifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
 def test_a_new_verifier_gets_the_cut_and_predict(threshold):
     pairs, y = _overlapping_pairs_with_ties()
     mine = _L1Verifier(threshold).fit(pairs, y)
-    theirs = ThresholdVerifier(metric="manhattan", threshold=threshold,
-                               target_far=0.1).fit(pairs, y)
+    theirs = ThresholdVerifier(
+        metric="manhattan", threshold=threshold, target_far=0.1
+    ).fit(pairs, y)
     np.testing.assert_array_equal(mine.classes_, theirs.classes_)
     assert mine.decision_threshold_ == theirs.decision_threshold_
     np.testing.assert_array_equal(mine.predict(pairs), theirs.predict(pairs))

@@ -101,10 +101,12 @@ def test_pair_transformer_wraps_pca(synthetic_pairs):
 
 def test_pipeline_and_nested_grid_search(synthetic_pairs):
     pairs, y_pairs, _ = synthetic_pairs
-    pipe = Pipeline([
-        ("features", PairTransformer(PCA(random_state=0))),
-        ("verify", ThresholdVerifier()),
-    ])
+    pipe = Pipeline(
+        [
+            ("features", PairTransformer(PCA(random_state=0))),
+            ("verify", ThresholdVerifier()),
+        ]
+    )
     grid = {
         "features__transformer__n_components": [2, 5],
         "verify__metric": ["euclidean", "cosine"],

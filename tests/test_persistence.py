@@ -25,8 +25,14 @@ def fitted(labels="int", dtype=np.float64, **params):
 @pytest.mark.parametrize("labels", ["int", "str", "object"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_round_trip(tmp_path, labels, dtype):
-    ident, X, y = fitted(labels, dtype, metric="euclidean", threshold=1.5,
-                         matching="centroid", unknown_label="nobody")
+    ident, X, y = fitted(
+        labels,
+        dtype,
+        metric="euclidean",
+        threshold=1.5,
+        matching="centroid",
+        unknown_label="nobody",
+    )
     path = tmp_path / "gallery.npz"
     assert save_gallery(ident, path) == str(path)
     loaded = load_gallery(path)
@@ -37,8 +43,9 @@ def test_round_trip(tmp_path, labels, dtype):
     assert loaded.classes_.dtype.kind in "iU"  # never object
     probes = X + 0.5
     assert loaded.predict(probes).tolist() == ident.predict(probes).tolist()
-    np.testing.assert_array_equal(loaded.class_distances(probes),
-                                  ident.class_distances(probes))
+    np.testing.assert_array_equal(
+        loaded.class_distances(probes), ident.class_distances(probes)
+    )
     # with np.load alone, no pickle needed
     with np.load(path, allow_pickle=False) as npz:
         assert set(npz.files) == {"features", "labels", "classes", "__meta__"}
@@ -84,8 +91,11 @@ def test_crash_mid_save_keeps_previous_file(tmp_path, monkeypatch, where):
             args[0].write(b"PK\x03\x04 partial")
         raise OSError("simulated crash")
 
-    target = {"savez": (np, "savez"), "fsync": (os, "fsync"),
-              "replace": (os, "replace")}[where]
+    target = {
+        "savez": (np, "savez"),
+        "fsync": (os, "fsync"),
+        "replace": (os, "replace"),
+    }[where]
     monkeypatch.setattr(*target, boom)
     with pytest.raises(OSError, match="simulated"):
         save_gallery(new, path)
@@ -135,22 +145,50 @@ def corrupt_files(tmp_path):
     add("flipped.npz", data[:200] + bytes([data[200] ^ 0xFF]) + data[201:])
     add("npy.npz", lambda p: np.save(p.open("wb"), X))
     add("no_meta.npz", lambda p: np.savez(p.open("wb"), features=X, labels=y))
-    add("missing_key.npz", lambda p: _write_meta_npz(
-        p, meta, features=arrays["features"], classes=arrays["classes"]))
-    add("wrong_format.npz", lambda p: _write_meta_npz(
-        p, {**meta, "format": "something.else"}, **arrays))
-    add("newer.npz", lambda p: _write_meta_npz(
-        p, {**meta, "format_version": 99}, **arrays))
-    add("bad_params.npz", lambda p: _write_meta_npz(
-        p, {**meta, "params": {**meta["params"], "metric": "nope"}}, **arrays))
-    add("extra_param.npz", lambda p: _write_meta_npz(
-        p, {**meta, "params": {**meta["params"], "evil": 1}}, **arrays))
-    add("nan.npz", lambda p: _write_meta_npz(
-        p, meta, **{**arrays, "features": arrays["features"] * np.nan}))
-    add("wrong_rows.npz", lambda p: _write_meta_npz(
-        p, meta, **{**arrays, "labels": arrays["labels"][:-1]}))
-    add("object.npz", lambda p: _write_meta_npz(
-        p, meta, **{**arrays, "labels": arrays["labels"].astype(object)}))
+    add(
+        "missing_key.npz",
+        lambda p: _write_meta_npz(
+            p, meta, features=arrays["features"], classes=arrays["classes"]
+        ),
+    )
+    add(
+        "wrong_format.npz",
+        lambda p: _write_meta_npz(p, {**meta, "format": "something.else"}, **arrays),
+    )
+    add(
+        "newer.npz",
+        lambda p: _write_meta_npz(p, {**meta, "format_version": 99}, **arrays),
+    )
+    add(
+        "bad_params.npz",
+        lambda p: _write_meta_npz(
+            p, {**meta, "params": {**meta["params"], "metric": "nope"}}, **arrays
+        ),
+    )
+    add(
+        "extra_param.npz",
+        lambda p: _write_meta_npz(
+            p, {**meta, "params": {**meta["params"], "evil": 1}}, **arrays
+        ),
+    )
+    add(
+        "nan.npz",
+        lambda p: _write_meta_npz(
+            p, meta, **{**arrays, "features": arrays["features"] * np.nan}
+        ),
+    )
+    add(
+        "wrong_rows.npz",
+        lambda p: _write_meta_npz(
+            p, meta, **{**arrays, "labels": arrays["labels"][:-1]}
+        ),
+    )
+    add(
+        "object.npz",
+        lambda p: _write_meta_npz(
+            p, meta, **{**arrays, "labels": arrays["labels"].astype(object)}
+        ),
+    )
 
     def bad_json(p):
         with open(p, "wb") as fh:
@@ -167,9 +205,12 @@ def test_corrupt_or_foreign_files_raise_value_error_naming_the_file(tmp_path):
         with pytest.raises(ValueError) as info:
             load_gallery(path)
         assert str(path) in str(info.value), name
-    for name, match in [("wrong_format.npz", "'something.else' file"),
-                        ("newer.npz", "newer"), ("missing_key.npz", "labels"),
-                        ("no_meta.npz", "metadata")]:
+    for name, match in [
+        ("wrong_format.npz", "'something.else' file"),
+        ("newer.npz", "newer"),
+        ("missing_key.npz", "labels"),
+        ("no_meta.npz", "metadata"),
+    ]:
         with pytest.raises(ValueError, match=match):
             load_gallery(files[name])
 
@@ -224,8 +265,10 @@ def test_saving_over_a_file_keeps_its_mode_and_writes_through_links(tmp_path):
     assert real.stat().st_mode & 0o777 == 0o600
     link = tmp_path / "link.npz"
     link.symlink_to(real)
-    bigger = OneShotIdentifier().fit(np.vstack([ident.gallery_features_] * 2),
-                                     np.concatenate([ident.gallery_labels_] * 2))
+    bigger = OneShotIdentifier().fit(
+        np.vstack([ident.gallery_features_] * 2),
+        np.concatenate([ident.gallery_labels_] * 2),
+    )
     save_gallery(bigger, link)
     assert link.is_symlink()  # still a link, and its target was updated
     assert len(load_gallery(real).gallery_labels_) == 2 * len(ident.gallery_labels_)

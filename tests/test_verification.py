@@ -6,8 +6,15 @@ from facekit.metrics import equal_error_rate, tar_at_far
 from facekit.utils.estimator_checks import make_check_pairs
 from facekit.verification import LogisticVerifier, ThresholdVerifier
 
-METRICS = ["euclidean", "sqeuclidean", "manhattan", "minkowski", "cosine", "chi2",
-           "jaccard"]
+METRICS = [
+    "euclidean",
+    "sqeuclidean",
+    "manhattan",
+    "minkowski",
+    "cosine",
+    "chi2",
+    "jaccard",
+]
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -38,7 +45,8 @@ def test_far_and_eer_thresholds():
     far = np.mean(v.predict(pairs)[y == 0])
     assert far <= 0.05
     assert np.mean(v.predict(pairs)[y == 1]) == pytest.approx(
-        tar_at_far(y, v.decision_function(pairs), 0.05))
+        tar_at_far(y, v.decision_function(pairs), 0.05)
+    )
     e = ThresholdVerifier(metric="euclidean", threshold="eer").fit(pairs, y)
     pred = e.predict(pairs)
     eer = equal_error_rate(y, e.decision_function(pairs))
@@ -48,8 +56,11 @@ def test_far_and_eer_thresholds():
 
 def test_grid_search_and_tuned_threshold():
     pairs, y = make_check_pairs(80, 4)
-    gs = GridSearchCV(ThresholdVerifier(), {"threshold": [0.01, 0.05, 0.5, "auto"],
-                                            "metric": ["euclidean", "cosine"]}, cv=3)
+    gs = GridSearchCV(
+        ThresholdVerifier(),
+        {"threshold": [0.01, 0.05, 0.5, "auto"], "metric": ["euclidean", "cosine"]},
+        cv=3,
+    )
     gs.fit(pairs, y)
     assert gs.best_score_ > 0.9
     tuned = TunedThresholdClassifierCV(ThresholdVerifier(metric="euclidean"), cv=3)

@@ -34,19 +34,26 @@ from facekit.datasets import fetch_lfw_pairs, get_data_home, load_image_folder
 
 view1 = fetch_lfw_pairs(subset="train", resize=0.4)
 lfw_images = os.path.join(get_data_home(), "lfw_home", "lfw_funneled")
-counts = {person: len(os.listdir(os.path.join(lfw_images, person)))
-          for person in sorted(os.listdir(lfw_images))
-          if os.path.isdir(os.path.join(lfw_images, person))}
-candidates = [person for person, n in counts.items() if 12 <= n <= 20
-              and person.replace("_", " ") not in set(view1.names.ravel())]
+counts = {
+    person: len(os.listdir(os.path.join(lfw_images, person)))
+    for person in sorted(os.listdir(lfw_images))
+    if os.path.isdir(os.path.join(lfw_images, person))
+}
+candidates = [
+    person
+    for person, n in counts.items()
+    if 12 <= n <= 20 and person.replace("_", " ") not in set(view1.names.ravel())
+]
 chosen = np.random.RandomState(0).choice(candidates, 8, replace=False)
 
 folder = tempfile.mkdtemp(prefix="facekit_faces_")
 for person in chosen:
     os.symlink(os.path.join(lfw_images, person), os.path.join(folder, person))
 faces = load_image_folder(folder)
-print(f"{len(faces.data)} photos of {len(faces.target_names)} people, "
-      f"{faces.image_shape[0]} x {faces.image_shape[1]} pixels")
+print(
+    f"{len(faces.data)} photos of {len(faces.target_names)} people, "
+    f"{faces.image_shape[0]} x {faces.image_shape[1]} pixels"
+)
 
 # %%
 # Crop and shrink the faces as LFW's loader does (the central 125 x 94 pixels
@@ -56,8 +63,12 @@ print(f"{len(faces.data)} photos of {len(faces.target_names)} people, "
 from skimage.transform import resize
 
 h, w = view1.image_shape
-X = np.stack([resize(image[70:195, 78:172], (h, w), anti_aliasing=True)
-              for image in faces.images]).reshape(len(faces.images), -1)
+X = np.stack(
+    [
+        resize(image[70:195, 78:172], (h, w), anti_aliasing=True)
+        for image in faces.images
+    ]
+).reshape(len(faces.images), -1)
 
 # %%
 # Features and τ from other people
@@ -72,8 +83,11 @@ from facekit.features import EigenfaceTransformer
 from facekit.pairs import PairTransformer
 from facekit.verification import ThresholdVerifier
 
-pair_features = PairTransformer(EigenfaceTransformer(
-    n_components=100, whiten=True, preprocessing="equalize", random_state=0))
+pair_features = PairTransformer(
+    EigenfaceTransformer(
+        n_components=100, whiten=True, preprocessing="equalize", random_state=0
+    )
+)
 F_pairs = pair_features.fit_transform(view1.pairs)
 verifier = ThresholdVerifier(metric="cosine", threshold="auto")
 tau = verifier.fit(F_pairs, view1.target).threshold_
@@ -97,13 +111,19 @@ from facekit.clustering import FaceClusterer
 from facekit.metrics import clustering_scores
 
 clusterers = {
-    "k-means, 8 clusters": FaceClusterer(n_clusters=8, metric="cosine",
-                                         random_state=0),
-    "threshold τ, average linkage": FaceClusterer(threshold=tau, metric="cosine",
-                                                  linkage="average"),
+    "k-means, 8 clusters": FaceClusterer(n_clusters=8, metric="cosine", random_state=0),
+    "threshold τ, average linkage": FaceClusterer(
+        threshold=tau, metric="cosine", linkage="average"
+    ),
 }
-keys = ["n_clusters", "pairwise_precision", "pairwise_recall", "bcubed_f1",
-        "ari", "nmi"]
+keys = [
+    "n_clusters",
+    "pairwise_precision",
+    "pairwise_recall",
+    "bcubed_f1",
+    "ari",
+    "nmi",
+]
 print(f"{'':30s}" + "".join(f"{k:>19s}" for k in keys))
 for name, clusterer in clusterers.items():
     labels = clusterer.fit_predict(F)
@@ -137,8 +157,7 @@ for row, cluster in zip(axes, largest):
                 spine.set_color("red")
                 spine.set_linewidth(2)
     name = faces.target_names[majority].replace("_", " ")
-    row[0].set_title(f"{sizes[cluster]} faces, mostly {name}", fontsize=8,
-                     loc="left")
+    row[0].set_title(f"{sizes[cluster]} faces, mostly {name}", fontsize=8, loc="left")
 fig.tight_layout()
 
 # %%
@@ -150,8 +169,9 @@ fig.tight_layout()
 from scipy.cluster.hierarchy import dendrogram
 
 fig, ax = plt.subplots(figsize=(10, 3.6))
-dendrogram(threshold_clusterer.linkage_matrix_, ax=ax, no_labels=True,
-           color_threshold=tau)
+dendrogram(
+    threshold_clusterer.linkage_matrix_, ax=ax, no_labels=True, color_threshold=tau
+)
 ax.axhline(tau, color="k", ls="--", label="τ")
 ax.set_ylabel("average cosine distance")
 ax.legend()

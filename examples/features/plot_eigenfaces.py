@@ -42,11 +42,14 @@ print(f"{lfw.data.shape[0]} faces of {len(lfw.target_names)} people, {h} x {w} p
 # ``whiten=False`` keeps the projections in pixel units, which is what a
 # reconstruction needs (for matching faces, ``whiten=True`` usually works
 # better).
-eig = EigenfaceTransformer(n_components=150, whiten=False, image_shape=(h, w),
-                           random_state=0)
+eig = EigenfaceTransformer(
+    n_components=150, whiten=False, image_shape=(h, w), random_state=0
+)
 eig.fit(X_train)
-print(f"{eig.n_components_} eigenfaces explain "
-      f"{eig.explained_variance_ratio_.sum():.1%} of the pixel variance")
+print(
+    f"{eig.n_components_} eigenfaces explain "
+    f"{eig.explained_variance_ratio_.sum():.1%} of the pixel variance"
+)
 
 # %%
 # The mean face and the top eigenfaces

@@ -39,8 +39,9 @@ from facekit.datasets import get_data_home
 from facekit.features import LBPTransformer, lbp_codes
 from facekit.io import imread
 
-path = os.path.join(get_data_home(), "lfw_home", "lfw_funneled",
-                    "Colin_Powell", "Colin_Powell_0001.jpg")
+path = os.path.join(
+    get_data_home(), "lfw_home", "lfw_funneled", "Colin_Powell", "Colin_Powell_0001.jpg"
+)
 face = imread(path)[70:195, 78:172]
 h, w = face.shape
 print(f"face of {h} x {w} pixels")
@@ -94,16 +95,35 @@ code = int(np.sum(bits << np.arange(8)))
 print(f"bits {bits.tolist()} -> code {code} (lbp_codes: {codes_default[r, c]})")
 
 fig, ax = plt.subplots(figsize=(3.8, 3.8))
-ax.imshow(face[r - 1 : r + 2, c - 1 : c + 2], cmap="gray", vmin=0, vmax=1,
-          extent=(-1.5, 1.5, 1.5, -1.5))
+ax.imshow(
+    face[r - 1 : r + 2, c - 1 : c + 2],
+    cmap="gray",
+    vmin=0,
+    vmax=1,
+    extent=(-1.5, 1.5, 1.5, -1.5),
+)
 ax.add_patch(plt.Circle((0, 0), 1, fill=False, ec="tab:orange", ls="--"))
 ax.text(0, 0, f"{face[r, c]:.2f}", ha="center", va="center", color="tab:red")
 for p in range(8):
     ax.plot(dc[p], dr[p], "o", color="tab:orange", ms=4)
-    ax.text(1.25 * dc[p], 1.25 * dr[p] + 0.12, f"{samples[p]:.2f}", ha="center",
-            va="center", color="tab:blue", fontsize=9)
-    ax.text(1.25 * dc[p], 1.25 * dr[p] - 0.12, f"bit {p}: {bits[p]}",
-            ha="center", va="center", color="tab:red", fontsize=8)
+    ax.text(
+        1.25 * dc[p],
+        1.25 * dr[p] + 0.12,
+        f"{samples[p]:.2f}",
+        ha="center",
+        va="center",
+        color="tab:blue",
+        fontsize=9,
+    )
+    ax.text(
+        1.25 * dc[p],
+        1.25 * dr[p] - 0.12,
+        f"bit {p}: {bits[p]}",
+        ha="center",
+        va="center",
+        color="tab:red",
+        fontsize=8,
+    )
 ax.set_title(f"code {code}, uniform label {codes_uniform[r, c]}")
 ax.set_xticks([])
 ax.set_yticks([])
@@ -133,8 +153,16 @@ for b in [c[0] - 0.5 for c in cols[1:]]:
     ax.axvline(b, color="yellow", lw=0.8)
 cells = [(2, 1, "tab:red", "left eye"), (5, 3, "tab:cyan", "mouth")]
 for i, j, color, name in cells:
-    ax.add_patch(plt.Rectangle((cols[j][0] - 0.5, rows[i][0] - 0.5), len(cols[j]),
-                               len(rows[i]), fill=False, ec=color, lw=2))
+    ax.add_patch(
+        plt.Rectangle(
+            (cols[j][0] - 0.5, rows[i][0] - 0.5),
+            len(cols[j]),
+            len(rows[i]),
+            fill=False,
+            ec=color,
+            lw=2,
+        )
+    )
 ax.set_title("7 x 7 cells")
 ax.set_xticks([])
 ax.set_yticks([])

@@ -43,11 +43,14 @@ view1 = fetch_lfw_pairs(subset="train", resize=0.4)
 h, w = people.image_shape
 names = people.target_names[people.target]
 is_new = ~np.isin(names, view1.names.ravel())
-print(f"development: {len(np.unique(names[~is_new]))} people, "
-      f"new: {len(np.unique(names[is_new]))} people")
+print(
+    f"development: {len(np.unique(names[~is_new]))} people, "
+    f"new: {len(np.unique(names[is_new]))} people"
+)
 
-eigenfaces = EigenfaceTransformer(n_components=150, whiten=True,
-                                  preprocessing="equalize", random_state=0)
+eigenfaces = EigenfaceTransformer(
+    n_components=150, whiten=True, preprocessing="equalize", random_state=0
+)
 eigenfaces.fit(view1.pairs.reshape(-1, h * w))
 F = eigenfaces.transform(people.data)
 
@@ -75,16 +78,20 @@ search = GridSearchCV(
     OneShotIdentifier(metric="cosine"),
     {"threshold": np.round(np.arange(0.40, 1.001, 0.05), 2)},
     scoring=make_open_set_scorer(balanced=True),
-    cv=OpenSetShuffleSplit(n_splits=5, unknown_size=0.4, probe_size=0.99,
-                           random_state=0),
+    cv=OpenSetShuffleSplit(
+        n_splits=5, unknown_size=0.4, probe_size=0.99, random_state=0
+    ),
 )
 search.fit(F[~is_new], names[~is_new])
 tau = search.best_params_["threshold"]
 print(f"chosen τ = {tau} (balanced open-set accuracy {search.best_score_:.3f})")
 
 fig, ax = plt.subplots(figsize=(5.5, 3.4))
-ax.plot(search.cv_results_["param_threshold"].astype(float),
-        search.cv_results_["mean_test_score"], marker="o")
+ax.plot(
+    search.cv_results_["param_threshold"].astype(float),
+    search.cv_results_["mean_test_score"],
+    marker="o",
+)
 ax.axvline(tau, color="k", ls="--")
 ax.set_xlabel("τ (cosine distance)")
 ax.set_ylabel("balanced open-set accuracy")
@@ -117,10 +124,14 @@ labels = identifier.classes_
 rank1 = rank_k_accuracy(y_true[genuine], scores[genuine], labels=labels)
 rank5 = rank_k_accuracy(y_true[genuine], scores[genuine], k=5, labels=labels)
 print(f"{genuine.sum()} genuine probes, {(~genuine).sum()} stranger probes")
-print(f"closed-set rank-1: {rank1:.3f}, rank-5: {rank5:.3f} "
-      f"(chance: {1 / 15:.3f} and {5 / 15:.3f})")
-print(f"strangers rejected: {np.mean(y_pred[~genuine] == 'unknown'):.3f}, "
-      f"enrolled people identified: {np.mean(y_pred[genuine] == y_true[genuine]):.3f}")
+print(
+    f"closed-set rank-1: {rank1:.3f}, rank-5: {rank5:.3f} "
+    f"(chance: {1 / 15:.3f} and {5 / 15:.3f})"
+)
+print(
+    f"strangers rejected: {np.mean(y_pred[~genuine] == 'unknown'):.3f}, "
+    f"enrolled people identified: {np.mean(y_pred[genuine] == y_true[genuine]):.3f}"
+)
 accuracy = open_set_accuracy(y_true, y_pred, known_labels=labels, balanced=True)
 print(f"balanced open-set accuracy: {accuracy:.3f}")
 
@@ -136,8 +147,9 @@ dirs = dir_at_far(y_true, scores, labels=labels, far=fars)
 stranger_far = np.mean(y_pred[~genuine] != "unknown")
 fig, ax = plt.subplots(figsize=(5.5, 3.6))
 ax.plot(fars, dirs)
-ax.plot(stranger_far, np.mean(y_pred[genuine] == y_true[genuine]), "ko",
-        label=f"τ = {tau}")
+ax.plot(
+    stranger_far, np.mean(y_pred[genuine] == y_true[genuine]), "ko", label=f"τ = {tau}"
+)
 ax.set_xlabel("false alarm rate (strangers accepted)")
 ax.set_ylabel("detection and identification rate")
 ax.set_title("new people, one image each in the gallery")
@@ -148,17 +160,22 @@ fig.tight_layout()
 # A few probes and their answers (green: right, red: wrong; a rejected
 # probe is "unknown", which is right for a stranger), with the nearest
 # gallery person and its distance, which the threshold accepted or not.
-show = np.r_[rng.choice(np.flatnonzero(genuine), 8, replace=False),
-             rng.choice(np.flatnonzero(~genuine), 4, replace=False)]
+show = np.r_[
+    rng.choice(np.flatnonzero(genuine), 8, replace=False),
+    rng.choice(np.flatnonzero(~genuine), 4, replace=False),
+]
 nearest, distance = identifier.best_match(F[probes[show]])
 fig, axes = plt.subplots(2, 6, figsize=(10, 5.8))
 for ax, i, near, d in zip(axes.flat, show, nearest, distance):
     truth = y_true[i] if genuine[i] else "unknown"
     answer = y_pred[i]  # "unknown" when rejected (string names)
     ax.imshow(people.data[probes[i]].reshape(h, w), cmap="gray")
-    ax.set_title(f"{y_true[i].split()[-1]}\n-> {str(answer).split()[-1]}\n"
-                 f"(nearest: {near.split()[-1]}, {d:.2f})", fontsize=8,
-                 color="tab:green" if y_pred[i] == truth else "tab:red")
+    ax.set_title(
+        f"{y_true[i].split()[-1]}\n-> {str(answer).split()[-1]}\n"
+        f"(nearest: {near.split()[-1]}, {d:.2f})",
+        fontsize=8,
+        color="tab:green" if y_pred[i] == truth else "tab:red",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 fig.suptitle("probes: true name -> answer (the last 4 are strangers)")
@@ -176,8 +193,10 @@ identifier.enroll(F[extra], names[extra])
 rest = ~np.isin(probes, extra) & genuine
 scores3 = identifier.decision_function(F[probes[rest]])
 rank1_3 = rank_k_accuracy(y_true[rest], scores3, labels=identifier.classes_)
-print(f"gallery of {len(identifier.gallery_labels_)} images; rank-1 with 3 images "
-      f"per person: {rank1_3:.3f} (on the remaining probes)")
+print(
+    f"gallery of {len(identifier.gallery_labels_)} images; rank-1 with 3 images "
+    f"per person: {rank1_3:.3f} (on the remaining probes)"
+)
 plt.show()
 
 # %%

@@ -48,14 +48,17 @@ for ap, an, cat in zip(d_ap, d_an, classify_triplets(d_ap, d_an, margin=0.2)):
 from facekit.datasets import fetch_lfw_people
 
 lfw = fetch_lfw_people(resize=0.4, min_faces_per_person=20)
-keep = np.concatenate([np.flatnonzero(lfw.target == k)[:15]
-                       for k in range(len(lfw.target_names))])
+keep = np.concatenate(
+    [np.flatnonzero(lfw.target == k)[:15] for k in range(len(lfw.target_names))]
+)
 X, y = lfw.data[keep], lfw.target[keep]
 train_people = y < 42
 X_train, y_train = X[train_people], y[train_people]
 X_new, y_new = X[~train_people], y[~train_people]
-print(f"training: {len(X_train)} faces of {len(np.unique(y_train))} people; "
-      f"held out: {len(X_new)} faces of {len(np.unique(y_new))} people")
+print(
+    f"training: {len(X_train)} faces of {len(np.unique(y_train))} people; "
+    f"held out: {len(X_new)} faces of {len(np.unique(y_new))} people"
+)
 
 # %%
 # Train a tiny Siamese network
@@ -69,9 +72,18 @@ print(f"training: {len(X_train)} faces of {len(np.unique(y_train))} people; "
 from facekit.nn import SiameseEmbedder
 
 embedder = SiameseEmbedder(
-    lfw.image_shape, embedding_dim=32, width=8, depth=3, mining="batch_all",
-    margin=0.2, n_identities=16, n_per_identity=4, lr=3e-3, max_epochs=8,
-    augment=True, random_state=0,
+    lfw.image_shape,
+    embedding_dim=32,
+    width=8,
+    depth=3,
+    mining="batch_all",
+    margin=0.2,
+    n_identities=16,
+    n_per_identity=4,
+    lr=3e-3,
+    max_epochs=8,
+    augment=True,
+    random_state=0,
 )
 embedder.fit(X_train, y_train)
 
@@ -86,15 +98,21 @@ embedder.fit(X_train, y_train)
 # much: what falls is the number of such triplets.
 history = embedder.history_
 epochs = np.array(history[:, "epoch"])
-counts = np.array([history[:, f"triplets_{c}"]
-                   for c in ("easy", "semi_hard", "hard")], dtype=float)
+counts = np.array(
+    [history[:, f"triplets_{c}"] for c in ("easy", "semi_hard", "hard")], dtype=float
+)
 fractions = counts / counts.sum(axis=0)
 for e, (easy, semi, hard) in zip(epochs, fractions.T):
     print(f"epoch {e}: easy {easy:.1%}, semi-hard {semi:.1%}, hard {hard:.1%}")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-ax1.stackplot(epochs, fractions, labels=["easy", "semi-hard", "hard"],
-              colors=["tab:green", "tab:orange", "tab:red"], alpha=0.8)
+ax1.stackplot(
+    epochs,
+    fractions,
+    labels=["easy", "semi-hard", "hard"],
+    colors=["tab:green", "tab:orange", "tab:red"],
+    alpha=0.8,
+)
 ax1.set_xlabel("epoch")
 ax1.set_ylabel("fraction of triplets")
 ax1.set_ylim(0, 1)
@@ -117,23 +135,37 @@ fig.tight_layout()
 from facekit.distances import pairwise_distances
 from facekit.metrics import roc_auc
 
-untrained = SiameseEmbedder(lfw.image_shape, embedding_dim=32, width=8,
-                            depth=3, max_epochs=0, random_state=0)
+untrained = SiameseEmbedder(
+    lfw.image_shape, embedding_dim=32, width=8, depth=3, max_epochs=0, random_state=0
+)
 untrained.fit(X_train, y_train)
 
 same = y_new[:, None] == y_new[None, :]
 upper = np.triu_indices(len(y_new), k=1)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-for ax, (name, model) in zip(axes, [("before training", untrained),
-                                    ("after training", embedder)]):
+for ax, (name, model) in zip(
+    axes, [("before training", untrained), ("after training", embedder)]
+):
     d = pairwise_distances(model.transform(X_new), metric="sqeuclidean")[upper]
     is_same = same[upper]
     auc = roc_auc(is_same.astype(int), -d)
     bins = np.linspace(0, d.max(), 40)
-    ax.hist(d[is_same], bins=bins, density=True, alpha=0.6, color="tab:green",
-            label="same person")
-    ax.hist(d[~is_same], bins=bins, density=True, alpha=0.6, color="tab:orange",
-            label="different people")
+    ax.hist(
+        d[is_same],
+        bins=bins,
+        density=True,
+        alpha=0.6,
+        color="tab:green",
+        label="same person",
+    )
+    ax.hist(
+        d[~is_same],
+        bins=bins,
+        density=True,
+        alpha=0.6,
+        color="tab:orange",
+        label="different people",
+    )
     ax.set_title(f"{name}: AUC {auc:.3f}")
     ax.set_ylabel("density")
     ax.set_xlabel("squared euclidean distance of the embeddings")

@@ -30,12 +30,17 @@ canvas = np.full((700, 900, 3), 230, np.uint8)
 small = np.asarray(Image.fromarray(astronaut).resize((256, 256)))
 canvas[300:556, 550:806] = small
 lfw = os.path.join(get_data_home(), "lfw_home", "lfw_funneled")
-other = np.asarray(Image.open(os.path.join(lfw, "Serena_Williams",
-                                           "Serena_Williams_0001.jpg")))
+other = np.asarray(
+    Image.open(os.path.join(lfw, "Serena_Williams", "Serena_Williams_0001.jpg"))
+)
 other = np.asarray(Image.fromarray(other).resize((512, 512)))
 pair = np.hstack([astronaut, other])
-photos = {"astronaut": astronaut, "padded": canvas, "two people": pair,
-          "coffee": data.coffee()}
+photos = {
+    "astronaut": astronaut,
+    "padded": canvas,
+    "two people": pair,
+    "coffee": data.coffee(),
+}
 
 # %%
 # Every face, with its box, score and landmarks
@@ -45,17 +50,24 @@ from facekit.detection import FaceAligner
 aligner = FaceAligner().fit()
 found = aligner.detect(list(photos.values()))
 for name, faces in zip(photos, found):
-    print(f"{name:>10}: {len(faces)} face(s)",
-          [f"box {np.round(f.box).astype(int).tolist()} score {f.score:.2f}"
-           for f in faces])
+    print(
+        f"{name:>10}: {len(faces)} face(s)",
+        [
+            f"box {np.round(f.box).astype(int).tolist()} score {f.score:.2f}"
+            for f in faces
+        ],
+    )
 
 fig, axes = plt.subplots(1, len(photos), figsize=(14, 3.6))
 for ax, (name, image), faces in zip(axes, photos.items(), found):
     ax.imshow(image)
     for face in faces:
         left, top, right, bottom = face.box
-        ax.add_patch(plt.Rectangle((left, top), right - left, bottom - top,
-                                   fill=False, color="lime", lw=2))
+        ax.add_patch(
+            plt.Rectangle(
+                (left, top), right - left, bottom - top, fill=False, color="lime", lw=2
+            )
+        )
         ax.plot(face.landmarks[:, 0], face.landmarks[:, 1], "r.", ms=4)
     ax.set_title(f"{name}: {len(faces)} face(s)")
     ax.axis("off")

@@ -37,15 +37,22 @@ shape = train.image_shape
 
 features = {
     "eigenfaces (whitened PCA), cosine": (
-        PairTransformer(EigenfaceTransformer(n_components=100, whiten=True,
-                                             preprocessing="equalize",
-                                             random_state=0)),
+        PairTransformer(
+            EigenfaceTransformer(
+                n_components=100, whiten=True, preprocessing="equalize", random_state=0
+            )
+        ),
         "cosine",
     ),
     "LBP histograms, chi2": (
-        PairTransformer(LBPTransformer(image_shape=shape,
-                                       scales=((8, 1), (16, 2)), grid=(7, 7),
-                                       normalize="sqrt")),
+        PairTransformer(
+            LBPTransformer(
+                image_shape=shape,
+                scales=((8, 1), (16, 2)),
+                grid=(7, 7),
+                normalize="sqrt",
+            )
+        ),
         "chi2",
     ),
 }
@@ -58,30 +65,51 @@ features = {
 # differ only in how ``fit`` chooses ``threshold_`` from the training pairs.
 # Their :meth:`~facekit.verification.ThresholdVerifier.pair_distances` are the
 # test distances.
-rules = {"auto": ("best accuracy", "k"), "eer": ("EER", "tab:purple"),
-         "far": ("FAR = 1 %", "tab:red")}
+rules = {
+    "auto": ("best accuracy", "k"),
+    "eer": ("EER", "tab:purple"),
+    "far": ("FAR = 1 %", "tab:red"),
+}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for ax, (name, (pair_features, metric)) in zip(axes, features.items()):
     F_train = pair_features.fit_transform(train.pairs)
     F_test = pair_features.transform(test.pairs)
-    d = ThresholdVerifier(metric=metric, threshold=0.0).fit(F_test).pair_distances(
-        F_test)
+    d = (
+        ThresholdVerifier(metric=metric, threshold=0.0)
+        .fit(F_test)
+        .pair_distances(F_test)
+    )
     bins = np.linspace(0, np.quantile(d, 0.995), 50)
-    ax.hist(d[test.target == 1], bins=bins, alpha=0.6, density=True,
-            color="tab:green", label="same person")
-    ax.hist(d[test.target == 0], bins=bins, alpha=0.6, density=True,
-            color="tab:orange", label="different people")
+    ax.hist(
+        d[test.target == 1],
+        bins=bins,
+        alpha=0.6,
+        density=True,
+        color="tab:green",
+        label="same person",
+    )
+    ax.hist(
+        d[test.target == 0],
+        bins=bins,
+        alpha=0.6,
+        density=True,
+        color="tab:orange",
+        label="different people",
+    )
     print(name)
     for rule, (label, color) in rules.items():
-        verifier = ThresholdVerifier(metric=metric, threshold=rule,
-                                     target_far=0.01).fit(F_train, train.target)
+        verifier = ThresholdVerifier(
+            metric=metric, threshold=rule, target_far=0.01
+        ).fit(F_train, train.target)
         tau = verifier.threshold_
         pred = verifier.predict(F_test)
         far = np.mean(pred[test.target == 0] == 1)
         frr = np.mean(pred[test.target == 1] == 0)
         acc = np.mean(pred == test.target)
-        print(f"  {label:13s} τ = {tau:.4f}: test accuracy {acc:.3f}, "
-              f"FAR {far:.3f}, FRR {frr:.3f}")
+        print(
+            f"  {label:13s} τ = {tau:.4f}: test accuracy {acc:.3f}, "
+            f"FAR {far:.3f}, FRR {frr:.3f}"
+        )
         ax.axvline(tau, color=color, ls="--", label=f"τ {label}")
     ax.set_xlabel(f"{metric} distance")
     ax.set_ylabel("density")

@@ -59,9 +59,17 @@ cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 # ordinary stratified folds of the training pairs are fine here.
 pipe = Pipeline(
     [
-        ("features", PairTransformer(LBPTransformer(
-            image_shape=shape, scales=((8, 1), (16, 2)), grid=(7, 7),
-            normalize="sqrt"))),
+        (
+            "features",
+            PairTransformer(
+                LBPTransformer(
+                    image_shape=shape,
+                    scales=((8, 1), (16, 2)),
+                    grid=(7, 7),
+                    normalize="sqrt",
+                )
+            ),
+        ),
         ("verify", ThresholdVerifier(metric="cosine")),
     ],
     memory=cache,
@@ -69,8 +77,10 @@ pipe = Pipeline(
 taus = np.round(np.linspace(0.155, 0.195, 9), 3)
 search_tau = GridSearchCV(pipe, {"verify__threshold": list(taus)}, cv=cv)
 search_tau.fit(train.pairs, train.target)
-print(f"best τ: {search_tau.best_params_['verify__threshold']}, "
-      f"cross-validated accuracy {search_tau.best_score_:.3f}")
+print(
+    f"best τ: {search_tau.best_params_['verify__threshold']}, "
+    f"cross-validated accuracy {search_tau.best_score_:.3f}"
+)
 
 # For comparison: τ picked inside ``fit`` for the best training accuracy.
 auto = pipe.set_params(verify__threshold="auto").fit(train.pairs, train.target)
@@ -102,13 +112,18 @@ param_grid = {
 }
 search_lbp = GridSearchCV(pipe, param_grid, cv=cv)
 search_lbp.fit(train.pairs, train.target)
-for params, score in zip(search_lbp.cv_results_["params"],
-                         search_lbp.cv_results_["mean_test_score"]):
-    print(f"  grid {params['features__transformer__grid']}, "
-          f"τ rule {params['verify__threshold']!r}: {score:.3f}")
+for params, score in zip(
+    search_lbp.cv_results_["params"], search_lbp.cv_results_["mean_test_score"]
+):
+    print(
+        f"  grid {params['features__transformer__grid']}, "
+        f"τ rule {params['verify__threshold']!r}: {score:.3f}"
+    )
 print("best:", search_lbp.best_params_)
-print(f"View 1 test accuracy of the refitted best pipeline: "
-      f"{search_lbp.score(test.pairs, test.target):.3f}")
+print(
+    f"View 1 test accuracy of the refitted best pipeline: "
+    f"{search_lbp.score(test.pairs, test.target):.3f}"
+)
 
 # %%
 # 3. The margin of a Siamese network
@@ -139,8 +154,9 @@ group_of_person = rng.permutation(len(people.target_names)) % 4
 pairs, y_pairs, groups = [], [], []
 for g in range(4):
     mine = group_of_person[people.target] == g
-    p, yp, _ = make_pairs(people.data[mine], people.target[mine], n_pairs=160,
-                          random_state=g)
+    p, yp, _ = make_pairs(
+        people.data[mine], people.target[mine], n_pairs=160, random_state=g
+    )
     pairs.append(p)
     y_pairs.append(yp)
     groups.append(np.full(len(yp), g))
@@ -149,9 +165,19 @@ search_part, test_part = groups < 3, groups == 3
 
 siamese = Pipeline(
     [
-        ("embed", SiameseEmbedder(
-            people.image_shape, loss="contrastive", embedding_dim=32, width=8,
-            depth=3, max_epochs=1, batch_size=64, random_state=0)),
+        (
+            "embed",
+            SiameseEmbedder(
+                people.image_shape,
+                loss="contrastive",
+                embedding_dim=32,
+                width=8,
+                depth=3,
+                max_epochs=1,
+                batch_size=64,
+                random_state=0,
+            ),
+        ),
         ("verify", ThresholdVerifier(metric="euclidean")),
     ],
     memory=cache,
@@ -162,13 +188,18 @@ search_margin = GridSearchCV(
     cv=PredefinedSplit(groups[search_part]),
 )
 search_margin.fit(pairs[search_part], y_pairs[search_part])
-for params, score in zip(search_margin.cv_results_["params"],
-                         search_margin.cv_results_["mean_test_score"]):
-    print(f"  margin {params['embed__margin']}, τ rule "
-          f"{params['verify__threshold']!r}: {score:.3f}")
+for params, score in zip(
+    search_margin.cv_results_["params"], search_margin.cv_results_["mean_test_score"]
+):
+    print(
+        f"  margin {params['embed__margin']}, τ rule "
+        f"{params['verify__threshold']!r}: {score:.3f}"
+    )
 print("best:", search_margin.best_params_)
-print(f"accuracy on the pairs of the held-out people: "
-      f"{search_margin.score(pairs[test_part], y_pairs[test_part]):.3f}")
+print(
+    f"accuracy on the pairs of the held-out people: "
+    f"{search_margin.score(pairs[test_part], y_pairs[test_part]):.3f}"
+)
 
 plt.show()
 shutil.rmtree(cache_dir)  # the cache of fitted feature steps

@@ -55,8 +55,9 @@ print(f"train: {train.pairs.shape}, test: {test.pairs.shape}, faces {shape}")
 # (fitted, without the labels, on the images of the training pairs), then a
 # verifier scores the pair. :class:`~facekit.verification.ThresholdVerifier`
 # picks the threshold τ with the best accuracy on the training pairs.
-lbp = LBPTransformer(image_shape=shape, scales=((8, 1), (16, 2)), grid=(7, 7),
-                     normalize="sqrt")
+lbp = LBPTransformer(
+    image_shape=shape, scales=((8, 1), (16, 2)), grid=(7, 7), normalize="sqrt"
+)
 
 
 def centred(X):
@@ -64,30 +65,60 @@ def centred(X):
 
 
 methods = {
-    "pixels, cosine": Pipeline([
-        ("features", PairTransformer(FunctionTransformer(centred))),
-        ("verify", ThresholdVerifier(metric="cosine")),
-    ]),
-    "eigenfaces, cosine": Pipeline([
-        ("features", PairTransformer(EigenfaceTransformer(
-            n_components=100, whiten=True, preprocessing="equalize",
-            random_state=0))),
-        ("verify", ThresholdVerifier(metric="cosine")),
-    ]),
-    "LBP, chi2": Pipeline([
-        ("features", PairTransformer(lbp)),
-        ("verify", ThresholdVerifier(metric="chi2")),
-    ]),
-    "LBP + whitened PCA, cosine": Pipeline([
-        ("features", PairTransformer(make_pipeline(
-            lbp, PCA(n_components=200, whiten=True, random_state=0)))),
-        ("verify", ThresholdVerifier(metric="cosine")),
-    ]),
-    "LBP + whitened PCA, logistic unit": Pipeline([
-        ("features", PairTransformer(make_pipeline(
-            lbp, PCA(n_components=200, whiten=True, random_state=0)))),
-        ("verify", LogisticVerifier(combine="absdiff+product", C=0.1)),
-    ]),
+    "pixels, cosine": Pipeline(
+        [
+            ("features", PairTransformer(FunctionTransformer(centred))),
+            ("verify", ThresholdVerifier(metric="cosine")),
+        ]
+    ),
+    "eigenfaces, cosine": Pipeline(
+        [
+            (
+                "features",
+                PairTransformer(
+                    EigenfaceTransformer(
+                        n_components=100,
+                        whiten=True,
+                        preprocessing="equalize",
+                        random_state=0,
+                    )
+                ),
+            ),
+            ("verify", ThresholdVerifier(metric="cosine")),
+        ]
+    ),
+    "LBP, chi2": Pipeline(
+        [
+            ("features", PairTransformer(lbp)),
+            ("verify", ThresholdVerifier(metric="chi2")),
+        ]
+    ),
+    "LBP + whitened PCA, cosine": Pipeline(
+        [
+            (
+                "features",
+                PairTransformer(
+                    make_pipeline(
+                        lbp, PCA(n_components=200, whiten=True, random_state=0)
+                    )
+                ),
+            ),
+            ("verify", ThresholdVerifier(metric="cosine")),
+        ]
+    ),
+    "LBP + whitened PCA, logistic unit": Pipeline(
+        [
+            (
+                "features",
+                PairTransformer(
+                    make_pipeline(
+                        lbp, PCA(n_components=200, whiten=True, random_state=0)
+                    )
+                ),
+            ),
+            ("verify", LogisticVerifier(combine="absdiff+product", C=0.1)),
+        ]
+    ),
 }
 
 # %%
@@ -102,10 +133,13 @@ print(f"{'method':36s} {'accuracy':>8s} {'AUC':>6s} {'EER':>6s} {'TAR@FAR=1%':>1
 for name, pipe in methods.items():
     pipe.fit(train.pairs, train.target)
     scores[name] = pipe.decision_function(test.pairs)
-    report = verification_report(test.target, scores[name],
-                                 threshold=pipe[-1].decision_threshold_)
-    print(f"{name:36s} {report['accuracy']:8.3f} {report['auc']:6.3f} "
-          f"{report['eer']:6.3f} {report['tar@far=0.01']:10.3f}")
+    report = verification_report(
+        test.target, scores[name], threshold=pipe[-1].decision_threshold_
+    )
+    print(
+        f"{name:36s} {report['accuracy']:8.3f} {report['auc']:6.3f} "
+        f"{report['eer']:6.3f} {report['tar@far=0.01']:10.3f}"
+    )
 
 # %%
 # ROC and DET curves

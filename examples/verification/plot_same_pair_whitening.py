@@ -42,27 +42,38 @@ shape = train.image_shape
 
 
 def features():
-    lbp = LBPTransformer(image_shape=shape, scales=((8, 1), (8, 2)),
-                         method="nri_uniform", grid=(6, 5), normalize="sqrt")
+    lbp = LBPTransformer(
+        image_shape=shape,
+        scales=((8, 1), (8, 2)),
+        method="nri_uniform",
+        grid=(6, 5),
+        normalize="sqrt",
+    )
     pca = PCA(n_components=150, whiten=True, random_state=0)
     return PairTransformer(make_pipeline(lbp, pca))
 
 
 pipelines = {
-    "LBP + whitened PCA, cosine": Pipeline([
-        ("features", features()),
-        ("verify", ThresholdVerifier(metric="cosine")),
-    ]),
-    "... + SamePairWhitening": Pipeline([
-        ("features", features()),
-        ("whiten", SamePairWhitening(reg=0.1)),
-        ("verify", ThresholdVerifier(metric="cosine")),
-    ]),
-    "... + BilinearVerifier": Pipeline([
-        ("features", features()),
-        ("whiten", SamePairWhitening(reg=0.1)),
-        ("verify", BilinearVerifier(alpha=3e-5)),
-    ]),
+    "LBP + whitened PCA, cosine": Pipeline(
+        [
+            ("features", features()),
+            ("verify", ThresholdVerifier(metric="cosine")),
+        ]
+    ),
+    "... + SamePairWhitening": Pipeline(
+        [
+            ("features", features()),
+            ("whiten", SamePairWhitening(reg=0.1)),
+            ("verify", ThresholdVerifier(metric="cosine")),
+        ]
+    ),
+    "... + BilinearVerifier": Pipeline(
+        [
+            ("features", features()),
+            ("whiten", SamePairWhitening(reg=0.1)),
+            ("verify", BilinearVerifier(alpha=3e-5)),
+        ]
+    ),
 }
 
 # %%
@@ -78,8 +89,9 @@ for name, pipe in pipelines.items():
     ax.plot(fpr, tpr, label=f"{name}\naccuracy {accuracy:.3f}, AUC {auc:.3f}")
     print(f"{name}: accuracy {accuracy:.3f}, AUC {auc:.3f}")
 ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-ax.set(xlabel="false accept rate", ylabel="true accept rate",
-       title="LFW View 1 test pairs")
+ax.set(
+    xlabel="false accept rate", ylabel="true accept rate", title="LFW View 1 test pairs"
+)
 ax.legend(loc="lower right", fontsize=8)
 fig.tight_layout()
 plt.show()

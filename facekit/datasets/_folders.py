@@ -11,8 +11,21 @@ from facekit.io import imread_collection
 #: read by default (case-insensitive; a GIF gives its first frame). HEIC /
 #: HEIF photos are listed too: read with the pillow-heif package installed,
 #: else reported as unreadable with that hint (never silently left out).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".tiff",
-                    ".webp", ".gif", ".avif", ".heic", ".heif")
+IMAGE_EXTENSIONS = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".pgm",
+    ".ppm",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".gif",
+    ".avif",
+    ".heic",
+    ".heif",
+)
 
 
 # --------------------------------------------------------------------------
@@ -34,21 +47,20 @@ def _image_files(folder, extensions=IMAGE_EXTENSIONS):
             continue
         seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        out.extend(os.path.normpath(os.path.join(here, f)) for f in files
-                   if not f.startswith(".")
-                   and os.path.splitext(f)[1].lower() in extensions
-                   and os.path.isfile(os.path.join(here, f)))
+        out.extend(
+            os.path.normpath(os.path.join(here, f))
+            for f in files
+            if not f.startswith(".")
+            and os.path.splitext(f)[1].lower() in extensions
+            and os.path.isfile(os.path.join(here, f))
+        )
     return sorted(out)
-
-
 
 
 def _normalise_extensions(extensions):
     if isinstance(extensions, str):
         extensions = (extensions,)
-    exts = tuple(
-        (e if e.startswith(".") else "." + e).lower() for e in extensions
-    )
+    exts = tuple((e if e.startswith(".") else "." + e).lower() for e in extensions)
     if not exts:
         raise ValueError("extensions must name at least one file extension")
     return exts
@@ -188,4 +200,3 @@ def load_image_folder(
         filenames=np.array([p for p, _ in kept]),
         skipped=skipped,
     )
-

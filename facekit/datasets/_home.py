@@ -45,7 +45,6 @@ class LFWNotFoundError(FileNotFoundError):
         return self.strerror if self.strerror else super().__str__()
 
 
-
 # --------------------------------------------------------------------------
 # data home handling
 
@@ -116,8 +115,10 @@ def _get_cache_home():
         pass
     if _is_writable_dir(cache):
         return cache
-    user = str(os.geteuid()) if hasattr(os, "geteuid") else (
-        os.environ.get("USERNAME", "user")
+    user = (
+        str(os.geteuid())
+        if hasattr(os, "geteuid")
+        else (os.environ.get("USERNAME", "user"))
     )
     cache = os.path.join(tempfile.gettempdir(), f"facekit-cache-{user}")
     os.makedirs(cache, exist_ok=True)
@@ -244,5 +245,3 @@ def _sklearn_lfw_logging(verbose):
 def _log(verbose, message):
     if verbose:
         print(f"[facekit] {message}", file=sys.stderr, flush=True)
-
-

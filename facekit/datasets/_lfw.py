@@ -45,18 +45,24 @@ Pixel values lie in ``[0, 1]``: scikit-learn's loader divides the 8-bit
 values by 255 (the table above says 0-255; the data is in [0, 1]).
 """
 
-_FACEKIT_PAIRS_DESCR = _FACEKIT_DESCR + """
+_FACEKIT_PAIRS_DESCR = (
+    _FACEKIT_DESCR
+    + """
 ``pairs`` has shape ``(n_pairs, 2, n_features)`` (``images`` keeps the 2-D
 faces); ``target`` is 1 for the same person and 0 for different people.
 ``folds`` gives the View 2 fold (0-9) of each pair of ``subset="10_folds"``
 and -1 for View 1; ``names`` and ``filenames`` name the two faces of each
 pair.
 """
+)
 
-_FACEKIT_PEOPLE_DESCR = _FACEKIT_DESCR + """
+_FACEKIT_PEOPLE_DESCR = (
+    _FACEKIT_DESCR
+    + """
 ``data`` has shape ``(n_images, n_features)``; ``load_lfw_people_folds``
 gives the View 2 fold of every person.
 """
+)
 
 
 # --------------------------------------------------------------------------
@@ -525,5 +531,3 @@ def fetch_lfw_people(
         image_shape=tuple(images.shape[1:]),
         DESCR=lfw.DESCR + _FACEKIT_PEOPLE_DESCR,
     )
-
-

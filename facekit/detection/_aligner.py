@@ -306,8 +306,9 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         if tiled:
             boxes, scores = self._boxes_tiled(small)
         else:
-            boxes, scores = self._boxes_at_scale(small / 255.0, small,
-                                                 upsample=self._fixed_upsample())
+            boxes, scores = self._boxes_at_scale(
+                small / 255.0, small, upsample=self._fixed_upsample()
+            )
         # pixel centres: x_photo + 0.5 = (x_small + 0.5) * (photo / small size)
         sx, sy = w / size[0], h / size[1]
         return (boxes + 0.5) * np.array([sx, sy, sx, sy]) - 0.5, scores
@@ -330,9 +331,10 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         found, scores = [], []
         for top in sorted(set(tops)):
             for left in sorted(set(lefts)):
-                tile = np.ascontiguousarray(rgb[top:top + side, left:left + side])
-                b, sc = self._boxes_at_scale(tile / 255.0, tile,
-                                             upsample=self._fixed_upsample())
+                tile = np.ascontiguousarray(rgb[top : top + side, left : left + side])
+                b, sc = self._boxes_at_scale(
+                    tile / 255.0, tile, upsample=self._fixed_upsample()
+                )
                 found.extend(b + np.array([left, top, left, top]))
                 scores.extend(sc)
         order = np.argsort(-np.asarray(scores, float), kind="stable")
@@ -341,8 +343,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             if not _box_overlaps(kept, found[i], 0.5, 0.95):
                 kept.append(found[i])
                 kept_scores.append(scores[i])
-        return (np.asarray(kept, float).reshape(-1, 4),
-                np.asarray(kept_scores, float))
+        return (np.asarray(kept, float).reshape(-1, 4), np.asarray(kept_scores, float))
 
     def _boxes_at_scale(self, image, rgb, upsample=None):
         """Boxes of the photo as it is (``upsample``: None for the set one)."""
@@ -352,11 +353,7 @@ class FaceAligner(TransformerMixin, BaseEstimator):
             boxes, scores = self.mmod_.detect(
                 rgb, upsample_num_times=ups, threshold=self.min_score
             )
-            if (
-                upsample == "auto"
-                and len(boxes) == 0
-                and max(image.shape[:2]) <= 1000
-            ):
+            if upsample == "auto" and len(boxes) == 0 and max(image.shape[:2]) <= 1000:
                 boxes, scores = self.mmod_.detect(
                     rgb, upsample_num_times=1, threshold=self.min_score
                 )

@@ -110,9 +110,18 @@ def _resolve_size(size, short_side, name):
     return pair
 
 
-def _detect_gray(gray, *, scale_factor, step_ratio, min_size, max_size,
-                 min_neighbor_number, intersection_score_threshold,
-                 detection_max_side, cascade_file):
+def _detect_gray(
+    gray,
+    *,
+    scale_factor,
+    step_ratio,
+    min_size,
+    max_size,
+    min_neighbor_number,
+    intersection_score_threshold,
+    detection_max_side,
+    cascade_file,
+):
     """Boxes ``(n, 5)``: row, col, height, width, score; in ``gray``'s pixels."""
     from skimage.transform import resize
 
@@ -120,8 +129,10 @@ def _detect_gray(gray, *, scale_factor, step_ratio, min_size, max_size,
     height, width = gray.shape
     short = min(height, width)
     min_px = _resolve_size(min_size, short, "min_size")
-    max_px = (float(height), float(width)) if max_size is None else _resolve_size(
-        max_size, short, "max_size"
+    max_px = (
+        (float(height), float(width))
+        if max_size is None
+        else _resolve_size(max_size, short, "max_size")
     )
 
     factor = 1.0
@@ -149,8 +160,9 @@ def _detect_gray(gray, *, scale_factor, step_ratio, min_size, max_size,
     )
     if not raw:
         return empty
-    raw = np.array([[d["r"], d["c"], d["height"], d["width"]] for d in raw],
-                   dtype=np.int64)
+    raw = np.array(
+        [[d["r"], d["c"], d["height"], d["width"]] for d in raw], dtype=np.int64
+    )
     raw = raw[np.lexsort((raw[:, 1], raw[:, 0], raw[:, 2]))]
     boxes = _group_windows(raw, intersection_score_threshold).astype(np.float64)
     boxes = boxes[boxes[:, 4] >= min_neighbor_number]
@@ -167,8 +179,11 @@ def _detect_largest_first(gray, params, coarse_size):
     short = min(gray.shape)
     coarse = coarse_size * short
     min_px = _resolve_size(params["min_size"], short, "min_size")
-    max_px = (gray.shape if params["max_size"] is None
-              else _resolve_size(params["max_size"], short, "max_size"))
+    max_px = (
+        gray.shape
+        if params["max_size"] is None
+        else _resolve_size(params["max_size"], short, "max_size")
+    )
     if coarse <= max(min_px) or coarse > min(max_px):
         return _detect_gray(gray, **params)
     boxes = _detect_gray(gray, **{**params, "min_size": (coarse, coarse)})
@@ -178,11 +193,18 @@ def _detect_largest_first(gray, params, coarse_size):
     return _detect_gray(gray, **{**params, "max_size": (coarse, coarse)})
 
 
-def detect_faces(image, *, scale_factor=1.2, step_ratio=1.0, min_size=(24, 24),
-                 max_size=None, min_neighbor_number=1,
-                 intersection_score_threshold=0.5,
-                 detection_max_side=DEFAULT_DETECTION_MAX_SIDE,
-                 cascade_file=None):
+def detect_faces(
+    image,
+    *,
+    scale_factor=1.2,
+    step_ratio=1.0,
+    min_size=(24, 24),
+    max_size=None,
+    min_neighbor_number=1,
+    intersection_score_threshold=0.5,
+    detection_max_side=DEFAULT_DETECTION_MAX_SIDE,
+    cascade_file=None,
+):
     """Find every frontal face in one image, with a score per face.
 
     Parameters
@@ -247,18 +269,23 @@ def detect_faces(image, *, scale_factor=1.2, step_ratio=1.0, min_size=(24, 24),
         and min_neighbor_number >= 0,
         "intersection_score_threshold": 0 <= intersection_score_threshold <= 1,
         "detection_max_side": detection_max_side is None
-        or (isinstance(detection_max_side, numbers.Integral)
-            and detection_max_side >= 25),
+        or (
+            isinstance(detection_max_side, numbers.Integral)
+            and detection_max_side >= 25
+        ),
     }
     for name, ok in checks.items():
         if not ok:
             raise ValueError(f"invalid value for {name}: {locals()[name]!r}")
     gray, _ = _load(image, 0, color=False)
     return _detect_gray(
-        gray, scale_factor=scale_factor, step_ratio=step_ratio, min_size=min_size,
-        max_size=max_size, min_neighbor_number=min_neighbor_number,
+        gray,
+        scale_factor=scale_factor,
+        step_ratio=step_ratio,
+        min_size=min_size,
+        max_size=max_size,
+        min_neighbor_number=min_neighbor_number,
         intersection_score_threshold=intersection_score_threshold,
-        detection_max_side=detection_max_side, cascade_file=cascade_file,
+        detection_max_side=detection_max_side,
+        cascade_file=cascade_file,
     )
-
-

@@ -26,8 +26,12 @@ __all__ = ["FaceCropper", "LFW_BOX", "CROPS"]
 
 #: ``(top, bottom, left, right)`` of the LFW face box in a 250 x 250
 #: portrait: :data:`facekit.datasets.LFW_FACE_SLICE` as four integers.
-LFW_BOX = (LFW_FACE_SLICE[0].start, LFW_FACE_SLICE[0].stop,
-           LFW_FACE_SLICE[1].start, LFW_FACE_SLICE[1].stop)
+LFW_BOX = (
+    LFW_FACE_SLICE[0].start,
+    LFW_FACE_SLICE[0].stop,
+    LFW_FACE_SLICE[1].start,
+    LFW_FACE_SLICE[1].stop,
+)
 CROPS = ("auto", "lfw", "detect", "none")
 _LFW_SIZE = 250
 _MAX_SIDE = 1024  # largest crop side
@@ -37,8 +41,10 @@ _LFW_MIN_FACE = 0.3
 #: ... and the detector searches from this fraction up.
 _LFW_SEARCH_FROM = 0.2
 _NO_FACE = ("raise", "mark")
-_HINT = ("crop='none' (--crop none) describes the whole image unchecked, if it "
-         "is a face crop")
+_HINT = (
+    "crop='none' (--crop none) describes the whole image unchecked, if it "
+    "is a face crop"
+)
 
 
 def _check_lfw_box(lfw_box):
@@ -46,7 +52,8 @@ def _check_lfw_box(lfw_box):
     if t >= b or left >= right:
         raise ValueError(
             f"lfw_box must be (top, bottom, left, right) of a non-empty box, "
-            f"got {lfw_box}")
+            f"got {lfw_box}"
+        )
     return t, b, left, right
 
 
@@ -112,8 +119,9 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "no_face": [StrOptions(set(_NO_FACE))],
     }
 
-    def __init__(self, *, crop="auto", image_shape=(62, 47), lfw_box=LFW_BOX,
-                 no_face="mark"):
+    def __init__(
+        self, *, crop="auto", image_shape=(62, 47), lfw_box=LFW_BOX, no_face="mark"
+    ):
         self.crop = crop
         self.image_shape = image_shape
         self.lfw_box = lfw_box
@@ -197,8 +205,9 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         shape = tuple(int(v) for v in self.image_shape)
         images = _check_images(X)
         if names is None:
-            names = [str(x) if _is_path(x) else f"image {i}"
-                     for i, x in enumerate(images)]
+            names = [
+                str(x) if _is_path(x) else f"image {i}" for i, x in enumerate(images)
+            ]
         out = np.empty((len(images), shape[0] * shape[1]), np.float64)
         boxes = np.full((len(images), 5), np.nan)
         to_detect, missing = [], []
@@ -212,7 +221,8 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 if img.shape[:2] != (_LFW_SIZE, _LFW_SIZE):
                     raise ValueError(
                         f"{names[i]}: crop='lfw' needs a 250 x 250 LFW portrait, "
-                        f"got {img.shape[1]} x {img.shape[0]}")
+                        f"got {img.shape[1]} x {img.shape[0]}"
+                    )
                 if not self._lfw_face_found(img):
                     missing.append(i)
                     continue
@@ -227,11 +237,13 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
             det = FaceDetector(output_shape=shape, margin=0.1, no_face="mark")
             crops, found_boxes, found = det.detect_boxes(
-                [_original(images[i]) for i in to_detect])
+                [_original(images[i]) for i in to_detect]
+            )
             out[to_detect] = crops
             row, col, height, width, score = found_boxes.T
             boxes[to_detect] = np.column_stack(
-                [col, row, col + width, row + height, score])
+                [col, row, col + width, row + height, score]
+            )
             missing.extend(np.asarray(to_detect)[~found].tolist())
         if missing:
             if self.no_face == "raise":
@@ -257,8 +269,9 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         rows = boxes[:, 0] + boxes[:, 2] / 2
         cols = boxes[:, 1] + boxes[:, 3] / 2
         big = np.minimum(boxes[:, 2], boxes[:, 3]) >= _LFW_MIN_FACE * _LFW_SIZE
-        return bool(np.any(big & (t <= rows) & (rows <= b)
-                           & (left <= cols) & (cols <= right)))
+        return bool(
+            np.any(big & (t <= rows) & (rows <= b) & (left <= cols) & (cols <= right))
+        )
 
     @property
     def _n_features_out(self):

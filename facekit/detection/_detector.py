@@ -139,7 +139,7 @@ def _cut(image, center, size, pad_mode):
     c0 = int(np.floor(center[1] - box_w / 2 + 0.5))
     r1, c1 = r0 + box_h, c0 + box_w
     # Boxes are centred inside the image, so they always overlap it.
-    inside = image[max(r0, 0):min(r1, h_img), max(c0, 0):min(c1, w_img)]
+    inside = image[max(r0, 0) : min(r1, h_img), max(c0, 0) : min(c1, w_img)]
     pad = [(max(0, -r0), max(0, r1 - h_img)), (max(0, -c0), max(0, c1 - w_img))]
     if any(p for pair in pad for p in pair):
         pad += [(0, 0)] * (image.ndim - 2)
@@ -179,8 +179,9 @@ def _process_one(detector, item, index):
 
     image, name = _load(item, index, color=detector.color)
     gray = image.mean(axis=2) if image.ndim == 3 else image
-    boxes = _detect_largest_first(gray, detector._detection_params(),
-                                  detector.coarse_size)
+    boxes = _detect_largest_first(
+        gray, detector._detection_params(), detector.coarse_size
+    )
     output_shape = tuple(int(s) for s in detector.output_shape)
     if len(boxes):
         # The largest face; ties: the better supported one.
@@ -206,7 +207,6 @@ def _process_one(detector, item, index):
     )
     crop = np.clip(_normalize(crop, detector.normalize), 0.0, 1.0)
     return crop.reshape(-1), best, found
-
 
 
 # --------------------------------------------------------------------------
@@ -352,15 +352,14 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "scale_factor": [Interval(numbers.Real, 1, None, closed="neither")],
         "step_ratio": [Interval(numbers.Real, 0, None, closed="neither")],
         "min_size": ["array-like", Interval(numbers.Real, 0, 1, closed="right")],
-        "max_size": ["array-like", Interval(numbers.Real, 0, 1, closed="right"),
-                     None],
+        "max_size": ["array-like", Interval(numbers.Real, 0, 1, closed="right"), None],
         "coarse_size": [Interval(numbers.Real, 0, 1, closed="right"), None],
         "min_neighbor_number": [Interval(numbers.Integral, 0, None, closed="left")],
-        "intersection_score_threshold": [
-            Interval(numbers.Real, 0, 1, closed="both")
+        "intersection_score_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
+        "detection_max_side": [
+            Interval(numbers.Integral, 25, None, closed="left"),
+            None,
         ],
-        "detection_max_side": [Interval(numbers.Integral, 25, None, closed="left"),
-                               None],
         "no_face": [StrOptions({"raise", "center", "mark"})],
         "normalize": [StrOptions({"clahe", "equalize"}), None],
         "pad_mode": [StrOptions({"edge", "constant"})],
@@ -368,12 +367,26 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "n_jobs": [numbers.Integral, None],
     }
 
-    def __init__(self, output_shape=(64, 64), *, color=False, margin=0.2,
-                 scale_factor=1.2, step_ratio=1.0, min_size=(24, 24),
-                 max_size=None, coarse_size=0.2, min_neighbor_number=2,
-                 intersection_score_threshold=0.5,
-                 detection_max_side=DEFAULT_DETECTION_MAX_SIDE, no_face="raise",
-                 normalize=None, pad_mode="edge", cascade_file=None, n_jobs=None):
+    def __init__(
+        self,
+        output_shape=(64, 64),
+        *,
+        color=False,
+        margin=0.2,
+        scale_factor=1.2,
+        step_ratio=1.0,
+        min_size=(24, 24),
+        max_size=None,
+        coarse_size=0.2,
+        min_neighbor_number=2,
+        intersection_score_threshold=0.5,
+        detection_max_side=DEFAULT_DETECTION_MAX_SIDE,
+        no_face="raise",
+        normalize=None,
+        pad_mode="edge",
+        cascade_file=None,
+        n_jobs=None,
+    ):
         self.output_shape = output_shape
         self.color = color
         self.margin = margin
@@ -513,8 +526,12 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _check_params(self):
         self._validate_params()
         shape = np.asarray(self.output_shape)
-        if (shape.shape != (2,) or shape.dtype.kind not in "iuf"
-                or not np.all(shape >= 1) or not np.all(shape == np.round(shape))):
+        if (
+            shape.shape != (2,)
+            or shape.dtype.kind not in "iuf"
+            or not np.all(shape >= 1)
+            or not np.all(shape == np.round(shape))
+        ):
             raise ValueError(
                 "output_shape must be a pair of positive integers (height, "
                 f"width), got {self.output_shape!r}"
@@ -547,4 +564,3 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         tags.input_tags.string = True
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
-

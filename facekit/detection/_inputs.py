@@ -52,8 +52,10 @@ keep going and get a mask of the failures
         self.hint = hint
         where = "image" if index is None else f"image {index}"
         if hint is None:
-            hint = ("pass no_face='center' or 'mark' to keep going and get a "
-                    "mask of the failures")
+            hint = (
+                "pass no_face='center' or 'mark' to keep going and get a "
+                "mask of the failures"
+            )
         super().__init__(f"no face found in {where} ({name}); {hint}")
 
     def __reduce__(self):
@@ -62,7 +64,6 @@ keep going and get a mask of the failures
 
 class FaceNotFoundWarning(UserWarning):
     """Some images had no face and got a centre crop instead."""
-
 
 
 def _is_path(item):
@@ -101,7 +102,6 @@ def _load(item, index, *, color):
     return image, name
 
 
-
 def _check_images(X):
     """A list of the images (arrays or paths), without loading them."""
     if _is_path(X) or isinstance(X, bytes):
@@ -130,14 +130,17 @@ def _check_images(X):
         images = list(X)
     except TypeError:
         raise TypeError(
-            "X must be a sequence of images (arrays or paths), got "
-            f"{type(X).__name__}"
+            f"X must be a sequence of images (arrays or paths), got {type(X).__name__}"
         ) from None
     if not images:
         raise ValueError("X is empty: no image to process")
     for i, item in enumerate(images):
-        if not (_is_path(item) or hasattr(item, "__array__")
-                or isinstance(item, (list, tuple)) or _is_pil(item)):
+        if not (
+            _is_path(item)
+            or hasattr(item, "__array__")
+            or isinstance(item, (list, tuple))
+            or _is_pil(item)
+        ):
             raise TypeError(
                 f"image {i}: expected an array or a path (str or os.PathLike), "
                 f"got {type(item).__name__}"
@@ -151,4 +154,3 @@ def _is_pil(item):
     except ImportError:  # pragma: no cover
         return False
     return isinstance(item, Image.Image)
-

@@ -39,8 +39,7 @@ def _check_scales(scales):
         ) from exc
     if not values or not all(np.isfinite(s) and s > 0 for s in values):
         raise ValueError(
-            f"scales must be a non-empty sequence of positive bin sizes, "
-            f"got {scales!r}"
+            f"scales must be a non-empty sequence of positive bin sizes, got {scales!r}"
         )
     return values
 
@@ -125,7 +124,8 @@ def orientation_planes(images, n_orientations):
     # the two bins of a pixel differ: one scattered write per bin, no clashes
     flat = planes.reshape(-1)
     base = (np.arange(m, dtype=np.intp) * (n_orientations * hw))[:, None] + np.arange(
-        hw, dtype=np.intp)
+        hw, dtype=np.intp
+    )
     lo = lo.reshape(m, hw)
     idx = base + lo * hw
     flat[idx] = w_lo.reshape(m, hw)
@@ -312,18 +312,23 @@ class DenseSIFTTransformer(
             extent = self.n_bins * s
             rows = _centres(h, extent, self.step)
             cols = _centres(w, extent, self.step)
-            self._plans.append((
-                len(rows), len(cols),
-                _pooling_matrix(h, rows, self.n_bins, s),
-                _pooling_matrix(w, cols, self.n_bins, s).T.copy(),
-            ))
+            self._plans.append(
+                (
+                    len(rows),
+                    len(cols),
+                    _pooling_matrix(h, rows, self.n_bins, s),
+                    _pooling_matrix(w, cols, self.n_bins, s).T.copy(),
+                )
+            )
             rr, cc = np.meshgrid(rows, cols, indexing="ij")
-            positions.append(np.column_stack(
-                [rr.ravel(), cc.ravel(), np.full(rr.size, s)]))
+            positions.append(
+                np.column_stack([rr.ravel(), cc.ravel(), np.full(rr.size, s)])
+            )
         self.positions_ = np.concatenate(positions)
         self.n_positions_ = len(self.positions_)
         self.descriptor_dim_ = self.n_bins**2 * self.n_orientations + (
-            2 if self.spatial else 0)
+            2 if self.spatial else 0
+        )
         return self
 
     def transform(self, X):
@@ -380,13 +385,18 @@ class DenseSIFTTransformer(
             pooled = np.matmul(W_rows, np.matmul(planes, W_cols_t))
             pooled = pooled.reshape(m, no, n_rows, nb, n_cols, nb)
             desc = pooled.transpose(0, 2, 4, 3, 5, 1).reshape(
-                m, n_rows * n_cols, nb * nb * no)
+                m, n_rows * n_cols, nb * nb * no
+            )
             blocks.append(_normalize(desc, self.clip, self.root))
         desc = np.concatenate(blocks, axis=1)
         if self.spatial:
             h, w = self.image_shape_
-            xy = np.column_stack([(self.positions_[:, 0] + 0.5) / h - 0.5,
-                                  (self.positions_[:, 1] + 0.5) / w - 0.5])
+            xy = np.column_stack(
+                [
+                    (self.positions_[:, 0] + 0.5) / h - 0.5,
+                    (self.positions_[:, 1] + 0.5) / w - 0.5,
+                ]
+            )
             xy = np.broadcast_to(xy.astype(np.float32), (m,) + xy.shape)
             desc = np.concatenate([desc, xy], axis=2)
         return desc

@@ -200,7 +200,8 @@ class EigenfaceTransformer(
             )
         n_samples, n_features = X.shape
         image_shape = (
-            None if self.image_shape is None
+            None
+            if self.image_shape is None
             else check_image_shape(self.image_shape, n_features)
         )
         n_components = self.n_components

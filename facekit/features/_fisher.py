@@ -146,8 +146,7 @@ class FisherVectorEncoder(
         "descriptor": [HasMethods(["fit", "transform"]), None],
         "descriptor_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
-        "pca_components": [Interval(numbers.Integral, 1, None, closed="left"),
-                           None],
+        "pca_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "passthrough": [Interval(numbers.Integral, 0, None, closed="left")],
         "max_descriptors": [Interval(numbers.Integral, 1, None, closed="left")],
         "power": [Interval(Real, 0, 1, closed="right")],
@@ -230,8 +229,7 @@ class FisherVectorEncoder(
         rows = np.sort(rng.choice(X.shape[0], n_sets, replace=False))
         sample = self._sets(X[rows]).reshape(-1, dim)
         if len(sample) > self.max_descriptors:
-            keep = np.sort(rng.choice(len(sample), self.max_descriptors,
-                                      replace=False))
+            keep = np.sort(rng.choice(len(sample), self.max_descriptors, replace=False))
             sample = sample[keep]
         if len(sample) < self.n_components:
             raise ValueError(
@@ -250,12 +248,16 @@ class FisherVectorEncoder(
                     f"min(n_descriptors, descriptor size - passthrough) = "
                     f"{min(len(sample), n_pca)}"
                 )
-            self.pca_ = PCA(n_components=self.pca_components,
-                            random_state=rng).fit(sample[:, :n_pca])
+            self.pca_ = PCA(n_components=self.pca_components, random_state=rng).fit(
+                sample[:, :n_pca]
+            )
         sample = self._project(sample)
         self.gmm_ = GaussianMixture(
-            n_components=self.n_components, covariance_type="diag",
-            max_iter=self.max_iter, reg_covar=self.reg_covar, random_state=rng,
+            n_components=self.n_components,
+            covariance_type="diag",
+            max_iter=self.max_iter,
+            reg_covar=self.reg_covar,
+            random_state=rng,
         ).fit(sample)
         self.n_iter_ = self.gmm_.n_iter_
         return self
@@ -276,15 +278,15 @@ class FisherVectorEncoder(
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        first, _, inverse = distinct_rows(np.ascontiguousarray(X),
-                                          return_inverse=True)
+        first, _, inverse = distinct_rows(np.ascontiguousarray(X), return_inverse=True)
         out = np.empty((len(first), self._n_features_out), dtype=np.float32)
         for start in range(0, len(first), self.batch_size):
-            idx = first[start:start + self.batch_size]
+            idx = first[start : start + self.batch_size]
             sets = self._sets(X[idx])
             sets = self._project(sets.reshape(-1, self.descriptor_dim_))
-            out[start:start + len(idx)] = self._encode(
-                sets.reshape(len(idx), -1, sets.shape[1]))
+            out[start : start + len(idx)] = self._encode(
+                sets.reshape(len(idx), -1, sets.shape[1])
+            )
         return out[inverse]
 
     def _sets(self, X):
@@ -299,9 +301,10 @@ class FisherVectorEncoder(
         if self.pca_ is None:
             return np.asarray(D, dtype=np.float32)
         n_pca = self.descriptor_dim_ - self.passthrough
-        proj = (np.asarray(D[:, :n_pca], dtype=np.float32)
-                - self.pca_.mean_.astype(np.float32)) @ self.pca_.components_.T.astype(
-                    np.float32)
+        proj = (
+            np.asarray(D[:, :n_pca], dtype=np.float32)
+            - self.pca_.mean_.astype(np.float32)
+        ) @ self.pca_.components_.T.astype(np.float32)
         return np.hstack([proj, np.asarray(D[:, n_pca:], dtype=np.float32)])
 
     def _encode(self, S):
@@ -316,9 +319,15 @@ class FisherVectorEncoder(
         S2 = S * S
         # log w_k N(x | mu_k, var_k), up to terms that cancel in the softmax
         log_p = -0.5 * (S2 @ inv_var.T - 2 * (S @ (mu * inv_var).T))
-        log_p += (np.log(w) - 0.5 * (np.sum(mu * mu * inv_var, axis=1)
-                                     + np.sum(np.log(var), axis=1)
-                                     + d * _LOG_2PI)).astype(f32)
+        log_p += (
+            np.log(w)
+            - 0.5
+            * (
+                np.sum(mu * mu * inv_var, axis=1)
+                + np.sum(np.log(var), axis=1)
+                + d * _LOG_2PI
+            )
+        ).astype(f32)
         log_p -= log_p.max(axis=2, keepdims=True)
         gamma = np.exp(log_p)
         gamma /= gamma.sum(axis=2, keepdims=True)
@@ -329,7 +338,8 @@ class FisherVectorEncoder(
         sigma = np.sqrt(var)
         u = (s1 - mu * s0) / sigma / (T * np.sqrt(w)).astype(f32)[:, None]
         v = ((s2 - 2 * mu * s1 + mu * mu * s0) * inv_var - s0) / (
-            T * np.sqrt(2 * w)).astype(f32)[:, None]
+            T * np.sqrt(2 * w)
+        ).astype(f32)[:, None]
         fv = np.concatenate([u.reshape(m, -1), v.reshape(m, -1)], axis=1)
         if self.power != 1:
             fv = np.sign(fv) * np.abs(fv) ** f32(self.power)

@@ -122,7 +122,6 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
         )
         return self
 
-
     def transform(self, X):
         """Features of the images and of their mirror images.
 
@@ -223,7 +222,7 @@ class ViewPoolingTransformer(
                 f"X has {d} feature(s), not a multiple of n_views={self.n_views}"
             )
         k = d // self.n_views
-        return [X[:, v * k:(v + 1) * k] for v in range(self.n_views)]
+        return [X[:, v * k : (v + 1) * k] for v in range(self.n_views)]
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):

@@ -60,9 +60,7 @@ def _check_P_R(P, R, method):
     if not (np.isfinite(R) and R > 0):
         raise ValueError(f"R must be a finite positive number, got {R!r}")
     if method not in LBP_METHODS:
-        raise ValueError(
-            f"method must be one of {LBP_METHODS}, got {method!r}"
-        )
+        raise ValueError(f"method must be one of {LBP_METHODS}, got {method!r}")
     if method != "uniform" and P > _MAX_LUT_P:
         raise ValueError(
             f"method={method!r} supports P <= {_MAX_LUT_P} (it needs on the order "
@@ -392,9 +390,10 @@ class _GridPlan:
         base = self._bases.get(n_bins)
         if base is None or base.shape[0] < m:
             width = self.n_cells * n_bins
-            base = self.cell_of_pixel * n_bins + (
-                np.arange(m, dtype=np.intp) * width
-            )[:, None, None]
+            base = (
+                self.cell_of_pixel * n_bins
+                + (np.arange(m, dtype=np.intp) * width)[:, None, None]
+            )
             self._bases[n_bins] = base
         return base[:m]
 

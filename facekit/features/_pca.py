@@ -139,14 +139,23 @@ class DistinctRowPCA(PCA):
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "whiten": ["boolean"],
-        "iterated_power": [Interval(numbers.Integral, 0, None, closed="left"),
-                           StrOptions({"auto"})],
+        "iterated_power": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "n_oversamples": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, n_components, *, whiten=False, iterated_power="auto",
-                 n_oversamples=10, random_state=None):
+    def __init__(
+        self,
+        n_components,
+        *,
+        whiten=False,
+        iterated_power="auto",
+        n_oversamples=10,
+        random_state=None,
+    ):
         self.n_components = n_components
         self.whiten = whiten
         self.iterated_power = iterated_power
@@ -175,14 +184,14 @@ class DistinctRowPCA(PCA):
         self : DistinctRowPCA
             The fitted model.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32],
-                          ensure_min_samples=2)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_samples, n_features = X.shape
         k = self.n_components
         if k > min(n_samples, n_features):
             raise ValueError(
                 f"n_components={k} must be at most min(n_samples, n_features)="
-                f"{min(n_samples, n_features)}")
+                f"{min(n_samples, n_features)}"
+            )
         n_iter = self.iterated_power
         if n_iter == "auto":  # as PCA decides it, from the whole X
             n_iter = 7 if k < 0.1 * min(n_samples, n_features) else 4
@@ -191,29 +200,40 @@ class DistinctRowPCA(PCA):
         weights = counts.astype(np.float64)
         mean = np.zeros(n_features)
         for start in range(0, len(A), 1024):  # the weighted mean, in float64
-            mean += weights[start:start + 1024] @ A[start:start + 1024].astype(
-                np.float64)
+            mean += weights[start : start + 1024] @ A[start : start + 1024].astype(
+                np.float64
+            )
         self.mean_ = (mean / n_samples).astype(X.dtype)
         A -= self.mean_
         A *= np.sqrt(weights).astype(X.dtype)[:, None]
         U, S, Vt = randomized_svd(
-            A, k, n_oversamples=self.n_oversamples, n_iter=n_iter,
-            power_iteration_normalizer="auto", transpose=False,
-            flip_sign=False, random_state=self.random_state)
+            A,
+            k,
+            n_oversamples=self.n_oversamples,
+            n_iter=n_iter,
+            power_iteration_normalizer="auto",
+            transpose=False,
+            flip_sign=False,
+            random_state=self.random_state,
+        )
         U, Vt = svd_flip(U, Vt, u_based_decision=False)
-        total_var = sum(float(np.einsum("ij,ij->", A[s:s + 1024], A[s:s + 1024],
-                                        dtype=np.float64))
-                        for s in range(0, len(A), 1024)) / (n_samples - 1)
+        total_var = sum(
+            float(
+                np.einsum("ij,ij->", A[s : s + 1024], A[s : s + 1024], dtype=np.float64)
+            )
+            for s in range(0, len(A), 1024)
+        ) / (n_samples - 1)
         self.n_samples_ = n_samples
         self.n_distinct_ = len(first)
         self.components_ = Vt
         self.n_components_ = k
-        self.explained_variance_ = (S ** 2) / (n_samples - 1)
+        self.explained_variance_ = (S**2) / (n_samples - 1)
         self.explained_variance_ratio_ = self.explained_variance_ / total_var
         self.singular_values_ = S.copy()
         if k < min(n_features, n_samples):
-            self.noise_variance_ = ((total_var - self.explained_variance_.sum())
-                                    / (min(n_features, n_samples) - k))
+            self.noise_variance_ = (total_var - self.explained_variance_.sum()) / (
+                min(n_features, n_samples) - k
+            )
         else:
             self.noise_variance_ = 0.0
         return self

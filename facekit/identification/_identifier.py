@@ -672,9 +672,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             out = np.asarray(X, dtype=dtype)
         if not np.isfinite(out).all():
-            raise ValueError(
-                f"X has values too large for the gallery's dtype {dtype}"
-            )
+            raise ValueError(f"X has values too large for the gallery's dtype {dtype}")
         return out
 
     def _validate_probes(self, X):
@@ -735,8 +733,11 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"threshold must be a finite number or None, got {self.threshold!r}"
             )
-        if (self.threshold is not None and self.threshold < 0
-                and self.scoring == "distance"):
+        if (
+            self.threshold is not None
+            and self.threshold < 0
+            and self.scoring == "distance"
+        ):
             raise ValueError(
                 f"threshold must be >= 0 with scoring='distance' (a distance), "
                 f"got {self.threshold!r}; negative thresholds are for "
@@ -760,12 +761,12 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             row_radius = np.empty(len(G))
             for sl in gen_batches(len(G), rows):
                 D = np.empty((sl.stop - sl.start, n_classes))
-                self._map_chunks(index, G[sl], _distances_of_chunk, (D,),
-                                 extra_bytes=8)
+                self._map_chunks(index, G[sl], _distances_of_chunk, (D,), extra_bytes=8)
                 D[np.arange(len(D)), codes[sl]] = np.inf  # not its own identity
                 row_radius[sl] = np.partition(D, k - 1, axis=1)[:, :k].mean(axis=1)
-            radii = (np.bincount(codes, row_radius, n_classes)
-                     / np.bincount(codes, minlength=n_classes))
+            radii = np.bincount(codes, row_radius, n_classes) / np.bincount(
+                codes, minlength=n_classes
+            )
         store["csls"] = (key, radii)
         return radii
 
@@ -779,8 +780,10 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         elif what == "best":
             outs = (np.empty(n, dtype=np.intp), np.empty(n))
         else:
-            outs = (np.empty((n, kwargs["top"]), dtype=np.intp),
-                    np.empty((n, kwargs["top"])))
+            outs = (
+                np.empty((n, kwargs["top"]), dtype=np.intp),
+                np.empty((n, kwargs["top"])),
+            )
         func = partial(_csls_of_chunk, radii=radii, k=k, what=what, **kwargs)
         self._map_chunks(index, X, func, outs, extra_bytes=24)
         return outs
@@ -958,8 +961,9 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         n = X.shape[0]
         idx_out = np.empty((n, k), dtype=np.intp)
         dist_out = np.empty((n, k), dtype=np.float64)
-        self._map_chunks(index, X, partial(_top_k_of_chunk, k=k),
-                         (idx_out, dist_out), extra_bytes=8)
+        self._map_chunks(
+            index, X, partial(_top_k_of_chunk, k=k), (idx_out, dist_out), extra_bytes=8
+        )
         return idx_out, dist_out
 
     def _rank_faiss(self, search, index, X, k):

@@ -6,8 +6,6 @@ import numpy as np
 UNKNOWN_STRING = "unknown"
 
 
-
-
 def _is_auto(value):
     return isinstance(value, str) and value == "auto"
 

@@ -10,8 +10,6 @@ from facekit.utils._rows import _unit_rows
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
-
-
 def _kernel_kind(metric, p):
     """Which search kernel a metric uses: dot products or the generic path."""
     if metric == "cosine":
@@ -204,8 +202,10 @@ def _top_k_of_chunk(index, R, aux, *, k):
         idx = np.broadcast_to(np.arange(n_classes), R.shape)
     vals = np.take_along_axis(R, idx, axis=1)
     order = np.lexsort((idx, -vals), axis=1)
-    return (np.take_along_axis(idx, order, axis=1),
-            _to_distance(index, np.take_along_axis(vals, order, axis=1), aux))
+    return (
+        np.take_along_axis(idx, order, axis=1),
+        _to_distance(index, np.take_along_axis(vals, order, axis=1), aux),
+    )
 
 
 def _csls_of_chunk(index, R, aux, *, radii, k, what, top=None):

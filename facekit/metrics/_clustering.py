@@ -163,8 +163,7 @@ def clustering_scores(labels_true, labels_pred, *, noise_label=-1):
     t, p, _ = _cluster_contingency(labels_true, labels_pred, noise_label)
     lp = _labels(labels_pred)
     noise = (
-        _equal(lp, noise_label) if noise_label is not None
-        else np.zeros(lp.shape, bool)
+        _equal(lp, noise_label) if noise_label is not None else np.zeros(lp.shape, bool)
     )
     pp, pr, pf = pairwise_precision_recall_f1(
         labels_true, labels_pred, noise_label=noise_label

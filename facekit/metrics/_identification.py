@@ -55,7 +55,6 @@ def _true_ranks(S, codes):
     return 1 + better.sum(axis=1)
 
 
-
 def cmc_curve(y_true, scores, *, labels=None, max_rank=None, greater_is_better=True):
     """Cumulative match characteristic: identification rate at ranks 1..R.
 
@@ -105,8 +104,10 @@ def cmc_curve(y_true, scores, *, labels=None, max_rank=None, greater_is_better=T
     n_id = S.shape[1]
     if max_rank is None:
         max_rank = n_id
-    if isinstance(max_rank, bool) or not isinstance(max_rank, numbers.Integral) or (
-        max_rank < 1
+    if (
+        isinstance(max_rank, bool)
+        or not isinstance(max_rank, numbers.Integral)
+        or (max_rank < 1)
     ):
         raise ValueError(f"max_rank must be a positive integer, got {max_rank!r}")
     ranks = _true_ranks(S, codes)
@@ -153,8 +154,6 @@ def rank_k_accuracy(y_true, scores, *, k=1, labels=None, greater_is_better=True)
             greater_is_better=greater_is_better,
         )[k - 1]
     )
-
-
 
 
 def dir_at_far(

@@ -35,8 +35,7 @@ def make_tar_at_far_scorer(far=1e-2):
     >>> from facekit.metrics import make_tar_at_far_scorer
     >>> scorer = make_tar_at_far_scorer(0.1)
     """
-    return make_scorer(_tar_at_far_score, response_method="decision_function",
-                       far=far)
+    return make_scorer(_tar_at_far_score, response_method="decision_function", far=far)
 
 
 def _neg_eer(y_true, y_score):
@@ -103,7 +102,8 @@ def make_open_set_scorer(*, balanced=False, unknown_label=None):
         from facekit.identification._labels import _resolve_unknown_label
 
         label = (
-            getattr(final, "unknown_label", -1) if unknown_label is None
+            getattr(final, "unknown_label", -1)
+            if unknown_label is None
             else unknown_label
         )
         label = _resolve_unknown_label(label, estimator.classes_)

@@ -112,8 +112,10 @@ def open_set_protocol(y, *, n_gallery=1, random_state=None):
     (2, 3, [3])
     """
     y = column_or_1d(np.asarray(y))
-    if isinstance(n_gallery, bool) or not isinstance(n_gallery, numbers.Integral) or (
-        n_gallery < 1
+    if (
+        isinstance(n_gallery, bool)
+        or not isinstance(n_gallery, numbers.Integral)
+        or (n_gallery < 1)
     ):
         raise ValueError(f"n_gallery must be a positive integer, got {n_gallery!r}")
     rng = check_random_state(random_state)
@@ -172,8 +174,9 @@ class OpenSetShuffleSplit(BaseCrossValidator):
     [0, 2, 3] 6
     """
 
-    def __init__(self, n_splits=5, *, unknown_size=0.25, probe_size=0.5,
-                 random_state=None):
+    def __init__(
+        self, n_splits=5, *, unknown_size=0.25, probe_size=0.5, random_state=None
+    ):
         self.n_splits = n_splits
         self.unknown_size = unknown_size
         self.probe_size = probe_size

@@ -50,8 +50,9 @@ class _FoldScorer:
         }
 
 
-def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
-                      verbose=False):
+def evaluate_protocol(
+    estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3), verbose=False
+):
     """Run a fold protocol (LFW View 2): fit on 9 folds, test the 10th, repeat.
 
     A fresh clone of ``estimator`` is fitted on the training folds for every
@@ -103,30 +104,48 @@ def evaluate_protocol(estimator, pairs, y_pairs, folds, *, fars=(1e-2, 1e-3),
     pairs = check_pairs(pairs)
     y = check_pair_labels(y_pairs, n_pairs=pairs.shape[0])
     scorer = _FoldScorer()
-    cv = cross_validate(estimator, pairs, y, cv=LFWFoldSplit(folds),
-                        scoring=scorer, n_jobs=1, error_score="raise",
-                        return_indices=True)
+    cv = cross_validate(
+        estimator,
+        pairs,
+        y,
+        cv=LFWFoldSplit(folds),
+        scoring=scorer,
+        n_jobs=1,
+        error_score="raise",
+        return_indices=True,
+    )
     tests = cv["indices"]["test"]
     acc = cv["test_accuracy"].tolist()
     aucs = cv["test_auc"].tolist()
     if verbose:
-        for k, (fit_t, pred_t) in enumerate(zip(cv["fit_time"],
-                                                 scorer.predict_time)):
-            print(f"  fold {k + 1:2d}: accuracy {acc[k]:.4f}  AUC {aucs[k]:.4f}"
-                  f"  ({fit_t:.1f}s fit, {pred_t:.1f}s predict)", flush=True)
-    return _protocol_result(acc, aucs, cv["test_eer"].tolist(), scorer.scores,
-                            [y[test] for test in tests],
-                            [np.full(len(test), k) for k, test in enumerate(tests)],
-                            float(sum(cv["fit_time"])), sum(scorer.predict_time),
-                            fars)
+        for k, (fit_t, pred_t) in enumerate(zip(cv["fit_time"], scorer.predict_time)):
+            print(
+                f"  fold {k + 1:2d}: accuracy {acc[k]:.4f}  AUC {aucs[k]:.4f}"
+                f"  ({fit_t:.1f}s fit, {pred_t:.1f}s predict)",
+                flush=True,
+            )
+    return _protocol_result(
+        acc,
+        aucs,
+        cv["test_eer"].tolist(),
+        scorer.scores,
+        [y[test] for test in tests],
+        [np.full(len(test), k) for k, test in enumerate(tests)],
+        float(sum(cv["fit_time"])),
+        sum(scorer.predict_time),
+        fars,
+    )
 
 
-def _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, fit_time,
-                     predict_time, fars):
+def _protocol_result(
+    acc, aucs, eers, all_scores, all_y, all_f, fit_time, predict_time, fars
+):
     """The summary of :func:`evaluate_protocol` from its per-fold lists."""
     n = len(acc)
+
     def sem(v):
-        return (float(np.std(v, ddof=1) / np.sqrt(n)) if n > 1 else float("nan"))
+        return float(np.std(v, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
     pooled_s = np.concatenate(all_scores)
     pooled_y = np.concatenate(all_y)
     out = {

@@ -14,7 +14,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without torch
     raise ImportError(
         "facekit.nn needs PyTorch and skorch, which are not installed "
-        f"({exc}). Install them with: pip install \"facekit[nn]\""
+        f'({exc}). Install them with: pip install "facekit[nn]"'
     ) from exc
 
 from facekit.nn._device import resolve_device

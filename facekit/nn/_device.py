@@ -46,8 +46,10 @@ def _installed():
     if torch.version.cuda is None:
         cuda = "built without CUDA"
     else:
-        cuda = (f"built with CUDA {torch.version.cuda}, "
-                f"{torch.cuda.device_count()} GPU(s) visible")
+        cuda = (
+            f"built with CUDA {torch.version.cuda}, "
+            f"{torch.cuda.device_count()} GPU(s) visible"
+        )
     available = torch.cuda.is_available()
     return f"torch {torch.__version__} ({cuda}; CUDA available: {available})"
 

@@ -71,8 +71,13 @@ __all__ = ["DlibResNet", "read_dlib_resnet", "RESNET_V1_TOPOLOGY"]
 def _block(n_filters, stride):
     # block = BN<con<N,3,3,1,1,relu<BN<con<N,3,3,stride,stride,SUBNET>>>>>
     del n_filters, stride  # the file gives sizes and strides
-    return (("layer", "affine"), ("layer", "con"), ("layer", "relu"),
-            ("layer", "affine"), ("layer", "con"))
+    return (
+        ("layer", "affine"),
+        ("layer", "con"),
+        ("layer", "relu"),
+        ("layer", "affine"),
+        ("layer", "con"),
+    )
 
 
 def _ares(n_filters):
@@ -82,8 +87,15 @@ def _ares(n_filters):
 
 def _ares_down(n_filters):
     # relu<add_prev2<avg_pool<2,2,2,2,skip1<tag2<block<N,affine,2,tag1<SUBNET>>>>>>>
-    return (("layer", "relu"), ("add_prev", 2), ("layer", "avg_pool"), ("skip", 1),
-            ("tag", 2), *_block(n_filters, 2), ("tag", 1))
+    return (
+        ("layer", "relu"),
+        ("add_prev", 2),
+        ("layer", "avg_pool"),
+        ("skip", 1),
+        ("tag", 2),
+        *_block(n_filters, 2),
+        ("tag", 1),
+    )
 
 
 #: The skeleton of ``anet_type`` in dlib's ``examples/dnn_face_recognition_ex.cpp``
@@ -91,11 +103,20 @@ def _ares_down(n_filters):
 RESNET_V1_TOPOLOGY = (
     ("layer", "fc"),
     ("layer", "avg_pool"),
-    *_ares_down(256),                                   # alevel0
-    *_ares(256), *_ares(256), *_ares_down(256),         # alevel1
-    *_ares(128), *_ares(128), *_ares_down(128),         # alevel2
-    *_ares(64), *_ares(64), *_ares(64), *_ares_down(64),  # alevel3
-    *_ares(32), *_ares(32), *_ares(32),                 # alevel4
+    *_ares_down(256),  # alevel0
+    *_ares(256),
+    *_ares(256),
+    *_ares_down(256),  # alevel1
+    *_ares(128),
+    *_ares(128),
+    *_ares_down(128),  # alevel2
+    *_ares(64),
+    *_ares(64),
+    *_ares(64),
+    *_ares_down(64),  # alevel3
+    *_ares(32),
+    *_ares(32),
+    *_ares(32),  # alevel4
     ("layer", "max_pool"),
     ("layer", "relu"),
     ("layer", "affine"),
@@ -118,7 +139,7 @@ def _split_params(reader, params, *shapes):
         )
     out, offset = [], 0
     for shape, size in zip(shapes, sizes):
-        out.append(flat[offset:offset + size].reshape(shape))
+        out.append(flat[offset : offset + size].reshape(shape))
         offset += size
     return out
 
@@ -133,9 +154,17 @@ def _read_con(reader, version):
     _read_multipliers(reader)
     use_bias = reader.read_bool() if version in ("con_5", "con_6") else True
     use_relu = reader.read_bool() if version == "con_6" else False
-    if (num_filters <= 0 or nr <= 0 or nc <= 0 or stride_y <= 0 or stride_x <= 0
-            or not 0 <= pad_y < nr or not 0 <= pad_x < nc
-            or filters[0] != num_filters or filters[2:] != (nr, nc)):
+    if (
+        num_filters <= 0
+        or nr <= 0
+        or nc <= 0
+        or stride_y <= 0
+        or stride_x <= 0
+        or not 0 <= pad_y < nr
+        or not 0 <= pad_x < nc
+        or filters[0] != num_filters
+        or filters[2:] != (nr, nc)
+    ):
         raise reader.error(
             f"inconsistent con_ layer: {num_filters} filters {filters} of "
             f"{nr}x{nc}, stride {stride_y}x{stride_x}, padding {pad_y}x{pad_x}"
@@ -144,8 +173,10 @@ def _read_con(reader, version):
     shapes = [filters] + ([(num_filters,)] if use_bias else [])
     arrays = _split_params(reader, params, *shapes)
     return {
-        "weight": arrays[0], "bias": arrays[1] if use_bias else None,
-        "stride": (stride_y, stride_x), "padding": (pad_y, pad_x),
+        "weight": arrays[0],
+        "bias": arrays[1] if use_bias else None,
+        "stride": (stride_y, stride_x),
+        "padding": (pad_y, pad_x),
         "relu": use_relu,
     }
 
@@ -162,19 +193,27 @@ def _read_bn(reader, version):
     reader.read_int()  # running_stats_window_size
     _read_multipliers(reader)
     eps = reader.read_float()
-    if gamma != beta or math.prod(gamma) != running_means.size \
-            or running_variances.size != running_means.size:
-        raise reader.error(f"inconsistent {version} layer: gamma {gamma}, beta "
-                           f"{beta}, {running_means.size} running means")
+    if (
+        gamma != beta
+        or math.prod(gamma) != running_means.size
+        or running_variances.size != running_means.size
+    ):
+        raise reader.error(
+            f"inconsistent {version} layer: gamma {gamma}, beta "
+            f"{beta}, {running_means.size} running means"
+        )
     g, b = _split_params(reader, params, gamma, beta)
     # affine_(const bn_&): g = gamma / sqrt(var + eps); b = beta - g * mean
     # (in float, as dlib computes it).
     scale = g.reshape(-1) / np.sqrt(running_variances + np.float32(eps))
     shift = b.reshape(-1) - scale * running_means
     mode = "conv" if version == "bn_con2" else "fc"
-    return {"gamma": scale.reshape(gamma).astype(np.float32),
-            "beta": shift.reshape(gamma).astype(np.float32),
-            "mode": mode, "disabled": False}
+    return {
+        "gamma": scale.reshape(gamma).astype(np.float32),
+        "beta": shift.reshape(gamma).astype(np.float32),
+        "mode": mode,
+        "disabled": False,
+    }
 
 
 def _read_affine(reader, version):
@@ -192,8 +231,12 @@ def _read_affine(reader, version):
     if gamma != beta:
         raise reader.error(f"affine_ gamma {gamma} and beta {beta} differ")
     g, b = _split_params(reader, params, gamma, beta)
-    return {"gamma": g, "beta": b, "mode": "conv" if mode == 0 else "fc",
-            "disabled": False}
+    return {
+        "gamma": g,
+        "beta": b,
+        "mode": "conv" if mode == 0 else "fc",
+        "disabled": False,
+    }
 
 
 def _read_relu(reader, version):
@@ -202,14 +245,23 @@ def _read_relu(reader, version):
 
 def _read_pool(reader, version):
     nr, nc, stride_y, stride_x, pad_y, pad_x = (reader.read_int() for _ in range(6))
-    if (nr < 0 or nc < 0 or stride_y <= 0 or stride_x <= 0
-            or not 0 <= pad_y <= max(nr - 1, 0) or not 0 <= pad_x <= max(nc - 1, 0)):
+    if (
+        nr < 0
+        or nc < 0
+        or stride_y <= 0
+        or stride_x <= 0
+        or not 0 <= pad_y <= max(nr - 1, 0)
+        or not 0 <= pad_x <= max(nc - 1, 0)
+    ):
         raise reader.error(
             f"inconsistent pooling layer: window {nr}x{nc}, stride "
             f"{stride_y}x{stride_x}, padding {pad_y}x{pad_x}"
         )
-    return {"window": (nr, nc), "stride": (stride_y, stride_x),
-            "padding": (pad_y, pad_x)}
+    return {
+        "window": (nr, nc),
+        "stride": (stride_y, stride_x),
+        "padding": (pad_y, pad_x),
+    }
 
 
 def _read_fc(reader, version):
@@ -223,10 +275,14 @@ def _read_fc(reader, version):
     use_bias = reader.read_bool() if version == "fc_3" else True
     if bias_mode not in (0, 1):
         raise reader.error(f"bad fc_ bias mode {bias_mode}")
-    if num_outputs <= 0 or num_inputs <= 0 or \
-            math.prod(weights) != num_inputs * num_outputs:
-        raise reader.error(f"inconsistent fc_ layer: {num_inputs} -> "
-                           f"{num_outputs}, weights {weights}")
+    if (
+        num_outputs <= 0
+        or num_inputs <= 0
+        or math.prod(weights) != num_inputs * num_outputs
+    ):
+        raise reader.error(
+            f"inconsistent fc_ layer: {num_inputs} -> {num_outputs}, weights {weights}"
+        )
     use_bias = bias_mode == 0 and use_bias and math.prod(biases) == num_outputs
     shapes = [(num_inputs, num_outputs)] + ([(num_outputs,)] if use_bias else [])
     arrays = _split_params(reader, params, *shapes)
@@ -239,14 +295,20 @@ def _read_nothing(reader, version):
 
 # version string -> (kind, reader of the rest of the details)
 _LAYER_READERS = {
-    "con_4": ("con", _read_con), "con_5": ("con", _read_con),
+    "con_4": ("con", _read_con),
+    "con_5": ("con", _read_con),
     "con_6": ("con", _read_con),
-    "affine_": ("affine", _read_affine), "affine_2": ("affine", _read_affine),
-    "bn_con2": ("affine", _read_affine), "bn_fc2": ("affine", _read_affine),
-    "relu_": ("relu", _read_relu), "relu_2": ("relu", _read_relu),
-    "max_pool_2": ("max_pool", _read_pool), "avg_pool_2": ("avg_pool", _read_pool),
+    "affine_": ("affine", _read_affine),
+    "affine_2": ("affine", _read_affine),
+    "bn_con2": ("affine", _read_affine),
+    "bn_fc2": ("affine", _read_affine),
+    "relu_": ("relu", _read_relu),
+    "relu_2": ("relu", _read_relu),
+    "max_pool_2": ("max_pool", _read_pool),
+    "avg_pool_2": ("avg_pool", _read_pool),
     "add_prev_": ("add_prev", _read_nothing),
-    "fc_2": ("fc", _read_fc), "fc_3": ("fc", _read_fc),
+    "fc_2": ("fc", _read_fc),
+    "fc_3": ("fc", _read_fc),
 }
 
 
@@ -255,13 +317,15 @@ def _read_details(reader, expected_kind):
     version = reader.read_string()
     if version not in _LAYER_READERS:
         reader.pos = start
-        raise reader.error(f"unsupported layer {version!r} (expected a "
-                           f"{expected_kind} layer)")
+        raise reader.error(
+            f"unsupported layer {version!r} (expected a {expected_kind} layer)"
+        )
     kind, read = _LAYER_READERS[version]
     if kind != expected_kind:
         reader.pos = start
-        raise reader.error(f"found a {version!r} layer where the network has a "
-                           f"{expected_kind} layer")
+        raise reader.error(
+            f"found a {version!r} layer where the network has a {expected_kind} layer"
+        )
     return kind, read(reader, version)
 
 
@@ -288,8 +352,10 @@ class _Pool(nn.Module):
         self.stride, self.padding = stride, padding
 
     def extra_repr(self):
-        return (f"{self.kind}, window={self.window}, stride={self.stride}, "
-                f"padding={self.padding}")
+        return (
+            f"{self.kind}, window={self.window}, stride={self.stride}, "
+            f"padding={self.padding}"
+        )
 
     def forward(self, x):
         wy = self.window[0] or x.shape[2]
@@ -302,10 +368,12 @@ class _Pool(nn.Module):
             return F.max_pool2d(x, (wy, wx), self.stride, (py, px))
         if 2 * py > wy or 2 * px > wx:
             ones = torch.ones_like(x[:1, :1])
-            total = F.avg_pool2d(F.pad(x, (px, px, py, py)), (wy, wx), self.stride,
-                                 divisor_override=1)
-            count = F.avg_pool2d(F.pad(ones, (px, px, py, py)), (wy, wx), self.stride,
-                                 divisor_override=1)
+            total = F.avg_pool2d(
+                F.pad(x, (px, px, py, py)), (wy, wx), self.stride, divisor_override=1
+            )
+            count = F.avg_pool2d(
+                F.pad(ones, (px, px, py, py)), (wy, wx), self.stride, divisor_override=1
+            )
             return total / count
         return F.avg_pool2d(x, (wy, wx), self.stride, (py, px), count_include_pad=False)
 
@@ -372,8 +440,9 @@ class DlibResNet(nn.Module):
     ``(n, nr, nc, 3)`` in RGB order and returns numpy embeddings.
     """
 
-    def __init__(self, layers, program, channel_means, input_size, n_outputs,
-                 source=""):
+    def __init__(
+        self, layers, program, channel_means, input_size, n_outputs, source=""
+    ):
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.program = tuple(program)
@@ -388,8 +457,10 @@ class DlibResNet(nn.Module):
         self.distance_threshold = math.nan
 
     def extra_repr(self):
-        return (f"source={self.source!r}, input_size={self.input_size}, "
-                f"n_outputs={self.n_outputs}")
+        return (
+            f"source={self.source!r}, input_size={self.input_size}, "
+            f"n_outputs={self.n_outputs}"
+        )
 
     def normalise(self, chips):
         """Chips as dlib's input layer feeds them to the network.
@@ -483,9 +554,9 @@ class DlibResNet(nn.Module):
         device = self.channel_means.device
         out = np.empty((len(chips), self.n_outputs), dtype=np.float32)
         for start in range(0, len(chips), batch_size):
-            batch = np.ascontiguousarray(chips[start:start + batch_size])
+            batch = np.ascontiguousarray(chips[start : start + batch_size])
             batch = torch.as_tensor(batch, device=device)
-            out[start:start + len(batch)] = self(self.normalise(batch)).cpu().numpy()
+            out[start : start + len(batch)] = self(self.normalise(batch)).cpu().numpy()
         return out
 
 
@@ -516,9 +587,14 @@ def _fold_affine(con, affine):
 def _make_layer(kind, d):
     if kind == "con":
         weight = torch.from_numpy(np.array(d["weight"], dtype=np.float32))
-        conv = nn.Conv2d(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]),
-                         stride=d["stride"], padding=d["padding"],
-                         bias=d["bias"] is not None)
+        conv = nn.Conv2d(
+            weight.shape[1],
+            weight.shape[0],
+            tuple(weight.shape[2:]),
+            stride=d["stride"],
+            padding=d["padding"],
+            bias=d["bias"] is not None,
+        )
         conv.weight.data.copy_(weight)
         if d["bias"] is not None:
             conv.bias.data.copy_(torch.from_numpy(np.asarray(d["bias"], np.float32)))
@@ -591,10 +667,17 @@ def _parse(reader, topology, fuse):
             continue
         _, kind, details = step
         prev = program[-1] if program else None
-        if (fuse and kind == "affine" and not details["disabled"]
-                and details["mode"] == "conv" and prev is not None
-                and prev[0] == "layer" and prev[2] == "con" and not prev[3]["relu"]
-                and prev[3]["weight"].shape[0] == details["gamma"].size):
+        if (
+            fuse
+            and kind == "affine"
+            and not details["disabled"]
+            and details["mode"] == "conv"
+            and prev is not None
+            and prev[0] == "layer"
+            and prev[2] == "con"
+            and not prev[3]["relu"]
+            and prev[3]["weight"].shape[0] == details["gamma"].size
+        ):
             program[-1] = ("layer", None, "con", _fold_affine(prev[3], details))
             continue
         program.append(("layer", None, kind, details))
@@ -654,8 +737,14 @@ def read_dlib_resnet(path, topology=RESNET_V1_TOPOLOGY, fuse=True):
         net = _parse(reader, tuple(topology), fuse)
     except DlibFormatError:
         raise
-    except (ValueError, TypeError, IndexError, KeyError, OverflowError,
-            RuntimeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        RuntimeError,
+    ) as exc:
         raise DlibFormatError(f"{name}: not a valid dlib network file: {exc}") from exc
     net.eval()
     for p in net.parameters():

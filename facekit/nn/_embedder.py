@@ -108,8 +108,7 @@ class OfflineTripletMining(Callback):
     ['triplets_easy', 'triplets_hard', 'triplets_semi_hard']
     """
 
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None,
-                       **kwargs):
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         sampler = getattr(dataset_train, "triplet_sampler", None)
         if sampler is None:
             raise RuntimeError(
@@ -121,8 +120,12 @@ class OfflineTripletMining(Callback):
         labels = dataset_train.y.numpy()
         n_anchors = math.ceil(len(labels) / 3)
         triplets, counts = mine_triplets_offline(
-            emb, labels, margin=net.margin, distance=net.distance,
-            n_anchors=n_anchors, random_state=net._mining_rng_,
+            emb,
+            labels,
+            margin=net.margin,
+            distance=net.distance,
+            n_anchors=n_anchors,
+            random_state=net._mining_rng_,
         )
         sampler.triplets = triplets
         for cat in TRIPLET_CATEGORIES:
@@ -382,8 +385,12 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "train_split": [None, Options(bool, {False}),
-                        Interval(numbers.Real, 0, 1, closed="neither"), callable],
+        "train_split": [
+            None,
+            Options(bool, {False}),
+            Interval(numbers.Real, 0, 1, closed="neither"),
+            callable,
+        ],
         "device": [None, str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -519,8 +526,9 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
                 backbone = EmbeddingNet(**params)
             else:
                 backbone = self.initialized_instance(self.module, kwargs)
-            self.module_ = SiameseNetwork(backbone, self.embedding_dim,
-                                          normalize=self.normalize)
+            self.module_ = SiameseNetwork(
+                backbone, self.embedding_dim, normalize=self.normalize
+            )
         return self
 
     def initialize_criterion(self):
@@ -573,8 +581,11 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
             The default callbacks.
         """
         callbacks = list(super().get_default_callbacks())
-        if (self.loss == "triplet" and self.mining == "offline"
-                and self.criterion is None):
+        if (
+            self.loss == "triplet"
+            and self.mining == "offline"
+            and self.criterion is None
+        ):
             callbacks.insert(1, ("offline_mining", OfflineTripletMining()))
         return callbacks
 
@@ -609,8 +620,10 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
             return params
         own = inspect.signature(type(self).__init__).parameters
         return {
-            k: v for k, v in params.items()
-            if k in own or not (
+            k: v
+            for k, v in params.items()
+            if k in own
+            or not (
                 k == "_params_to_validate"
                 or (k in _SKORCH_DEFAULTS and repr(v) == repr(_SKORCH_DEFAULTS[k]))
             )
@@ -680,16 +693,19 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
                     )
                 y = check_pair_labels(y, n_pairs=X.shape[0])
         else:
-            X = validate_data(self, X, reset=reset, dtype=np.float32,
-                              ensure_min_samples=2 if fitting else 1)
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=np.float32,
+                ensure_min_samples=2 if fitting else 1,
+            )
             n_features = X.shape[1]
             kind = "images"
             if fitting and y is not None:
                 y = column_or_1d(np.asarray(y), warn=True)
                 if len(y) != len(X):
-                    raise ValueError(
-                        f"X has {len(X)} images but y has {len(y)} labels"
-                    )
+                    raise ValueError(f"X has {len(X)} images but y has {len(y)} labels")
                 y = np.unique(y, return_inverse=True)[1].ravel()
                 if y.max() < 1:
                     raise ValueError(
@@ -778,7 +794,8 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
     def _batch_sampler(self, dataset, training):
         if dataset.y is None or (dataset.kind == "pairs"):
             return ShuffledBatchSampler(
-                len(dataset), self.batch_size,
+                len(dataset),
+                self.batch_size,
                 shuffle=training and dataset.y is not None,
                 random_state=self._sampler_rng_,
             )
@@ -790,7 +807,9 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
             dataset.triplet_sampler = sampler
             return sampler
         return PKBatchSampler(
-            dataset.y.numpy(), self.n_identities, self.n_per_identity,
+            dataset.y.numpy(),
+            self.n_identities,
+            self.n_per_identity,
             random_state=self._sampler_rng_ if training else self._valid_seed_,
         )
 
@@ -827,8 +846,12 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
         if iterator is torch.utils.data.DataLoader:
             # DataLoader draws a (worker) base seed per epoch; take it from a
             # seeded generator rather than from torch's global random state
-            kwargs.setdefault("generator", torch.Generator().manual_seed(
-                int(self._sampler_rng_.randint(_MAX_SEED))))
+            kwargs.setdefault(
+                "generator",
+                torch.Generator().manual_seed(
+                    int(self._sampler_rng_.randint(_MAX_SEED))
+                ),
+            )
         return iterator(dataset, **kwargs)
 
     # ------------------------------------------------------------------
@@ -844,8 +867,10 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         s = int(self.max_shift)
         if s > 0:
-            dy, dx = (torch.from_numpy(v).to(x.device)
-                      for v in rng.randint(0, 2 * s + 1, size=(2, n)))
+            dy, dx = (
+                torch.from_numpy(v).to(x.device)
+                for v in rng.randint(0, 2 * s + 1, size=(2, n))
+            )
             padded = F.pad(x, (s, s, s, s), mode="replicate")
             rows = dy[:, None] + torch.arange(h, device=x.device)
             cols = dx[:, None] + torch.arange(w, device=x.device)
@@ -906,8 +931,9 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
             return self._pair_loss(y_pred[i], y_pred[j], y_pairs, True)
         if training and self.mining == "offline":
             t = y_pred.view(-1, 3, y_pred.shape[-1])
-            return triplet_loss(t[:, 0], t[:, 1], t[:, 2], margin=self.margin,
-                                distance=self.distance)
+            return triplet_loss(
+                t[:, 0], t[:, 1], t[:, 2], margin=self.margin, distance=self.distance
+            )
         generator = None
         if self.mining == "random":
             generator = torch.Generator().manual_seed(
@@ -924,8 +950,9 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
 
     def _pair_loss(self, emb_a, emb_b, y, balanced):
         if self.loss == "logistic":
-            return self.criterion_(self.module_.pair_logits(emb_a, emb_b), y,
-                                   balanced=balanced)
+            return self.criterion_(
+                self.module_.pair_logits(emb_a, emb_b), y, balanced=balanced
+            )
         return self.criterion_(emb_a, emb_b, y, balanced=balanced)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -935,8 +962,9 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Sum the batch counts of triplet categories into the epoch's record."""
-        super().on_epoch_end(net, dataset_train=dataset_train,
-                             dataset_valid=dataset_valid, **kwargs)
+        super().on_epoch_end(
+            net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
+        )
         batches = self.history[-1]["batches"]
         for cat in TRIPLET_CATEGORIES:
             key = f"triplets_{cat}"
@@ -1046,8 +1074,9 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
             head = self.module_.head
             with torch.no_grad():
                 dev = next(head.parameters()).device
-                scores = self.module_.pair_logits(emb[:, 0].to(dev),
-                                                  emb[:, 1].to(dev)).cpu()
+                scores = self.module_.pair_logits(
+                    emb[:, 0].to(dev), emb[:, 1].to(dev)
+                ).cpu()
         else:
             scores = -paired_distance(emb[:, 0], emb[:, 1], self.distance)
         return scores.numpy().astype(np.float64)
@@ -1088,4 +1117,3 @@ def _as_face_dataset(dataset):
     if isinstance(dataset, Subset) and isinstance(dataset.dataset, FaceDataset):
         return dataset.dataset.subset(dataset.indices)
     return dataset
-

@@ -125,8 +125,7 @@ def paired_distance(emb_a, emb_b, distance="sqeuclidean"):
     return ((emb_a - emb_b) ** 2).sum(dim=1)
 
 
-def triplet_loss(anchor, positive, negative, *, margin=0.2,
-                 distance="sqeuclidean"):
+def triplet_loss(anchor, positive, negative, *, margin=0.2, distance="sqeuclidean"):
     """Mean triplet loss ``max(d(a, p) - d(a, n) + margin, 0)`` of given triplets.
 
     Parameters
@@ -172,8 +171,15 @@ def _check_margin(margin):
         raise ValueError(f"margin must be a number >= 0, got {margin!r}")
 
 
-def batch_triplet_loss(embeddings, labels, *, margin=0.2, mining="batch_hard",
-                       distance="sqeuclidean", generator=None):
+def batch_triplet_loss(
+    embeddings,
+    labels,
+    *,
+    margin=0.2,
+    mining="batch_hard",
+    distance="sqeuclidean",
+    generator=None,
+):
     """Triplet loss with online mining inside a batch.
 
     Parameters
@@ -208,9 +214,7 @@ def batch_triplet_loss(embeddings, labels, *, margin=0.2, mining="batch_hard",
     """
     _check_margin(margin)
     if mining not in MINING_STRATEGIES:
-        raise ValueError(
-            f"mining must be one of {MINING_STRATEGIES}, got {mining!r}"
-        )
+        raise ValueError(f"mining must be one of {MINING_STRATEGIES}, got {mining!r}")
     dist = pairwise_distance_matrix(embeddings, distance)
     pos, neg = _label_masks(labels)
     if mining == "batch_all":
@@ -258,8 +262,7 @@ def batch_triplet_loss(embeddings, labels, *, margin=0.2, mining="batch_hard",
 
 
 @torch.no_grad()
-def triplet_category_counts(embeddings, labels, *, margin=0.2,
-                            distance="sqeuclidean"):
+def triplet_category_counts(embeddings, labels, *, margin=0.2, distance="sqeuclidean"):
     """Count the easy, semi-hard and hard triplets of a batch.
 
     Every valid triplet ``(a, p, n)`` of the batch is classified by the rule of
@@ -296,21 +299,25 @@ def triplet_category_counts(embeddings, labels, *, margin=0.2,
     # (hard) and below d(a, p) + margin (not easy): O(n² log n), no n³ tensor
     neg_sorted = dist.masked_fill(~neg, float("inf")).sort(dim=1).values
     n_hard = torch.searchsorted(neg_sorted, dist.contiguous(), side="left")
-    n_not_easy = torch.searchsorted(neg_sorted, (dist + margin).contiguous(),
-                                    side="left")
+    n_not_easy = torch.searchsorted(
+        neg_sorted, (dist + margin).contiguous(), side="left"
+    )
     n_neg = neg.sum(dim=1, keepdim=True)
     n_hard, n_not_easy = n_hard[pos], n_not_easy[pos]
-    easy, semi, hard = torch.stack([
-        (n_neg.expand_as(pos)[pos] - n_not_easy).sum(),
-        (n_not_easy - n_hard).sum(),
-        n_hard.sum(),
-    ]).tolist()  # one device-to-host copy
+    easy, semi, hard = torch.stack(
+        [
+            (n_neg.expand_as(pos)[pos] - n_not_easy).sum(),
+            (n_not_easy - n_hard).sum(),
+            n_hard.sum(),
+        ]
+    ).tolist()  # one device-to-host copy
     counts = {"easy": easy, "semi_hard": semi, "hard": hard}
     return {c: counts[c] for c in TRIPLET_CATEGORIES}
 
 
-def contrastive_loss(emb_a, emb_b, y, *, margin=1.0, distance="sqeuclidean",
-                     balanced=False):
+def contrastive_loss(
+    emb_a, emb_b, y, *, margin=1.0, distance="sqeuclidean", balanced=False
+):
     """Contrastive loss of pairs (Hadsell, Chopra and LeCun, 2006).
 
     ``y * d² + (1 - y) * max(margin - d, 0)²`` where ``d`` is the euclidean
@@ -354,7 +361,7 @@ def contrastive_loss(emb_a, emb_b, y, *, margin=1.0, distance="sqeuclidean",
         _check_distance(distance)
         d = torch.sqrt(paired_distance(emb_a, emb_b).clamp(min=1e-12))
     y = y.to(d.dtype)
-    same = y * d ** 2
+    same = y * d**2
     diff = (1.0 - y) * F.relu(margin - d) ** 2
     if not balanced:
         return (same + diff).mean()
@@ -390,8 +397,7 @@ def batch_pair_indices(labels):
     >>> i.tolist(), j.tolist(), y.tolist()
     ([0, 0, 1], [1, 2, 2], [1.0, 0.0, 0.0])
     """
-    i, j = torch.triu_indices(len(labels), len(labels), offset=1,
-                              device=labels.device)
+    i, j = torch.triu_indices(len(labels), len(labels), offset=1, device=labels.device)
     return i, j, (labels[i] == labels[j]).float()
 
 
@@ -426,8 +432,12 @@ class TripletLoss(nn.Module):
     def forward(self, embeddings, labels, generator=None):
         """Loss of a batch of embeddings with identity labels."""
         return batch_triplet_loss(
-            embeddings, labels, margin=self.margin, mining=self.mining,
-            distance=self.distance, generator=generator,
+            embeddings,
+            labels,
+            margin=self.margin,
+            mining=self.mining,
+            distance=self.distance,
+            generator=generator,
         )
 
 
@@ -457,8 +467,14 @@ class ContrastiveLoss(nn.Module):
 
     def forward(self, emb_a, emb_b, y, balanced=False):
         """Loss of pairs ``(emb_a[i], emb_b[i])`` with labels ``y``."""
-        return contrastive_loss(emb_a, emb_b, y, margin=self.margin,
-                                distance=self.distance, balanced=balanced)
+        return contrastive_loss(
+            emb_a,
+            emb_b,
+            y,
+            margin=self.margin,
+            distance=self.distance,
+            balanced=balanced,
+        )
 
 
 class LogisticPairLoss(nn.Module):
@@ -485,13 +501,22 @@ class LogisticPairLoss(nn.Module):
         if n_same == 0 or n_diff == 0:
             return F.binary_cross_entropy_with_logits(logits, y)
         weight = torch.where(y > 0, 0.5 / n_same, 0.5 / n_diff)
-        return F.binary_cross_entropy_with_logits(logits, y, weight=weight,
-                                                  reduction="sum")
+        return F.binary_cross_entropy_with_logits(
+            logits, y, weight=weight, reduction="sum"
+        )
 
 
 @torch.no_grad()
-def mine_triplets_offline(embeddings, labels, *, margin=0.2, distance="sqeuclidean",
-                          n_anchors=None, random_state=None, chunk_size=1024):
+def mine_triplets_offline(
+    embeddings,
+    labels,
+    *,
+    margin=0.2,
+    distance="sqeuclidean",
+    n_anchors=None,
+    random_state=None,
+    chunk_size=1024,
+):
     """Choose triplets from the embeddings of a whole training set.
 
     For each of ``n_anchors`` random anchors (among images whose identity has
@@ -548,31 +573,35 @@ def mine_triplets_offline(embeddings, labels, *, margin=0.2, distance="sqeuclide
         raise ValueError("offline mining needs an identity with 2 or more images")
     if len(np.unique(codes)) < 2:
         raise ValueError("offline mining needs at least 2 identities")
-    n_anchors = len(eligible) if n_anchors is None else min(int(n_anchors),
-                                                            len(eligible))
+    n_anchors = (
+        len(eligible) if n_anchors is None else min(int(n_anchors), len(eligible))
+    )
     anchors = rng.choice(eligible, n_anchors, replace=False)
     order = np.argsort(codes, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts_per_id)])
     # a random positive other than the anchor: draw among the k - 1 others
     positives = np.empty(n_anchors, dtype=np.intp)
     for t, a in enumerate(anchors):
-        members = order[starts[codes[a]]:starts[codes[a] + 1]]
+        members = order[starts[codes[a]] : starts[codes[a] + 1]]
         others = members[members != a]
         positives[t] = others[rng.randint(len(others))]
     codes_t = torch.as_tensor(codes)
     negatives = np.empty(n_anchors, dtype=np.intp)
     totals = dict.fromkeys(TRIPLET_CATEGORIES, 0)
     for start in range(0, n_anchors, chunk_size):
-        a = torch.as_tensor(anchors[start:start + chunk_size])
-        p = torch.as_tensor(positives[start:start + chunk_size])
+        a = torch.as_tensor(anchors[start : start + chunk_size])
+        p = torch.as_tensor(positives[start : start + chunk_size])
         ea = emb[a]
         if distance == "cosine":
             e = F.normalize(emb, dim=1)
             rows = 1.0 - F.normalize(ea, dim=1) @ e.T
         else:
             _check_distance(distance)
-            rows = ((ea * ea).sum(1)[:, None] + (emb * emb).sum(1)[None, :]
-                    - 2.0 * ea @ emb.T)
+            rows = (
+                (ea * ea).sum(1)[:, None]
+                + (emb * emb).sum(1)[None, :]
+                - 2.0 * ea @ emb.T
+            )
         rows = rows.clamp(min=0.0)
         d_ap = rows[torch.arange(len(a)), p][:, None]
         neg = codes_t[None, :] != codes_t[a][:, None]
@@ -586,6 +615,6 @@ def mine_triplets_offline(embeddings, labels, *, margin=0.2, distance="sqeuclide
         score = torch.where(semi, noise + 2.0, torch.where(hard, noise, 0.0))
         score = torch.where(neg & (score == 0), noise - 1.0, score)
         score = score.masked_fill(~neg, -1.0)
-        negatives[start:start + len(a)] = score.argmax(dim=1).numpy()
+        negatives[start : start + len(a)] = score.argmax(dim=1).numpy()
     triplets = np.stack([anchors, positives, negatives], axis=1).astype(np.intp)
     return triplets, totals

@@ -138,9 +138,13 @@ def _read_layer_details(reader):
             return None
         if d["mode"] != "conv":
             raise reader.error(
-                f"{name} in fully-connected mode is not supported in a detector")
-        return {"type": "affine", "gamma": d["gamma"].ravel(),
-                "beta": d["beta"].ravel()}
+                f"{name} in fully-connected mode is not supported in a detector"
+            )
+        return {
+            "type": "affine",
+            "gamma": d["gamma"].ravel(),
+            "beta": d["beta"].ravel(),
+        }
     if name in ("relu_", "relu_2"):
         return None if _read_relu(reader, name)["disabled"] else {"type": "relu"}
     raise reader.error(f"unsupported layer {name!r} in an MMOD detector")

@@ -51,9 +51,19 @@ class EmbeddingNet(nn.Module):
     ((3, 8), True)
     """
 
-    def __init__(self, in_channels=1, *, width=32, depth=4, embedding_dim=128,
-                 convs_per_block=1, pool_size=4, dropout=0.0, normalize=True,
-                 channels_last=True):
+    def __init__(
+        self,
+        in_channels=1,
+        *,
+        width=32,
+        depth=4,
+        embedding_dim=128,
+        convs_per_block=1,
+        pool_size=4,
+        dropout=0.0,
+        normalize=True,
+        channels_last=True,
+    ):
         super().__init__()
         layers = []
         c_in = in_channels

@@ -56,8 +56,9 @@ def load_network(path, device="cpu"):
     return network
 
 
-class PretrainedEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                         BaseEstimator):
+class PretrainedEmbedder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """dlib's face descriptors, computed by facekit's own torch network.
 
     Reads dlib's face-recognition ResNet (``dlib_face_recognition_resnet_model_v1``,
@@ -110,8 +111,14 @@ class PretrainedEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     (n, 128)
     """
 
-    def __init__(self, model_path=None, batch_size=64, device="auto", mirror=False,
-                 output="embedding"):
+    def __init__(
+        self,
+        model_path=None,
+        batch_size=64,
+        device="auto",
+        mirror=False,
+        output="embedding",
+    ):
         self.model_path = model_path
         self.batch_size = batch_size
         self.device = device
@@ -127,8 +134,11 @@ class PretrainedEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _check_params(self):
         batch_size = self.batch_size
-        if (not isinstance(batch_size, Integral) or isinstance(batch_size, bool)
-                or batch_size < 1):
+        if (
+            not isinstance(batch_size, Integral)
+            or isinstance(batch_size, bool)
+            or batch_size < 1
+        ):
             raise ValueError(
                 f"batch_size must be a positive integer; got {batch_size!r}"
             )
@@ -136,7 +146,8 @@ class PretrainedEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             raise ValueError(f"mirror must be True or False; got {self.mirror!r}")
         if self.output not in ("embedding", "features"):
             raise ValueError(
-                f"output must be 'embedding' or 'features'; got {self.output!r}")
+                f"output must be 'embedding' or 'features'; got {self.output!r}"
+            )
         return check_device(self.device)
 
     def _validate_chips(self, X, shape):
@@ -215,7 +226,7 @@ class PretrainedEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         out = None
         with torch.no_grad():
             for start in range(0, len(X), self.batch_size):
-                batch = np.ascontiguousarray(X[start:start + self.batch_size])
+                batch = np.ascontiguousarray(X[start : start + self.batch_size])
                 batch = torch.as_tensor(batch, device=self.device_)
                 x = network.normalise(batch)
                 emb = run(x)
@@ -223,7 +234,7 @@ class PretrainedEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                     emb = (emb + run(torch.flip(x, dims=[3]))) / 2
                 if out is None:
                     out = np.empty((len(X), emb.shape[1]), dtype=np.float32)
-                out[start:start + len(batch)] = emb.cpu().numpy()
+                out[start : start + len(batch)] = emb.cpu().numpy()
         return out
 
     @property
@@ -272,8 +283,9 @@ class DlibHead(torch.nn.Module):
 
             model_path = dlib_model_path("resnet")
         source = load_network(os.fspath(model_path), torch.device("cpu")).head()[-1]
-        self.linear = torch.nn.Linear(source.in_features, source.out_features,
-                                      bias=False)
+        self.linear = torch.nn.Linear(
+            source.in_features, source.out_features, bias=False
+        )
         with torch.no_grad():  # a copy: the shared network stays as it was
             self.linear.weight.copy_(source.weight)
 

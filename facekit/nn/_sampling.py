@@ -66,8 +66,14 @@ class PKBatchSampler(Sampler):
     [4, 4]
     """
 
-    def __init__(self, labels, n_identities=16, n_per_identity=4, n_batches=None,
-                 random_state=None):
+    def __init__(
+        self,
+        labels,
+        n_identities=16,
+        n_per_identity=4,
+        n_batches=None,
+        random_state=None,
+    ):
         labels = np.asarray(labels)
         if labels.ndim != 1 or len(labels) == 0:
             raise ValueError("labels must be a non-empty 1-D array")
@@ -86,8 +92,11 @@ class PKBatchSampler(Sampler):
         self.n_identities = min(int(n_identities), len(classes))
         self.n_per_identity = int(n_per_identity)
         batch = self.n_identities * self.n_per_identity
-        self.n_batches = (max(1, math.ceil(len(labels) / batch))
-                          if n_batches is None else int(n_batches))
+        self.n_batches = (
+            max(1, math.ceil(len(labels) / batch))
+            if n_batches is None
+            else int(n_batches)
+        )
         self.random_state = random_state
 
     def __len__(self):
@@ -141,7 +150,7 @@ class TripletBatchSampler(Sampler):
         rng = _rng(self.random_state)
         triplets = self.triplets[rng.permutation(len(self.triplets))]
         for start in range(0, len(triplets), self.batch_size):
-            yield triplets[start:start + self.batch_size].ravel().tolist()
+            yield triplets[start : start + self.batch_size].ravel().tolist()
 
 
 class ShuffledBatchSampler(Sampler):
@@ -175,10 +184,13 @@ class ShuffledBatchSampler(Sampler):
         return math.ceil(self.n_samples / self.batch_size)
 
     def __iter__(self):
-        order = (_rng(self.random_state).permutation(self.n_samples)
-                 if self.shuffle else np.arange(self.n_samples))
+        order = (
+            _rng(self.random_state).permutation(self.n_samples)
+            if self.shuffle
+            else np.arange(self.n_samples)
+        )
         for start in range(0, self.n_samples, self.batch_size):
-            yield order[start:start + self.batch_size].tolist()
+            yield order[start : start + self.batch_size].tolist()
 
 
 def collate_batch(batch):
@@ -226,8 +238,9 @@ class FaceDataset(torch.utils.data.Dataset):
     def subset(self, indices):
         """A dataset of the given rows (sharing nothing mutable with this one)."""
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
-        return FaceDataset(self.X[idx], None if self.y is None else self.y[idx],
-                           self.kind)
+        return FaceDataset(
+            self.X[idx], None if self.y is None else self.y[idx], self.kind
+        )
 
     def unlabeled(self):
         """The same images without labels (for embedding them in order)."""
@@ -271,15 +284,19 @@ class IdentitySplit:
         labels = dataset.y.numpy()
         n = len(labels)
         if dataset.kind == "pairs":
-            splitter = StratifiedShuffleSplit(1, test_size=self.test_size,
-                                              random_state=self.random_state)
+            splitter = StratifiedShuffleSplit(
+                1, test_size=self.test_size, random_state=self.random_state
+            )
             train, valid = next(splitter.split(np.zeros(n), labels))
         else:
-            splitter = GroupShuffleSplit(1, test_size=self.test_size,
-                                         random_state=self.random_state)
+            splitter = GroupShuffleSplit(
+                1, test_size=self.test_size, random_state=self.random_state
+            )
             train, valid = next(splitter.split(np.zeros(n), labels, labels))
         return dataset.subset(train), dataset.subset(valid)
 
     def __repr__(self):
-        return (f"{type(self).__name__}(test_size={self.test_size!r}, "
-                f"random_state={self.random_state!r})")
+        return (
+            f"{type(self).__name__}(test_size={self.test_size!r}, "
+            f"random_state={self.random_state!r})"
+        )

@@ -111,8 +111,7 @@ def _check_distances(d_ap, d_an, margin):
     d_an = np.asarray(d_an, dtype=float)
     if d_ap.shape != d_an.shape:
         raise ValueError(
-            f"d_ap and d_an must have the same shape, got {d_ap.shape} and "
-            f"{d_an.shape}"
+            f"d_ap and d_an must have the same shape, got {d_ap.shape} and {d_an.shape}"
         )
     if not np.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")

@@ -113,12 +113,16 @@ class SiameseVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         from facekit.nn._embedder import SiameseEmbedder
 
         pairs, y = self._validate_labelled_pairs(pairs, y)
-        embedder = (SiameseEmbedder(loss="contrastive") if self.embedder is None
-                    else self.embedder)
+        embedder = (
+            SiameseEmbedder(loss="contrastive")
+            if self.embedder is None
+            else self.embedder
+        )
         self.embedder_ = clone(embedder).fit(pairs, y)
         scores = self.embedder_.score_pairs(pairs)
         self.threshold_ = self._calibrate_threshold(
-            self.threshold, y, scores, target_far=self.target_far)
+            self.threshold, y, scores, target_far=self.target_far
+        )
         return self
 
     def decision_function(self, pairs):

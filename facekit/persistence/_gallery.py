@@ -42,8 +42,9 @@ def _labels_to_plain(labels):
         items = labels.tolist()
         if all(isinstance(v, str) for v in items):
             return np.asarray(items, dtype=str)
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-               for v in items):
+        if all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items
+        ):
             return np.asarray(items, dtype=np.int64)
     raise TypeError(
         f"gallery labels of dtype {labels.dtype} cannot be stored without "
@@ -180,12 +181,14 @@ def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
         expected_fingerprint = None
         if origin is not None and origin[0] == where:
             expected_fingerprint = origin[1]
-    elif expected_fingerprint is not None and not isinstance(expected_fingerprint,
-                                                             str):
-        raise TypeError("expected_fingerprint must be 'auto', a fingerprint or "
-                        f"None, got {expected_fingerprint!r}")
-    fingerprint = _atomic_write(path, _npz_writer(arrays, meta),
-                                expected_fingerprint=expected_fingerprint)
+    elif expected_fingerprint is not None and not isinstance(expected_fingerprint, str):
+        raise TypeError(
+            "expected_fingerprint must be 'auto', a fingerprint or "
+            f"None, got {expected_fingerprint!r}"
+        )
+    fingerprint = _atomic_write(
+        path, _npz_writer(arrays, meta), expected_fingerprint=expected_fingerprint
+    )
     # later saves of this object are updates of what was just written
     identifier._gallery_origin = (where, fingerprint)
     return path
@@ -242,8 +245,12 @@ def load_gallery(path, *, max_bytes=None):
     from facekit.identification import OneShotIdentifier
 
     arrays, meta, fingerprint = _read_npz(
-        path, GALLERY_FORMAT, max_version=GALLERY_VERSION, max_bytes=max_bytes,
-        return_fingerprint=True)
+        path,
+        GALLERY_FORMAT,
+        max_version=GALLERY_VERSION,
+        max_bytes=max_bytes,
+        return_fingerprint=True,
+    )
     path = os.fspath(path)
 
     def fail(why):
@@ -290,8 +297,11 @@ def load_gallery(path, *, max_bytes=None):
         raise fail(f"index: {exc}") from exc
     names = meta.get("feature_names_in")
     if names is not None:
-        if not (isinstance(names, list) and len(names) == features.shape[1]
-                and all(isinstance(v, str) for v in names)):
+        if not (
+            isinstance(names, list)
+            and len(names) == features.shape[1]
+            and all(isinstance(v, str) for v in names)
+        ):
             raise fail("bad feature_names_in")
         identifier.feature_names_in_ = np.asarray(names, dtype=object)
     identifier._gallery_origin = (os.path.realpath(path), fingerprint)
@@ -328,6 +338,6 @@ def gallery_model(path):
     model = meta.get("model")
     if model is not None and not isinstance(model, dict):
         raise InvalidFileError(
-            path, f"not a valid {GALLERY_FORMAT} file: bad model field")
+            path, f"not a valid {GALLERY_FORMAT} file: bad model field"
+        )
     return model
-

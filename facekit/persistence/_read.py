@@ -33,7 +33,6 @@ _DEFLATE_MAX_RATIO = 1032  # deflate cannot expand more than this
 _NPY_DTYPE_KINDS = "biufcUS"
 
 
-
 class InvalidFileError(ValueError):
     """A file that is not a readable facekit file of the expected format.
 
@@ -149,8 +148,8 @@ def _open_regular(path, max_bytes, fail):
         size = os.fstat(fh.fileno()).st_size
         if size > max_bytes:
             raise fail(
-                f"{size} bytes, more than the limit of {max_bytes} bytes "
-                "(max_bytes)")
+                f"{size} bytes, more than the limit of {max_bytes} bytes (max_bytes)"
+            )
         yield fh, size
 
 
@@ -200,10 +199,15 @@ def file_fingerprint(path):
 
 
 def _check_npy_dtype(dtype, fail):
-    if (dtype.kind not in _NPY_DTYPE_KINDS or dtype.hasobject
-            or dtype.fields is not None or dtype.subdtype is not None):
-        raise fail(f"dtype {dtype.str!r}: only plain numeric and unicode "
-                   "arrays are accepted")
+    if (
+        dtype.kind not in _NPY_DTYPE_KINDS
+        or dtype.hasobject
+        or dtype.fields is not None
+        or dtype.subdtype is not None
+    ):
+        raise fail(
+            f"dtype {dtype.str!r}: only plain numeric and unicode arrays are accepted"
+        )
     if dtype.itemsize == 0:
         raise fail(f"dtype {dtype.str!r} has no size")
 
@@ -227,7 +231,8 @@ def _read_member(zf, info, fail):
             raise fail(
                 f"{name} declares an array of shape {shape} and dtype "
                 f"{dtype.str!r} ({nbytes} bytes) but holds "
-                f"{info.file_size - header} bytes")
+                f"{info.file_size - header} bytes"
+            )
         buf = bytearray(nbytes)  # bounded: file_size was checked
         view = memoryview(buf)
         got = 0
@@ -260,22 +265,28 @@ def _read_members(fh, size, max_bytes, fail):
                 raise fail(f"{name} is encrypted")
             if info.compress_type == zipfile.ZIP_STORED:
                 if info.file_size != info.compress_size:
-                    raise fail(f"{name}: stored with {info.compress_size} bytes "
-                               f"but declares {info.file_size}")
+                    raise fail(
+                        f"{name}: stored with {info.compress_size} bytes "
+                        f"but declares {info.file_size}"
+                    )
             elif info.compress_type == zipfile.ZIP_DEFLATED:
                 if info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 64:
-                    raise fail(f"{name}: {info.compress_size} compressed bytes "
-                               f"cannot hold the {info.file_size} declared")
+                    raise fail(
+                        f"{name}: {info.compress_size} compressed bytes "
+                        f"cannot hold the {info.file_size} declared"
+                    )
             else:
-                raise fail(f"{name}: compression method {info.compress_type} "
-                           "is not supported")
+                raise fail(
+                    f"{name}: compression method {info.compress_type} is not supported"
+                )
             if info.header_offset < 0 or info.header_offset + info.compress_size > size:
                 raise fail(f"{name} lies beyond the end of the file")
             total += info.file_size
             if total > max_bytes:
                 raise fail(
                     f"the arrays declare more than {max_bytes} bytes, the limit "
-                    "(max_bytes)")
+                    "(max_bytes)"
+                )
         return {info.filename[:-4]: _read_member(zf, info, fail) for info in infos}
 
 
@@ -287,8 +298,9 @@ def _decode_json(raw, fail):
     return value
 
 
-def _read_npz(path, expected_format, *, max_version=1, max_bytes=None,
-              return_fingerprint=False):
+def _read_npz(
+    path, expected_format, *, max_version=1, max_bytes=None, return_fingerprint=False
+):
     """Read a file written by :func:`_write_npz_atomic`, trusting nothing.
 
     Parameters
@@ -368,14 +380,17 @@ def _check_meta(path, meta, expected_format, max_version, version_key):
     fmt = meta.get("format")
     if fmt != expected_format:
         raise InvalidFileError(
-            path, f"this is a {fmt!r} file, not a {expected_format!r} file")
+            path, f"this is a {fmt!r} file, not a {expected_format!r} file"
+        )
     version = meta.get(version_key)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise fail(f"bad {version_key} {version!r}")
     if version > max_version:
         raise InvalidFileError(
-            path, f"{expected_format} format version {version} is newer than "
-            f"this facekit understands ({max_version}); upgrade facekit")
+            path,
+            f"{expected_format} format version {version} is newer than "
+            f"this facekit understands ({max_version}); upgrade facekit",
+        )
     return meta
 
 
@@ -412,5 +427,3 @@ def _read_json(path, what, *, max_bytes=_MAX_JSON_BYTES):
     with _open_regular(path, max_bytes, fail) as (fh, _):
         raw = fh.read(max_bytes + 1)
     return _decode_json(raw, fail)
-
-

@@ -108,7 +108,8 @@ def _write_lock(path, timeout):
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"{path}: another process has been saving it for more than "
-                f"{timeout:g} s (lock file {lock}); try again later")
+                f"{timeout:g} s (lock file {lock}); try again later"
+            )
         time.sleep(0.01)
     try:
         yield
@@ -138,8 +139,7 @@ def _remove_leftovers(path):
     return removed
 
 
-def _atomic_write(path, write, *, expected_fingerprint=None,
-                  lock_timeout=None):
+def _atomic_write(path, write, *, expected_fingerprint=None, lock_timeout=None):
     """Write a file atomically, one writer at a time.
 
     Parameters
@@ -234,8 +234,7 @@ def _write_npz_atomic(path, arrays, meta, *, expected_fingerprint=None):
         The path written.
     """
     path = os.fspath(path)
-    _atomic_write(path, _npz_writer(arrays, meta),
-                  expected_fingerprint=expected_fingerprint)
+    _atomic_write(
+        path, _npz_writer(arrays, meta), expected_fingerprint=expected_fingerprint
+    )
     return path
-
-

@@ -50,8 +50,11 @@ def all_estimators(include_nn=False):
             raise
         for name in getattr(mod, "__all__", []):
             obj = getattr(mod, name)
-            if (inspect.isclass(obj) and issubclass(obj, BaseEstimator)
-                    and not name.startswith(("Base", "_"))
-                    and not name.endswith("Mixin")):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseEstimator)
+                and not name.startswith(("Base", "_"))
+                and not name.endswith("Mixin")
+            ):
                 found[name] = obj
     return sorted(found.items())

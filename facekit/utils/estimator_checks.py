@@ -56,8 +56,10 @@ def make_check_pairs(n_pairs=40, n_features=6, random_state=0):
 def _param_repr(est):
     # objects without a repr of their own (skorch's default callbacks, deep
     # parameters of a SiameseEmbedder) differ by address only after a clone
-    return {k: re.sub(r" at 0x[0-9a-fA-F]+>", ">", repr(v))
-            for k, v in est.get_params(deep=True).items()}
+    return {
+        k: re.sub(r" at 0x[0-9a-fA-F]+>", ">", repr(v))
+        for k, v in est.get_params(deep=True).items()
+    }
 
 
 def check_clone(name, est, pairs, y):
@@ -107,7 +109,8 @@ def check_pickle_round_trip(name, est, pairs, y):
     for method in ("predict", "decision_function", "transform"):
         if hasattr(est, method):
             np.testing.assert_allclose(
-                getattr(est, method)(pairs), getattr(est2, method)(pairs),
+                getattr(est, method)(pairs),
+                getattr(est2, method)(pairs),
                 err_msg=f"{name}.{method} differs after pickling",
             )
 
@@ -117,7 +120,8 @@ def check_list_input(name, est, pairs, y):
     b = clone(est).fit(pairs.tolist(), y.tolist())
     method = "predict" if hasattr(a, "predict") else "transform"
     np.testing.assert_allclose(
-        getattr(a, method)(pairs), getattr(b, method)(pairs.tolist()),
+        getattr(a, method)(pairs),
+        getattr(b, method)(pairs.tolist()),
         err_msg=f"{name}: list input gives other results",
     )
 
@@ -132,8 +136,11 @@ def check_pipeline_equals_bare(name, est, pairs, y):
 def check_grid_search_smoke(name, est, pairs, y):
     params = est.get_params(deep=False)
     grid = {}
-    for key, values in (("threshold", ["auto", "eer"]), ("C", [0.1, 1.0]),
-                        ("metric", ["euclidean", "cosine"])):
+    for key, values in (
+        ("threshold", ["auto", "eer"]),
+        ("C", [0.1, 1.0]),
+        ("metric", ["euclidean", "cosine"]),
+    ):
         if key in params:
             grid[key] = values
             break

@@ -45,12 +45,17 @@ def check_int_tuple(values, n, name, low, high):
     except TypeError:
         raise ValueError(f"{name} must be {n} integers, got {values!r}") from None
     ok = len(values) == n and all(
-        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
-        and np.isfinite(v) and float(v).is_integer() and low <= v <= high
-        for v in values)
+        isinstance(v, numbers.Real)
+        and not isinstance(v, (bool, np.bool_))
+        and np.isfinite(v)
+        and float(v).is_integer()
+        and low <= v <= high
+        for v in values
+    )
     if not ok:
         raise ValueError(
-            f"{name} must be {n} integers in [{low}, {high}], got {values!r}")
+            f"{name} must be {n} integers in [{low}, {high}], got {values!r}"
+        )
     return tuple(int(v) for v in values)
 
 
@@ -101,18 +106,25 @@ def check_image_shape(image_shape, n_features, *, channels=False):
         shape = ()
     sizes = (2, 3) if channels else (2,)
     if len(shape) not in sizes or not all(
-        isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-        and v >= 1 for v in shape
+        isinstance(v, numbers.Integral)
+        and not isinstance(v, (bool, np.bool_))
+        and v >= 1
+        for v in shape
     ):
-        what = ("a pair (height, width) or a triple (height, width, channels)"
-                if channels else "a pair")
+        what = (
+            "a pair (height, width) or a triple (height, width, channels)"
+            if channels
+            else "a pair"
+        )
         raise ValueError(
-            f"image_shape must be {what} of positive integers, got {image_shape!r}")
+            f"image_shape must be {what} of positive integers, got {image_shape!r}"
+        )
     shape = tuple(int(v) for v in shape)
     if n_features is not None and int(np.prod(shape)) != n_features:
         raise ValueError(
             f"image_shape={shape} has {int(np.prod(shape))} pixels but X has "
-            f"{n_features} features per image")
+            f"{n_features} features per image"
+        )
     if channels and len(shape) == 2:
         shape += (1,)
     return shape

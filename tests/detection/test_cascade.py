@@ -129,8 +129,9 @@ def test_detect_faces_reads_paths(tmp_path, astronaut):
     path = tmp_path / "astronaut.png"
     Image.fromarray((astronaut * 255).round().astype(np.uint8)).save(path)
     boxes = detect_faces(str(path))
-    np.testing.assert_allclose(_center(boxes[0]), _center(detect_faces(astronaut)[0]),
-                               atol=3)
+    np.testing.assert_allclose(
+        _center(boxes[0]), _center(detect_faces(astronaut)[0]), atol=3
+    )
 
 
 def test_missing_cascade_file(astronaut, tmp_path):
@@ -157,8 +158,9 @@ def test_detector_crops_the_face(astronaut):
     assert h / w == pytest.approx(40 / 32)
     assert w == pytest.approx(boxes[0, 3] * 1.2)  # widened to 40:32: taller
     gray = astronaut.mean(axis=2)
-    manual = gray[round(cr - h / 2):round(cr + h / 2),
-                  round(cc - w / 2):round(cc + w / 2)]
+    manual = gray[
+        round(cr - h / 2) : round(cr + h / 2), round(cc - w / 2) : round(cc + w / 2)
+    ]
     manual = resize(manual, (40, 32), anti_aliasing=True)
     assert np.abs(manual.ravel() - crops[0]).mean() < 0.03
 
@@ -211,8 +213,9 @@ def test_padding_at_the_border(astronaut):
     e_img = e_crop.reshape(32, 32)
     assert np.abs(e_img[:2, :2] - c_img[:2, :2]).min() > 0.02
     # away from the border both agree
-    np.testing.assert_allclose(e_crop.reshape(32, 32)[20:, 20:],
-                               c_img[20:, 20:], atol=1e-9)
+    np.testing.assert_allclose(
+        e_crop.reshape(32, 32)[20:, 20:], c_img[20:, 20:], atol=1e-9
+    )
 
 
 # ---------------------------------------------------------- failure policies
@@ -265,8 +268,12 @@ def test_no_face_mark(astronaut, noise):
 def test_mark_is_never_silent_downstream(astronaut, noise):
     from sklearn.decomposition import PCA
 
-    pipe = Pipeline([("detect", FaceDetector(output_shape=(8, 8), no_face="mark")),
-                     ("pca", PCA(n_components=1))])
+    pipe = Pipeline(
+        [
+            ("detect", FaceDetector(output_shape=(8, 8), no_face="mark")),
+            ("pca", PCA(n_components=1)),
+        ]
+    )
     with pytest.raises(ValueError, match="NaN"):
         pipe.fit_transform([astronaut, noise, astronaut])
 
@@ -350,8 +357,13 @@ def test_fit_is_stateless_and_returns_self(astronaut):
 
 
 def test_clone_params_pickle(astronaut):
-    det = FaceDetector(output_shape=(12, 10), margin=0.3, no_face="mark",
-                       normalize="clahe", min_size=0.1)
+    det = FaceDetector(
+        output_shape=(12, 10),
+        margin=0.3,
+        no_face="mark",
+        normalize="clahe",
+        min_size=0.1,
+    )
     params = det.get_params()
     assert clone(det).get_params() == params
     assert det.set_params(margin=0.1) is det and det.margin == 0.1
@@ -448,8 +460,10 @@ def test_lfw_subset_faces_and_non_faces(lfw_subset):
 def test_lfw_photos_by_path(lfw_data_home):
     folder = os.path.join(lfw_data_home, "lfw_home", "lfw_funneled")
     people = sorted(os.listdir(folder))[::577][:10]
-    paths = [os.path.join(folder, p, sorted(os.listdir(os.path.join(folder, p)))[0])
-             for p in people]
+    paths = [
+        os.path.join(folder, p, sorted(os.listdir(os.path.join(folder, p)))[0])
+        for p in people
+    ]
     det = FaceDetector(output_shape=(32, 32), no_face="mark")
     crops, boxes, found = det.detect_boxes(paths)
     assert crops.shape == (10, 1024)
@@ -470,11 +484,13 @@ def test_photos_through_a_pipeline(astronaut, tmp_path):
     # two "people": the astronaut and her mirror image with a darker face
     person_a = [astronaut, np.clip(astronaut * 0.9 + 0.02, 0, 1)]
     person_b = [astronaut[:, ::-1] * 0.6, np.clip(astronaut[:, ::-1] * 0.55, 0, 1)]
-    pipe = Pipeline([
-        ("detect", FaceDetector(output_shape=(32, 32))),
-        ("lbp", LBPTransformer(image_shape=(32, 32))),
-        ("id", OneShotIdentifier()),
-    ])
+    pipe = Pipeline(
+        [
+            ("detect", FaceDetector(output_shape=(32, 32))),
+            ("lbp", LBPTransformer(image_shape=(32, 32))),
+            ("id", OneShotIdentifier()),
+        ]
+    )
     pipe.fit(person_a + person_b, ["a", "a", "b", "b"])
     probe = np.clip(astronaut + 0.01 * rng.randn(*astronaut.shape), 0, 1)
     path = tmp_path / "probe.png"
@@ -505,8 +521,9 @@ def test_aligner_tiled_search_with_the_cascade_needs_no_torch(tmp_path):
         "    print('skip', exc); raise SystemExit(0)\n"
         "print(aligner.detect([np.full((600, 700), 0.5)]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     if out.stdout.startswith("skip"):
         pytest.skip(out.stdout.strip())

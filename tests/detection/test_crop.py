@@ -30,8 +30,10 @@ def test_lfw_box_is_cut_once_a_face_is_confirmed():
     from skimage.transform import resize
 
     np.testing.assert_allclose(
-        out[0], resize(portrait[70:195, 78:172], (25, 19), anti_aliasing=True).ravel(),
-        rtol=1e-6)
+        out[0],
+        resize(portrait[70:195, 78:172], (25, 19), anti_aliasing=True).ravel(),
+        rtol=1e-6,
+    )
     with pytest.raises(ValueError, match="250 x 250"):
         crop.transform([np.zeros((100, 80))])
 
@@ -59,17 +61,21 @@ def test_paths_and_arrays_give_the_same_crops(tmp_path):
     path = tmp_path / "p.png"
     Image.fromarray(portrait).save(path)
     crop = FaceCropper(crop="lfw").fit()
-    np.testing.assert_array_equal(crop.transform([str(path)]),
-                                  crop.transform([portrait]))
+    np.testing.assert_array_equal(
+        crop.transform([str(path)]), crop.transform([portrait])
+    )
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"crop": "middle"}, "crop"),
-    ({"image_shape": (2, 10)}, "image_shape"),
-    ({"image_shape": (20.5, 10)}, "image_shape"),
-    ({"lfw_box": (100, 50, 0, 10)}, "lfw_box"),
-    ({"no_face": "center"}, "no_face"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"crop": "middle"}, "crop"),
+        ({"image_shape": (2, 10)}, "image_shape"),
+        ({"image_shape": (20.5, 10)}, "image_shape"),
+        ({"lfw_box": (100, 50, 0, 10)}, "lfw_box"),
+        ({"no_face": "center"}, "no_face"),
+    ],
+)
 def test_bad_parameters_are_named(params, match):
     with pytest.raises(ValueError, match=match):
         FaceCropper(**params).fit()
@@ -78,8 +84,9 @@ def test_bad_parameters_are_named(params, match):
 def test_is_a_plain_estimator_in_a_pipeline():
     crop = FaceCropper(crop="none", image_shape=(20, 16))
     assert clone(crop).get_params() == crop.get_params()
-    pipe = Pipeline([("crop", crop),
-                     ("lbp", LBPTransformer(image_shape=(20, 16), grid=(2, 2)))])
+    pipe = Pipeline(
+        [("crop", crop), ("lbp", LBPTransformer(image_shape=(20, 16), grid=(2, 2)))]
+    )
     faces = list(np.random.RandomState(1).rand(2, 30, 24))
     crops = FaceCropper(crop="none", image_shape=(20, 16)).transform(faces)
     lbp = LBPTransformer(image_shape=(20, 16), grid=(2, 2)).fit(crops)
@@ -94,8 +101,9 @@ def test_boxes_say_where_each_face_was_cut():
     canvas[120:370, 300:550] = portrait
     crop = FaceCropper(image_shape=(25, 19)).fit()
     crops, boxes = crop.transform_boxes([portrait, canvas, np.full((90, 90), 0.5)])
-    np.testing.assert_array_equal(crops, crop.transform(
-        [portrait, canvas, np.full((90, 90), 0.5)]), strict=False)
+    np.testing.assert_array_equal(
+        crops, crop.transform([portrait, canvas, np.full((90, 90), 0.5)]), strict=False
+    )
     assert boxes[0, :4].tolist() == [78, 70, 172, 195] and np.isnan(boxes[0, 4])
     left, top, right, bottom, score = boxes[1]
     # the cascade's box lies on the face pasted at rows 120-370, cols 300-550

@@ -27,10 +27,12 @@ def reference_descriptors(image, positions, n_bins, n_orientations, clip, root):
                             continue
                         lo = int(np.floor(angle[y, x]))
                         frac = angle[y, x] - lo
-                        desc[i, j, lo % n_orientations] += wy * wx * mag[y, x] * (
-                            1 - frac)
+                        desc[i, j, lo % n_orientations] += (
+                            wy * wx * mag[y, x] * (1 - frac)
+                        )
                         desc[i, j, (lo + 1) % n_orientations] += (
-                            wy * wx * mag[y, x] * frac)
+                            wy * wx * mag[y, x] * frac
+                        )
         d = desc.ravel()
         if np.linalg.norm(d) > 0:
             d = d / np.linalg.norm(d)
@@ -58,15 +60,21 @@ def test_matches_reference(params):
     Z = sift.transform(X).reshape(2, sift.n_positions_, sift.descriptor_dim_)
     for k in range(2):
         ref = reference_descriptors(
-            X[k].reshape(14, 11), sift.positions_, sift.n_bins,
-            sift.n_orientations, sift.clip, sift.root)
+            X[k].reshape(14, 11),
+            sift.positions_,
+            sift.n_bins,
+            sift.n_orientations,
+            sift.clip,
+            sift.root,
+        )
         assert_allclose(Z[k], ref, atol=2e-5)
 
 
 def test_shapes_positions_and_spatial():
     X = np.random.RandomState(1).rand(3, 30 * 20)
-    sift = DenseSIFTTransformer(image_shape=(30, 20), scales=(3, 4), step=4,
-                                spatial=True).fit(X)
+    sift = DenseSIFTTransformer(
+        image_shape=(30, 20), scales=(3, 4), step=4, spatial=True
+    ).fit(X)
     # scale 3: 12 px descriptors, 5 x 3 positions; scale 4: 16 px, 4 x 2
     assert sift.n_positions_ == 5 * 3 + 4 * 2
     assert sift.descriptor_dim_ == 130

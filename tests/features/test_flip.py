@@ -29,7 +29,7 @@ def test_flip_concat_pixels_is_image_then_mirror():
     assert out.shape == (12, 2 * H * W)
     assert_array_equal(out[:, : H * W], X)
     mirror = X.reshape(-1, H, W)[:, :, ::-1].reshape(12, -1)
-    assert_array_equal(out[:, H * W:], mirror)
+    assert_array_equal(out[:, H * W :], mirror)
 
 
 def test_flip_concat_applies_transformer_to_both_views():
@@ -91,8 +91,10 @@ def test_view_pooling_rejects_feature_count_not_multiple_of_views():
 def test_view_pooling_feature_names():
     pool = ViewPoolingTransformer(PCA(n_components=3)).fit(images(10))
     assert list(pool.get_feature_names_out()) == [
-        "viewpoolingtransformer0", "viewpoolingtransformer1",
-        "viewpoolingtransformer2"]
+        "viewpoolingtransformer0",
+        "viewpoolingtransformer1",
+        "viewpoolingtransformer2",
+    ]
 
 
 def test_flip_pooled_eigenfaces_in_a_verification_search():
@@ -103,15 +105,20 @@ def test_flip_pooled_eigenfaces_in_a_verification_search():
     pairs = np.stack([ids[a], ids[b]], axis=1) + 0.05 * rng.randn(60, 2, H * W)
     y = (a == b).astype(int)
     pipe = make_pipeline(
-        PairTransformer(make_pipeline(
-            FlipConcatTransformer(image_shape=(H, W)),
-            ViewPoolingTransformer(EigenfaceTransformer(n_components=4)))),
+        PairTransformer(
+            make_pipeline(
+                FlipConcatTransformer(image_shape=(H, W)),
+                ViewPoolingTransformer(EigenfaceTransformer(n_components=4)),
+            )
+        ),
         ThresholdVerifier(metric="cosine"),
     )
     search = GridSearchCV(
         pipe,
-        {"pairtransformer__transformer__viewpoolingtransformer__transformer__"
-         "n_components": [3, 5]},
+        {
+            "pairtransformer__transformer__viewpoolingtransformer__transformer__"
+            "n_components": [3, 5]
+        },
         cv=3,
     ).fit(pairs, y)
     assert search.best_score_ > 0.8

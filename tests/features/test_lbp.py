@@ -223,7 +223,10 @@ def test_histograms_equal_reference_loop(method, scales, grid, normalize):
     X = rng.randint(0, 256, (4, 11 * 9))
     X[0, :30] = 7  # a flat region: ties
     lbp = LBPTransformer(
-        image_shape=(11, 9), scales=scales, method=method, grid=grid,
+        image_shape=(11, 9),
+        scales=scales,
+        method=method,
+        grid=grid,
         normalize=normalize,
     )
     features = lbp.fit_transform(X)

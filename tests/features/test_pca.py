@@ -32,8 +32,9 @@ def test_matches_randomized_pca_on_all_rows(whiten):
     assert_allclose(ours.mean_, ref.mean_, atol=1e-12)
     assert_allclose(ours.components_, ref.components_, atol=1e-8)
     assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=1e-9)
-    assert_allclose(ours.explained_variance_ratio_, ref.explained_variance_ratio_,
-                    rtol=1e-9)
+    assert_allclose(
+        ours.explained_variance_ratio_, ref.explained_variance_ratio_, rtol=1e-9
+    )
     assert_allclose(ours.noise_variance_, ref.noise_variance_, rtol=1e-9)
     assert_allclose(ours.transform(X), ref.transform(X), atol=1e-8)
     assert_allclose(ours.fit_transform(X), ref.transform(X), atol=1e-8)

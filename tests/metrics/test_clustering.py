@@ -42,10 +42,10 @@ def test_pairwise_and_bcubed_match_brute_force():
         n = rng.randint(1, 30)
         t = rng.randint(0, 5, size=n)
         p = rng.randint(-1, 4, size=n)  # -1 = noise
-        np.testing.assert_allclose(pairwise_precision_recall_f1(t, p),
-                                   brute_pairwise(t, p))
-        np.testing.assert_allclose(bcubed_precision_recall_f1(t, p),
-                                   brute_bcubed(t, p))
+        np.testing.assert_allclose(
+            pairwise_precision_recall_f1(t, p), brute_pairwise(t, p)
+        )
+        np.testing.assert_allclose(bcubed_precision_recall_f1(t, p), brute_bcubed(t, p))
 
 
 def test_noise_label_none_is_an_ordinary_cluster():

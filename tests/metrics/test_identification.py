@@ -29,10 +29,10 @@ def test_cmc_matches_brute_force_with_ties():
         S = rng.randint(0, 4, size=(30, 6)).astype(float)  # many ties
         y = rng.randint(0, 6, size=30)
         np.testing.assert_allclose(cmc_curve(y, S), brute_cmc(y, S))
-        np.testing.assert_allclose(cmc_curve(y, -S, greater_is_better=False),
-                                   brute_cmc(y, S))
-        assert rank_k_accuracy(y, S, k=1) == pytest.approx(
-            np.mean(S.argmax(1) == y))
+        np.testing.assert_allclose(
+            cmc_curve(y, -S, greater_is_better=False), brute_cmc(y, S)
+        )
+        assert rank_k_accuracy(y, S, k=1) == pytest.approx(np.mean(S.argmax(1) == y))
 
 
 def test_cmc_with_labels_and_identifier_rank():
@@ -50,8 +50,18 @@ def test_cmc_with_labels_and_identifier_rank():
         hits = (ranked[:, :k] == yq[:, None]).any(1)
         assert cmc[k - 1] == pytest.approx(np.mean(hits))
     assert cmc[-1] == 1.0 and np.all(np.diff(cmc) >= 0)
-    assert len(cmc_curve(yq, ident.class_distances(Q), labels=ident.classes_,
-                         greater_is_better=False, max_rank=3)) == 3
+    assert (
+        len(
+            cmc_curve(
+                yq,
+                ident.class_distances(Q),
+                labels=ident.classes_,
+                greater_is_better=False,
+                max_rank=3,
+            )
+        )
+        == 3
+    )
 
 
 def test_cmc_errors():
@@ -86,31 +96,38 @@ def test_dir_at_far_matches_brute_force():
     rng = np.random.RandomState(2)
     for _ in range(20):
         S = np.round(rng.rand(40, 5), 1)  # ties
-        y = rng.randint(0, 8, size=40)    # 5, 6, 7 are impostors
+        y = rng.randint(0, 8, size=40)  # 5, 6, 7 are impostors
         if (y < 5).sum() == 0 or (y >= 5).sum() == 0:
             continue
         for far in (0.0, 0.05, 0.1, 0.3, 1.0):
             expected = brute_dir_at_far(y, S, far)
             assert dir_at_far(y, S, far=far) == pytest.approx(expected)
     fars = [0.0, 0.1, 1.0]
-    np.testing.assert_allclose(dir_at_far(y, S, far=fars),
-                               [brute_dir_at_far(y, S, f) for f in fars])
+    np.testing.assert_allclose(
+        dir_at_far(y, S, far=fars), [brute_dir_at_far(y, S, f) for f in fars]
+    )
 
 
 def test_dir_at_far_threshold_drives_the_identifier():
     rng = np.random.RandomState(3)
     centers = rng.randn(30, 8)
     gallery, genuine, impostor = open_set_protocol(
-        np.concatenate([np.repeat(np.arange(20), 4), np.arange(20, 30)]),
-        random_state=0)
+        np.concatenate([np.repeat(np.arange(20), 4), np.arange(20, 30)]), random_state=0
+    )
     y = np.concatenate([np.repeat(np.arange(20), 4), np.arange(20, 30)])
     X = centers[y] + 0.9 * rng.randn(len(y), 8)
     ident = OneShotIdentifier(metric="euclidean").fit(X[gallery], y[gallery])
     probes = np.concatenate([genuine, impostor])
     D = ident.class_distances(X[probes])
     for far in (0.1, 0.3):
-        rate, thr = dir_at_far(y[probes], D, labels=ident.classes_, far=far,
-                               greater_is_better=False, return_threshold=True)
+        rate, thr = dir_at_far(
+            y[probes],
+            D,
+            labels=ident.classes_,
+            far=far,
+            greater_is_better=False,
+            return_threshold=True,
+        )
         ident.set_params(threshold=thr)
         pred = ident.predict(X[probes])
         is_imp = ~np.isin(y[probes], ident.classes_)
@@ -134,14 +151,23 @@ def test_open_set_accuracy():
     y_pred = np.array(["a", -1, -1, "a", "b"], dtype=object)
     assert open_set_accuracy(y_true, y_pred, known_labels=["a", "b"]) == 0.4
     # known: a ok, b wrong, a wrong -> 1/3 ; strangers: x ok, y wrong -> 1/2
-    assert open_set_accuracy(y_true, y_pred, known_labels=["a", "b"],
-                             balanced=True) == pytest.approx((1 / 3 + 1 / 2) / 2)
-    assert open_set_accuracy(y_true, y_pred, known_labels=["a", "b"],
-                             sample_weight=[1, 0, 1, 0, 0]) == 1.0
+    assert open_set_accuracy(
+        y_true, y_pred, known_labels=["a", "b"], balanced=True
+    ) == pytest.approx((1 / 3 + 1 / 2) / 2)
+    assert (
+        open_set_accuracy(
+            y_true, y_pred, known_labels=["a", "b"], sample_weight=[1, 0, 1, 0, 0]
+        )
+        == 1.0
+    )
     # strangers may also be marked with unknown_label in y_true
     assert open_set_accuracy([0, -1, -1], [0, -1, 3]) == pytest.approx(2 / 3)
-    assert open_set_accuracy(["a", "zed"], ["a", "?"], known_labels=["a"],
-                             unknown_label="?") == 1.0
+    assert (
+        open_set_accuracy(
+            ["a", "zed"], ["a", "?"], known_labels=["a"], unknown_label="?"
+        )
+        == 1.0
+    )
     # a predicted label equal to a stranger's name is still not a rejection
     assert open_set_accuracy(["zed"], ["zed"], known_labels=["a"]) == 0.0
     # lists mixing strings and -1 are not turned into "-1"

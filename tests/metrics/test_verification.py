@@ -50,8 +50,9 @@ def test_tar_at_far_brute_force():
         assert tar_at_far(y, s, far) == pytest.approx(best)
         thr = threshold_at_far(y, s, far)
         assert np.mean(s[y == 0] >= thr) <= far
-    np.testing.assert_allclose(tar_at_far(y, s, [0.01, 0.1]),
-                               [tar_at_far(y, s, 0.01), tar_at_far(y, s, 0.1)])
+    np.testing.assert_allclose(
+        tar_at_far(y, s, [0.01, 0.1]), [tar_at_far(y, s, 0.01), tar_at_far(y, s, 0.1)]
+    )
 
 
 def test_best_accuracy_threshold_brute_force():

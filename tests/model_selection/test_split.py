@@ -33,8 +33,9 @@ def test_open_set_protocol():
 
 def test_open_set_shuffle_split():
     y = np.repeat(np.arange(8), [1, 2, 3, 4, 4, 4, 5, 6])
-    cv = OpenSetShuffleSplit(n_splits=4, unknown_size=0.25, probe_size=0.5,
-                             random_state=0)
+    cv = OpenSetShuffleSplit(
+        n_splits=4, unknown_size=0.25, probe_size=0.5, random_state=0
+    )
     splits = list(cv.split(np.zeros((len(y), 1)), y))
     assert len(splits) == cv.get_n_splits() == 4
     for train, test in splits:

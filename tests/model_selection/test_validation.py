@@ -14,12 +14,14 @@ def test_evaluate_protocol_fits_on_training_folds_only():
     assert res["fold_accuracy"].shape == (4,)
     assert res["accuracy_mean"] == pytest.approx(np.mean(res["fold_accuracy"]))
     assert res["accuracy_sem"] == pytest.approx(
-        np.std(res["fold_accuracy"], ddof=1) / 2)
+        np.std(res["fold_accuracy"], ddof=1) / 2
+    )
     # per-fold AUC agrees with sklearn on the same scores
     for k in range(4):
         m = res["fold_of_score"] == k
         assert res["fold_auc"][k] == pytest.approx(
-            roc_auc_score(res["y_true"][m], res["scores"][m]))
+            roc_auc_score(res["y_true"][m], res["scores"][m])
+        )
 
 
 def test_protocol_thresholds_come_from_training_folds():
@@ -59,8 +61,7 @@ def _old_evaluate_protocol(estimator, pairs, y, folds, fars):
         all_scores.append(scores - cut)
         all_y.append(y[test])
         all_f.append(np.full(len(test), k))
-    return _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, 0.0, 0.0,
-                            fars)
+    return _protocol_result(acc, aucs, eers, all_scores, all_y, all_f, 0.0, 0.0, fars)
 
 
 @pytest.mark.parametrize("verifier", ["threshold", "logistic", "pipeline"])
@@ -100,4 +101,5 @@ def test_evaluate_protocol_on_cross_validate_equals_the_old_loop(verifier, capsy
     assert 0.5 < res["accuracy_mean"] < 1.0  # not a trivial problem
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        f"  fold {k:2d}" for k in range(1, 5)]
+        f"  fold {k:2d}" for k in range(1, 5)
+    ]

@@ -16,8 +16,7 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-def make_faces(n_identities=6, n_per_identity=6, side=16, noise=0.1,
-               random_state=0):
+def make_faces(n_identities=6, n_per_identity=6, side=16, noise=0.1, random_state=0):
     """Synthetic 'faces': a blob pattern per identity, random shifts, noise."""
     rng = np.random.RandomState(random_state)
     yy, xx = np.mgrid[:side, :side] / side
@@ -25,8 +24,10 @@ def make_faces(n_identities=6, n_per_identity=6, side=16, noise=0.1,
     for k in range(n_identities):
         centres = rng.rand(3, 2)
         widths = 0.05 + 0.1 * rng.rand(3)
-        proto = sum(np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * w ** 2))
-                    for (cy, cx), w in zip(centres, widths))
+        proto = sum(
+            np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * w**2))
+            for (cy, cx), w in zip(centres, widths)
+        )
         proto = proto / proto.max()
         for _ in range(n_per_identity):
             img = np.roll(proto, rng.randint(-1, 2, size=2), axis=(0, 1))
@@ -53,6 +54,14 @@ def face_pairs(faces):
 
 
 # a tiny, fast network for every test; on the CPU, where training is repeatable
-TINY = {"image_shape": (16, 16), "embedding_dim": 8, "width": 4, "depth": 2,
-        "n_identities": 4, "n_per_identity": 3, "max_epochs": 2, "random_state": 0,
-        "device": "cpu"}
+TINY = {
+    "image_shape": (16, 16),
+    "embedding_dim": 8,
+    "width": 4,
+    "depth": 2,
+    "n_identities": 4,
+    "n_per_identity": 3,
+    "max_epochs": 2,
+    "random_state": 0,
+    "device": "cpu",
+}

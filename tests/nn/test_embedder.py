@@ -44,8 +44,10 @@ def test_transform_is_batched_eval_mode_no_grad(faces):
     emb = tiny(batch_size=5).fit(X, y)
     seen = []
     emb.module_.register_forward_hook(
-        lambda mod, inp, out: seen.append((len(inp[0]), mod.training,
-                                           torch.is_grad_enabled())))
+        lambda mod, inp, out: seen.append(
+            (len(inp[0]), mod.training, torch.is_grad_enabled())
+        )
+    )
     a = emb.transform(X)
     assert [n for n, _, _ in seen] == [5] * 7 + [1]  # batches of batch_size
     assert not any(training or grad for _, training, grad in seen)
@@ -65,8 +67,9 @@ def test_same_random_state_same_embeddings_on_cpu(faces):
     assert torch.equal(state, torch.get_rng_state())
 
 
-@pytest.mark.parametrize("mining", ["batch_hard", "batch_all", "semi_hard",
-                                    "random", "offline"])
+@pytest.mark.parametrize(
+    "mining", ["batch_hard", "batch_all", "semi_hard", "random", "offline"]
+)
 def test_every_mining_strategy_trains_and_records_categories(faces, mining):
     X, y = faces
     emb = tiny(mining=mining, margin=0.5).fit(X, y)
@@ -79,8 +82,10 @@ def test_every_mining_strategy_trains_and_records_categories(faces, mining):
     if mining != "offline":
         # the counts cover every valid triplet of every batch: P K (K-1) (P-1) K
         n_batches = hist[-1, "train_batch_count"]
-        assert sum(hist[-1, f"triplets_{c}"] for c in ("easy", "semi_hard", "hard")) \
+        assert (
+            sum(hist[-1, f"triplets_{c}"] for c in ("easy", "semi_hard", "hard"))
             == n_batches * 4 * 3 * 2 * 3 * 3
+        )
 
 
 def test_triplet_training_separates_identities(faces):
@@ -115,7 +120,8 @@ def test_pair_objectives_on_pairs_loss_decreases(face_pairs, loss, margin):
         assert not hasattr(emb, "predict_pair_proba")
         Zp = emb.transform(pairs)
         np.testing.assert_allclose(
-            scores, -((Zp[:, 0] - Zp[:, 1]) ** 2).sum(1), rtol=1e-5, atol=1e-6)
+            scores, -((Zp[:, 0] - Zp[:, 1]) ** 2).sum(1), rtol=1e-5, atol=1e-6
+        )
 
 
 @pytest.mark.parametrize("loss", ["contrastive", "logistic"])
@@ -163,8 +169,9 @@ def test_early_stopping_on_train_loss(faces):
 
     X, y = faces
     # demanding a 100% improvement every epoch stops after patience + 1 epochs
-    stop = EarlyStopping(monitor="train_loss", patience=2, threshold=1.0,
-                         sink=lambda *a: None)
+    stop = EarlyStopping(
+        monitor="train_loss", patience=2, threshold=1.0, sink=lambda *a: None
+    )
     emb = tiny(max_epochs=10, callbacks=[stop]).fit(X, y)
     assert len(emb.history) == 3
 
@@ -248,15 +255,21 @@ def test_repr_is_sklearns_changed_parameters(faces):
     # skorch arguments show when given, and stay settable and cloneable
     emb = SiameseEmbedder((8, 8), iterator_train__num_workers=0)
     assert repr(emb) == (
-        "SiameseEmbedder(image_shape=(8, 8), iterator_train__num_workers=0)")
+        "SiameseEmbedder(image_shape=(8, 8), iterator_train__num_workers=0)"
+    )
     emb.set_params(use_caching=False, compile=False)
     assert " ".join(repr(emb).split()) == (
         "SiameseEmbedder(image_shape=(8, 8), iterator_train__num_workers=0, "
-        "use_caching=False)")
+        "use_caching=False)"
+    )
     assert clone(emb).use_caching is False
     assert clone(emb).iterator_train__num_workers == 0
-    pipe = Pipeline([("features", PairTransformer(SiameseEmbedder(margin=0.5))),
-                     ("verify", ThresholdVerifier())])
+    pipe = Pipeline(
+        [
+            ("features", PairTransformer(SiameseEmbedder(margin=0.5))),
+            ("verify", ThresholdVerifier()),
+        ]
+    )
     text = repr(pipe)
     assert "PairTransformer(transformer=SiameseEmbedder(margin=0.5))" in text
     for internal in ("uninitialized", "dataset", "_params_to_validate", "<class"):
@@ -298,8 +311,11 @@ def test_grid_search_over_module_params_and_lr(faces):
 
     X, y = faces
     pipe = Pipeline([("embed", tiny(max_epochs=1)), ("knn", KNeighborsClassifier(1))])
-    search = GridSearchCV(pipe, {"embed__module__convs_per_block": [1, 2],
-                                 "embed__lr": [1e-3, 1e-2]}, cv=2)
+    search = GridSearchCV(
+        pipe,
+        {"embed__module__convs_per_block": [1, 2], "embed__lr": [1e-3, 1e-2]},
+        cv=2,
+    )
     search.fit(X, y)
     assert set(search.best_params_) == {"embed__module__convs_per_block", "embed__lr"}
 
@@ -340,18 +356,24 @@ def test_mirror_embeds_a_face_and_its_mirror_image_alike(faces):
     np.testing.assert_allclose(tiny(mirror=True).fit(X, y).transform(X), Z, atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, data, error, match", [
-    ({"image_shape": (8, 8)}, "images", ValueError, "image_shape"),
-    ({"loss": "triplet"}, "pairs", ValueError, "identity labels"),
-    ({"mining": "hardest"}, "images", InvalidParameterError, "mining"),
-    ({"margin": -1}, "images", InvalidParameterError, "margin"),
-    ({"mirror": "yes"}, "images", InvalidParameterError, "mirror"),
-    ({}, "one_identity", ValueError, "2 identities"),
-])
+@pytest.mark.parametrize(
+    "kwargs, data, error, match",
+    [
+        ({"image_shape": (8, 8)}, "images", ValueError, "image_shape"),
+        ({"loss": "triplet"}, "pairs", ValueError, "identity labels"),
+        ({"mining": "hardest"}, "images", InvalidParameterError, "mining"),
+        ({"margin": -1}, "images", InvalidParameterError, "margin"),
+        ({"mirror": "yes"}, "images", InvalidParameterError, "mirror"),
+        ({}, "one_identity", ValueError, "2 identities"),
+    ],
+)
 def test_invalid_input(faces, face_pairs, kwargs, data, error, match):
     X, y = faces
-    args = {"images": (X, y), "pairs": face_pairs,
-            "one_identity": (X, np.zeros(len(X)))}[data]
+    args = {
+        "images": (X, y),
+        "pairs": face_pairs,
+        "one_identity": (X, np.zeros(len(X))),
+    }[data]
     with pytest.raises(error, match=match):
         tiny(**kwargs).fit(*args)
 
@@ -395,10 +417,12 @@ def test_import_guard_and_lazy_import():
         "except ImportError as exc:\n"
         "    print('ERR', exc)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, check=True).stdout
-    assert 'ERR' in out and 'pip install "facekit[nn]"' in out
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "ERR" in out and 'pip install "facekit[nn]"' in out
     code = "import sys, facekit; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"

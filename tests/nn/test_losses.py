@@ -37,8 +37,11 @@ def _valid_triplets(lab):
 
 
 def ref_batch_all(dist, lab, m):
-    losses = [max(dist[a, p] - dist[a, k] + m, 0)
-              for a, p, negs in _valid_triplets(lab) for k in negs]
+    losses = [
+        max(dist[a, p] - dist[a, k] + m, 0)
+        for a, p, negs in _valid_triplets(lab)
+        for k in negs
+    ]
     active = [v for v in losses if v > 0]
     return np.mean(active) if active else 0.0
 
@@ -65,8 +68,11 @@ def ref_semi_hard(dist, lab, m):
     return np.mean(out) if out else 0.0
 
 
-REFERENCES = {"batch_all": ref_batch_all, "batch_hard": ref_batch_hard,
-              "semi_hard": ref_semi_hard}
+REFERENCES = {
+    "batch_all": ref_batch_all,
+    "batch_hard": ref_batch_hard,
+    "semi_hard": ref_semi_hard,
+}
 
 
 @pytest.mark.parametrize("distance", ["sqeuclidean", "cosine"])
@@ -82,7 +88,9 @@ def test_pairwise_distance_matrix(distance):
     np.testing.assert_allclose(got, np.clip(ref, 0, None), atol=1e-6)
     np.testing.assert_allclose(
         paired_distance(emb[:5], emb[5:10], distance).numpy(),
-        got[np.arange(5), np.arange(5, 10)], atol=1e-6)
+        got[np.arange(5), np.arange(5, 10)],
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("mining", sorted(REFERENCES))
@@ -93,8 +101,9 @@ def test_mining_matches_brute_force(mining, distance, seed):
     margin = 0.3 if distance == "sqeuclidean" else 0.15
     dist = pairwise_distance_matrix(emb, distance).numpy()
     expected = REFERENCES[mining](dist, labels.numpy(), margin)
-    got = batch_triplet_loss(emb, labels, margin=margin, mining=mining,
-                             distance=distance)
+    got = batch_triplet_loss(
+        emb, labels, margin=margin, mining=mining, distance=distance
+    )
     assert float(got) == pytest.approx(expected, rel=1e-6, abs=1e-9)
 
 
@@ -106,7 +115,10 @@ def test_semi_hard_picks_hardest_semi_hard_negative():
     # anchor 0, positive 1: d_ap = 1; negatives at 1.21, 1.5625 (semi-hard with
     # margin 1) and 9 (easy): the hardest semi-hard one is 1.21
     assert classify_triplets([1.0] * 3, [1.21, 1.5625, 9.0], 1.0).tolist() == [
-        "semi_hard", "semi_hard", "easy"]
+        "semi_hard",
+        "semi_hard",
+        "easy",
+    ]
     got = batch_triplet_loss(emb, labels, margin=1.0, mining="semi_hard")
     assert float(got) == pytest.approx(ref_semi_hard(dist, labels.numpy(), 1.0))
     four = batch_triplet_loss(emb[:4], labels[:4], margin=1.0, mining="semi_hard")
@@ -124,8 +136,13 @@ def test_random_mining_is_bounded_and_seeded():
     values = []
     for seed in (0, 0, 1, 2, 3):
         g = torch.Generator().manual_seed(seed)
-        values.append(float(batch_triplet_loss(emb, labels, margin=0.3,
-                                               mining="random", generator=g)))
+        values.append(
+            float(
+                batch_triplet_loss(
+                    emb, labels, margin=0.3, mining="random", generator=g
+                )
+            )
+        )
     assert values[0] == values[1]
     assert len(set(values)) > 1
     # batch_hard takes the worst positive and negative of every anchor
@@ -162,14 +179,14 @@ def test_contrastive_loss_reference():
     a, b = rng.randn(10, 3), rng.randn(10, 3)
     y = rng.randint(0, 2, 10)
     d = np.linalg.norm(a - b, axis=1)
-    ref = y * d ** 2 + (1 - y) * np.maximum(1.5 - d, 0) ** 2
+    ref = y * d**2 + (1 - y) * np.maximum(1.5 - d, 0) ** 2
     ta, tb, ty = map(torch.as_tensor, (a, b, y))
     assert float(contrastive_loss(ta, tb, ty, margin=1.5)) == pytest.approx(ref.mean())
     balanced = 0.5 * (ref[y == 1].mean() + ref[y == 0].mean())
     got = ContrastiveLoss(margin=1.5)(ta, tb, ty, balanced=True)
     assert float(got) == pytest.approx(balanced)
     cos = 1 - (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-    ref_cos = y * cos ** 2 + (1 - y) * np.maximum(0.5 - cos, 0) ** 2
+    ref_cos = y * cos**2 + (1 - y) * np.maximum(0.5 - cos, 0) ** 2
     got_cos = contrastive_loss(ta, tb, ty, margin=0.5, distance="cosine")
     assert float(got_cos) == pytest.approx(ref_cos.mean())
 
@@ -182,7 +199,8 @@ def test_logistic_pair_loss_is_bce():
     assert float(LogisticPairLoss()(logits, y)) == pytest.approx(bce.mean(), rel=1e-6)
     balanced = 0.5 * (bce[:1].mean() + bce[1:].mean())
     assert float(LogisticPairLoss()(logits, y, balanced=True)) == pytest.approx(
-        balanced, rel=1e-6)
+        balanced, rel=1e-6
+    )
 
 
 def test_batch_pair_indices():
@@ -195,8 +213,9 @@ def test_offline_mining_against_brute_force():
     emb, labels = _batch(5, n=30, n_ids=5)
     lab = labels.numpy()
     margin = 0.4
-    triplets, counts = mine_triplets_offline(emb, lab, margin=margin,
-                                             random_state=0, chunk_size=7)
+    triplets, counts = mine_triplets_offline(
+        emb, lab, margin=margin, random_state=0, chunk_size=7
+    )
     dist = pairwise_distance_matrix(emb).numpy()
     eligible = {a for a in range(30) if (lab == lab[a]).sum() >= 2}
     assert set(triplets[:, 0]) == eligible  # one triplet per eligible anchor
@@ -223,11 +242,14 @@ def test_offline_mining_needs_positives():
         mine_triplets_offline(torch.randn(3, 2), [0, 1, 2])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"mining": "hardest"}, "mining"),
-    ({"distance": "manhattan"}, "distance"),
-    ({"margin": -1.0}, "margin"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"mining": "hardest"}, "mining"),
+        ({"distance": "manhattan"}, "distance"),
+        ({"margin": -1.0}, "margin"),
+    ],
+)
 def test_batch_triplet_loss_rejects_bad_arguments(kwargs, match):
     emb, labels = _batch(0)
     with pytest.raises(ValueError, match=match):

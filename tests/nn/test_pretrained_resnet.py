@@ -90,8 +90,9 @@ def _digest(chip):
 
 def _dlib_descriptors(dlib, chips):
     model = dlib.face_recognition_model_v1(str(MODEL))
-    return np.array([np.array(model.compute_face_descriptor(c)) for c in chips],
-                    dtype=np.float32)
+    return np.array(
+        [np.array(model.compute_face_descriptor(c)) for c in chips], dtype=np.float32
+    )
 
 
 @pytest.fixture(scope="module")
@@ -316,8 +317,9 @@ def _regenerate():  # pragma: no cover - run by hand, needs dlib
         descriptors=descriptors,
         dlib_version=np.array(dlib.__version__),
     )
-    print(f"wrote {REFERENCE}: {descriptors.shape} descriptors, "
-          f"dlib {dlib.__version__}")
+    print(
+        f"wrote {REFERENCE}: {descriptors.shape} descriptors, dlib {dlib.__version__}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

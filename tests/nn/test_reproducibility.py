@@ -25,16 +25,21 @@ def _weights(X, y, threads, **kwargs):
         emb = SiameseEmbedder(**params).fit(X, y)
     finally:
         torch.set_num_threads(before)
-    return {k: v.detach().cpu().numpy().copy()
-            for k, v in emb.module_.state_dict().items()}
+    return {
+        k: v.detach().cpu().numpy().copy() for k, v in emb.module_.state_dict().items()
+    }
 
 
-@pytest.mark.parametrize("threads, kwargs", [
-    (1, {"loss": "triplet", "mining": "batch_all"}),
-    (2, {"loss": "triplet", "mining": "batch_all"}),
-    (1, {"loss": "triplet", "mining": "semi_hard"}),
-    (1, {"loss": "contrastive"}),
-], ids=["batch_all-1thread", "batch_all-2threads", "semi_hard", "contrastive"])
+@pytest.mark.parametrize(
+    "threads, kwargs",
+    [
+        (1, {"loss": "triplet", "mining": "batch_all"}),
+        (2, {"loss": "triplet", "mining": "batch_all"}),
+        (1, {"loss": "triplet", "mining": "semi_hard"}),
+        (1, {"loss": "contrastive"}),
+    ],
+    ids=["batch_all-1thread", "batch_all-2threads", "semi_hard", "contrastive"],
+)
 def test_same_seed_same_threads_identical_weights(faces, threads, kwargs):
     X, y = faces
     a = _weights(X, y, threads, **kwargs)
@@ -59,6 +64,9 @@ def test_training_moves_the_weights(faces):
     emb = SiameseEmbedder(**{**TINY, "max_epochs": 1}).initialize()
     init = {k: v.detach().clone() for k, v in emb.module_.state_dict().items()}
     emb.partial_fit(X, y)
-    moved = [k for k, v in emb.module_.state_dict().items()
-             if v.dtype.is_floating_point and not torch.equal(v, init[k])]
+    moved = [
+        k
+        for k, v in emb.module_.state_dict().items()
+        if v.dtype.is_floating_point and not torch.equal(v, init[k])
+    ]
     assert moved

@@ -17,8 +17,9 @@ LABELS = np.array([0] * 7 + [1] * 4 + [2] * 2 + [3] * 1 + [4] * 5 + [5] * 3)
 
 
 def test_pk_batches_have_p_identities_times_k_images_and_positives():
-    sampler = PKBatchSampler(LABELS, n_identities=3, n_per_identity=4,
-                             random_state=np.random.RandomState(0))
+    sampler = PKBatchSampler(
+        LABELS, n_identities=3, n_per_identity=4, random_state=np.random.RandomState(0)
+    )
     batches = list(sampler)
     assert len(batches) == len(sampler) == int(np.ceil(len(LABELS) / 12))
     for batch in batches:
@@ -31,8 +32,9 @@ def test_pk_batches_have_p_identities_times_k_images_and_positives():
 
 
 def test_pk_without_replacement_when_enough_images():
-    sampler = PKBatchSampler(LABELS, n_identities=6, n_per_identity=4, n_batches=30,
-                             random_state=0)
+    sampler = PKBatchSampler(
+        LABELS, n_identities=6, n_per_identity=4, n_batches=30, random_state=0
+    )
     for batch in sampler:
         lab = LABELS[batch]
         for k in (0, 1, 4):  # 7, 4 and 5 images: four distinct ones each
@@ -80,8 +82,9 @@ def test_shuffled_batch_sampler_covers_everything_once():
     flat = np.concatenate(list(sampler))
     np.testing.assert_array_equal(np.sort(flat), np.arange(11))
     assert flat.tolist() != list(range(11))
-    assert np.concatenate(list(ShuffledBatchSampler(11, 4, shuffle=False))).tolist() \
-        == list(range(11))
+    assert np.concatenate(
+        list(ShuffledBatchSampler(11, 4, shuffle=False))
+    ).tolist() == list(range(11))
 
 
 def test_face_dataset_batches_and_views():

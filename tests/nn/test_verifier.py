@@ -24,8 +24,9 @@ def test_scores_are_the_networks_and_predict_applies_the_cut(face_pairs):
     # the same network trained directly gives the same scores (same seed)
     direct = _net().fit(pairs, y).score_pairs(pairs)
     np.testing.assert_array_equal(scores, direct)
-    np.testing.assert_array_equal(ver.predict(pairs),
-                                  (scores >= ver.decision_threshold_).astype(int))
+    np.testing.assert_array_equal(
+        ver.predict(pairs), (scores >= ver.decision_threshold_).astype(int)
+    )
     assert ver.threshold_ == ver.decision_threshold_
     assert ver.classes_.tolist() == [0, 1]
     # "auto": no other cut on the training scores is more accurate
@@ -54,14 +55,26 @@ def test_a_float_cut_and_bad_input(face_pairs):
 
 def test_grid_search_over_the_network(face_pairs):
     pairs, y = face_pairs
-    search = GridSearchCV(SiameseVerifier(_net(max_epochs=1)),
-                          {"embedder__margin": [0.5, 1.0]}, cv=2).fit(pairs, y)
+    search = GridSearchCV(
+        SiameseVerifier(_net(max_epochs=1)), {"embedder__margin": [0.5, 1.0]}, cv=2
+    ).fit(pairs, y)
     assert search.best_params_["embedder__margin"] in (0.5, 1.0)
 
 
-_CHECKED = SiameseVerifier(SiameseEmbedder(
-    image_shape=None, embedding_dim=2, width=2, depth=1, loss="contrastive",
-    max_epochs=1, random_state=0, device="cpu", n_identities=2, n_per_identity=2))
+_CHECKED = SiameseVerifier(
+    SiameseEmbedder(
+        image_shape=None,
+        embedding_dim=2,
+        width=2,
+        depth=1,
+        loss="contrastive",
+        max_epochs=1,
+        random_state=0,
+        device="cpu",
+        n_identities=2,
+        n_per_identity=2,
+    )
+)
 
 
 @parametrize_with_pair_checks([_CHECKED])
