@@ -122,16 +122,19 @@ def _check_json_out(args):
     target = getattr(args, "json_out", None)
     if not target:
         return
-    inputs = [getattr(args, k, None) for k in ("gallery", "out", "image_a", "image_b")]
+    names = ("gallery", "out", "image_a", "image_b", "folder")
+    inputs = [getattr(args, k, None) for k in names]
     inputs += list(getattr(args, "images", None) or [])
+    extensions = _image_extensions()
     for item in filter(None, inputs):
-        if os.path.isdir(item):
-            real = os.path.realpath(item) + os.sep
-            inside = os.path.realpath(target).startswith(real)
+        if os.path.isdir(item):  # a photo inside the folder, named again
+            inside = os.path.realpath(target).startswith(
+                os.path.realpath(item) + os.sep
+            )
             if (
                 inside
                 and os.path.exists(target)
-                and os.path.splitext(target)[1].lower() in _image_extensions()
+                and os.path.splitext(target)[1].lower() in extensions
             ):
                 raise CommandError(
                     f"--json-out {target} would overwrite a photo of {item}"
@@ -139,17 +142,6 @@ def _check_json_out(args):
         elif _same_file(target, item):
             raise CommandError(
                 f"--json-out {target} would overwrite {item}: give another file"
-            )
-    folder = getattr(args, "folder", None)
-    if folder and os.path.isdir(folder):
-        real = os.path.realpath(folder) + os.sep
-        if (
-            os.path.realpath(target).startswith(real)
-            and os.path.exists(target)
-            and os.path.splitext(target)[1].lower() in _image_extensions()
-        ):
-            raise CommandError(
-                f"--json-out {target} would overwrite a photo of {folder}"
             )
 
 

@@ -320,3 +320,12 @@ def test_ctrl_c_ends_quietly_with_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_cmd_verify", interrupted)
     assert main(["verify", "a.jpg", "b.jpg"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_json_out_never_overwrites_a_photo_of_an_input_folder(tmp_path, capsys):
+    (tmp_path / "people" / "ann").mkdir(parents=True)
+    photo = tmp_path / "people" / "ann" / "1.jpg"
+    photo.write_bytes(b"photo bytes")
+    assert main(["cluster", str(tmp_path / "people"), "--json-out", str(photo)]) == 2
+    assert "would overwrite a photo" in capsys.readouterr().err
+    assert photo.read_bytes() == b"photo bytes"
