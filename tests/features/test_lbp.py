@@ -10,6 +10,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.feature import local_binary_pattern
 
 import facekit.features._lbp as lbp_module
+import facekit.features._lbp_codes as codes_module
 from facekit.features import LBPTransformer, lbp_codes
 
 SCALES = [(8, 1), (16, 2), (8, 2), (4, 1), (8, 1.5), (12, 2.5), (6, 0.7), (1, 1)]
@@ -97,19 +98,19 @@ def test_ramps_need_exact_interpolation_arithmetic(monkeypatch):
     images = ramps(60, 70)
     expected = skimage_codes(images, 8, 1, "default")
     assert_array_equal(lbp_codes(images, 8, 1), expected)
-    exact = lbp_module._axis_terms
+    exact = codes_module._axis_terms
 
     def naive(offset, n):
         shift, is_exact, _, _ = exact(offset, n)
         d = offset - np.floor(offset)
         return shift, is_exact, np.full(n, d), np.full(n, 1.0 - d)
 
-    monkeypatch.setattr(lbp_module, "_axis_terms", naive)
+    monkeypatch.setattr(codes_module, "_axis_terms", naive)
     assert np.any(lbp_codes(images, 8, 1) != expected)
 
 
 def test_codes_larger_batch_than_one_chunk(monkeypatch):
-    monkeypatch.setattr(lbp_module, "_CHUNK_PIXELS", 300)
+    monkeypatch.setattr(codes_module, "_CHUNK_PIXELS", 300)
     images = np.random.RandomState(1).randint(0, 256, (7, 10, 12))
     expected = skimage_codes(images, 8, 1, "ror")
     assert_array_equal(lbp_codes(images, 8, 1, "ror"), expected)
@@ -375,6 +376,6 @@ def test_set_output_pandas():
 
 def test_tables_cover_all_codes():
     for P, method in itertools.product([4, 8, 12], ["uniform", "ror", "nri_uniform"]):
-        codes, bins, n_bins = lbp_module._tables(P, method)
+        codes, bins, n_bins = codes_module._tables(P, method)
         assert bins.max() == n_bins - 1
         assert len(np.unique(bins)) == n_bins
