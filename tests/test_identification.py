@@ -8,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 from facekit.distances import METRICS, pairwise_distances
-from facekit.identification import OneShotIdentifier, _identifier
+from facekit.identification import OneShotIdentifier, _gallery, _probes
 from facekit.metrics import make_open_set_scorer
 from facekit.model_selection import OpenSetShuffleSplit
 
@@ -161,13 +161,13 @@ def test_chunking_and_threads_give_identical_results():
 def test_chunks_respect_working_memory(monkeypatch):
     G, yg, _ = make_gallery(n_ids=50, per_id=2)
     seen = []
-    orig = _identifier._raw_scores
+    orig = _probes._raw_scores
 
     def spy(index, Q, *args, **kwargs):
         seen.append(Q.shape[0])
         return orig(index, Q, *args, **kwargs)
 
-    monkeypatch.setattr(_identifier, "_raw_scores", spy)
+    monkeypatch.setattr(_probes, "_raw_scores", spy)
     # 100 columns * (8 + 8 reduction + 8 argpartition) bytes = 2400 bytes a row
     OneShotIdentifier(working_memory=24000 / 2**20).fit(G, yg).rank(G, k=2)
     assert max(seen) == 10 and sum(seen) == len(G)
@@ -391,13 +391,13 @@ def test_enroll_prepares_only_the_new_rows(monkeypatch):
     G, yg, _ = make_gallery(n_ids=6, per_id=3)
     ident = OneShotIdentifier().fit(G, yg)
     sizes = []
-    orig = _identifier._prepare_rows
+    orig = _gallery._prepare_rows
 
     def spy(rows, kind):
         sizes.append(rows.shape[0])
         return orig(rows, kind)
 
-    monkeypatch.setattr(_identifier, "_prepare_rows", spy)
+    monkeypatch.setattr(_gallery, "_prepare_rows", spy)
     ident.enroll(G[:2] + 1, [0, 9])
     assert sizes == []  # queued: merged by the next search
     ident.enroll(G[2:3] + 1, [9])

@@ -29,9 +29,10 @@ merged into the grouped gallery, in one pass for any number of enrollments,
 by the next search or the next read of a fitted attribute (a search costs
 O(gallery) anyway).
 
-The package holds the estimator (``_identifier.py``), the exact search index
-and its chunked kernels (``_search.py``) and the identity labels, "unknown"
-included (``_labels.py``).
+The package holds the estimator (``_identifier.py``), its gallery bookkeeping
+(``_gallery.py``), the search of probes in chunks, exact, FAISS or CSLS
+(``_probes.py``), the exact search index and its chunked kernels
+(``_search.py``) and the identity labels, "unknown" included (``_labels.py``).
 """
 
 from facekit.identification._identifier import OneShotIdentifier

@@ -1,16 +1,15 @@
-"""OneShotIdentifier: 1:N identification against a gallery (see the package)."""
+"""OneShotIdentifier: 1:N identification against a gallery (see the package).
+
+The estimator: its parameters, ``fit`` and the public methods (enrollment,
+identification, ranking, verification, scoring). The gallery bookkeeping is in
+``_gallery.py`` and the search of probes in ``_probes.py``, both mixed in.
+"""
 
 import numbers
-import warnings
-from functools import partial
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
@@ -19,47 +18,18 @@ from sklearn.utils.validation import (
 )
 
 from facekit.distances import METRICS
-from facekit.identification._labels import _label_array, _resolve_unknown_label
-from facekit.identification._search import (
-    _FLOAT_DTYPES,
-    _best_of_chunk,
-    _build_index,
-    _centroid_terms,
-    _chunk_results,
-    _class_bounds,
-    _csls_of_chunk,
-    _distances_of_chunk,
-    _insert_prepared,
-    _needs_reduction,
-    _prepare_rows,
-    _raw_scores,
-    _reduce,
-    _take_prepared,
-    _to_distance,
-    _top_k_of_chunk,
-)
+from facekit.identification._gallery import _gallery_attribute, _GalleryMixin
+from facekit.identification._labels import _label_array
+from facekit.identification._probes import _ProbeSearchMixin
+from facekit.identification._search import _FLOAT_DTYPES, _build_index
 from facekit.index import FaissIndex
 
 __all__ = ["OneShotIdentifier"]
 
 
-def _gallery_attribute(name, doc):
-    """A fitted attribute read from the gallery store, queued rows merged."""
-
-    def get(self):
-        store = self.__dict__.get("_store")
-        if store is None:
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r}"
-            )
-        if store["pending"]:
-            self._flush()
-        return store[name]
-
-    return property(get, doc=doc)
-
-
-class OneShotIdentifier(ClassifierMixin, BaseEstimator):
+class OneShotIdentifier(
+    _GalleryMixin, _ProbeSearchMixin, ClassifierMixin, BaseEstimator
+):
     """Identify faces against a gallery, with optional rejection of strangers.
 
     ``fit(X, y)`` enrolls a gallery (one or more images per person, as
@@ -251,44 +221,6 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
-    def _unknown_label(self, labels=None):
-        """``unknown_label`` resolved for ``labels`` (default: ``classes_``)."""
-        return _resolve_unknown_label(
-            self.unknown_label, self.classes_ if labels is None else labels
-        )
-
-    def _contains_unknown(self, y):
-        """Whether label array ``y`` contains ``unknown_label``."""
-        u = self._unknown_label(y)
-        if y.dtype.kind in "US" and not isinstance(u, str):
-            return False
-        if y.dtype.kind in "biuf" and isinstance(u, str):
-            return False
-        with np.errstate(invalid="ignore"):
-            hit = np.asarray(y == u)
-        return hit.shape == y.shape and bool(hit.any())
-
-    def _check_labels(self, y):
-        """With rejection on, refuse identities equal to ``unknown_label``."""
-        if self.threshold is not None and self._contains_unknown(y):
-            raise ValueError(
-                f"y contains {self._unknown_label(y)!r} (unknown_label="
-                f"{self.unknown_label!r}), which is "
-                "reserved for rejected probes when a threshold is set; give "
-                "that person another label or change unknown_label"
-            )
-
-    def _validate_y(self, y):
-        y = np.asarray(y)
-        with warnings.catch_warnings():
-            # one image per person is the normal case of a gallery
-            warnings.filterwarnings(
-                "ignore", message="The number of unique classes is greater than 50%"
-            )
-            check_classification_targets(y)
-        self._check_labels(y)
-        return y
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Enroll the gallery.
@@ -343,96 +275,8 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
     gallery_labels_ = _gallery_attribute(
         "gallery_labels_", "Identity of each row of ``gallery_features_``."
     )
-    _codes = _gallery_attribute("_codes", "Position in ``classes_`` of each row.")
-    _index = _gallery_attribute("_index", "The exact search index (a dict).")
-
-    def _get_index(self):
-        """The search index, rebuilt if ``metric``/``p``/``matching`` changed."""
-        check_is_fitted(self)
-        self._flush()
-        store = self._store
-        if store["_index"]["key"] != (self.metric, self.p, self.matching):
-            store["_index"] = _build_index(
-                store["gallery_features_"],
-                store["_codes"],
-                len(store["classes_"]),
-                self.metric,
-                self.p,
-                self.matching,
-            )
-        return store["_index"]
-
-    def _get_faiss(self):
-        """The FAISS search (None for ``index="exact"``), rebuilt when stale."""
-        if isinstance(self.index, str):
-            return None
-        self._flush()
-        store = self._store
-        n_features = store["gallery_features_"].shape[1]
-        self.index._validate(n_features, self.metric, self.p, self.matching)
-        search = store["faiss"]
-        if (
-            search is None
-            or search.key != self.index._build_key(self.metric, n_features)
-            or search.needs_rebuild()
-        ):
-            store["faiss"] = None  # a failing build leaves no stale index
-            search = self.index._build(
-                store["gallery_features_"], store["row_ids"], self.metric
-            )
-            store["faiss"] = search
-        return search
-
-    def _id_codes(self, ids):
-        """Class codes of FAISS row ids (-1 for -1: nothing found)."""
-        store = self._store
-        table = store["id_codes"]
-        if table is None:
-            table = np.full(store["next_id"], -1, dtype=np.intp)
-            table[store["row_ids"]] = store["_codes"]
-            store["id_codes"] = table
-        out = np.full(ids.shape, -1, dtype=np.intp)
-        found = ids >= 0
-        out[found] = table[ids[found]]
-        return out
 
     # ------------------------------------------------------- enroll, remove
-
-    def _encode(self, labels, classes):
-        """Codes of ``labels`` in sorted ``classes`` and a found mask."""
-        labels = np.asarray(labels)
-        if len(classes) == 0 or labels.size == 0:
-            return np.zeros(labels.shape, np.intp), np.zeros(labels.shape, bool)
-        try:
-            pos = np.searchsorted(classes, labels)
-        except TypeError:
-            return np.zeros(labels.shape, np.intp), np.zeros(labels.shape, bool)
-        pos = np.minimum(pos, len(classes) - 1)
-        found = np.asarray(classes[pos] == labels)
-        if found.shape != labels.shape:
-            found = np.zeros(labels.shape, bool)
-        return pos.astype(np.intp), found
-
-    def _check_mergeable(self, y, classes, kinds=()):
-        """Refuse identities ``y`` that cannot join ``classes`` (sorted)."""
-        kinds = {classes.dtype.kind, y.dtype.kind, *kinds}
-        if "O" not in kinds and not (kinds <= set("biuf") or kinds <= set("US")):
-            raise ValueError(
-                f"cannot enroll identities of dtype {y.dtype} into a gallery "
-                f"whose identities have dtype {classes.dtype}"
-            )
-        try:
-            # the extremes of the gallery suffice to find incomparable labels
-            return np.unique(np.concatenate([classes[[0, -1]], np.unique(y)]))
-        except TypeError as exc:
-            raise ValueError(
-                f"cannot enroll these identities into this gallery: {exc}"
-            ) from exc
-
-    def _merge_classes(self, y, classes):
-        """The class array after adding identities ``y`` (validated)."""
-        self._check_mergeable(y, classes)
-        return np.unique(np.concatenate([classes, np.unique(y)]))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def enroll(self, X, y):
@@ -474,94 +318,6 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         store["pending_kinds"].add(y.dtype.kind)
         store["next_id"] = start + len(y)
         return self
-
-    def _flush(self):
-        """Merge the queued enrollments into the grouped gallery, in one pass."""
-        store = self._store
-        pending = store["pending"]
-        if not pending:
-            return
-        X = np.concatenate([p[0] for p in pending])
-        y = np.concatenate([p[1] for p in pending])
-        ids = np.concatenate([p[2] for p in pending])
-        classes_before = store["classes_"]
-        classes = self._merge_classes(y, classes_before)
-        dtype = store["gallery_features_"].dtype
-
-        old_codes = np.searchsorted(classes, classes_before)[store["_codes"]]
-        new_codes = np.searchsorted(classes, y).astype(np.intp)
-        order = np.argsort(new_codes, kind="stable")
-        new_codes, X, y, ids = new_codes[order], X[order], y[order], ids[order]
-        pos = np.searchsorted(old_codes, new_codes, side="right")
-        features = np.insert(store["gallery_features_"], pos, X, axis=0)
-        labels = np.insert(
-            store["gallery_labels_"].astype(classes.dtype, copy=False), pos, y
-        )
-        codes = np.insert(old_codes, pos, new_codes)
-        row_ids = np.insert(store["row_ids"], pos, ids)
-
-        index = store["_index"]
-        if index["key"] != (self.metric, self.p, self.matching):
-            index = _build_index(
-                features, codes, len(classes), self.metric, self.p, self.matching
-            )
-        else:
-            index = dict(index)
-            index["bounds"] = _class_bounds(codes, len(classes))
-            kind = index["kind"]
-            if self.matching == "nearest":
-                index["prep"] = _insert_prepared(
-                    index["prep"], pos, _prepare_rows(X, kind), features
-                )
-            else:
-                old_pos = np.searchsorted(classes, classes_before)
-                n_classes, n_features = len(classes), features.shape[1]
-                sums = np.zeros((n_classes, n_features))
-                counts = np.zeros(n_classes, dtype=np.intp)
-                sums[old_pos] = index["sums"]
-                counts[old_pos] = index["counts"]
-                touched, starts = np.unique(new_codes, return_index=True)
-                sums[touched] += np.add.reduceat(
-                    _centroid_terms(X, kind), starts, axis=0
-                )
-                counts[touched] += np.diff(np.append(starts, len(new_codes)))
-                new_rows = _prepare_rows(
-                    (sums[touched] / counts[touched, None]).astype(dtype), kind
-                )
-                prep = {}
-                for key, old in index["prep"].items():
-                    if old is None:
-                        prep[key] = None
-                        continue
-                    arr = np.empty((n_classes,) + old.shape[1:], dtype=old.dtype)
-                    arr[old_pos] = old
-                    arr[touched] = new_rows[key]
-                    prep[key] = arr
-                index["prep"] = prep
-                index["sums"] = sums
-                index["counts"] = counts
-
-        search = store["faiss"]
-        if search is not None:
-            if isinstance(self.index, str) or search.key != self.index._build_key(
-                self.metric, features.shape[1]
-            ):
-                search = None  # stale: rebuilt by the next search
-            else:
-                search.add(X, ids)
-        store.update(
-            classes_=classes,
-            gallery_features_=features,
-            gallery_labels_=labels,
-            _codes=codes,
-            _index=index,
-            row_ids=row_ids,
-            pending=[],
-            pending_kinds=set(),
-            faiss=search,
-            id_codes=None,
-            csls=None,
-        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
@@ -605,222 +361,10 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._flush()
-        store = self._store
-        ids = np.atleast_1d(np.asarray(identities))
-        if ids.ndim != 1:
-            raise ValueError("identities must be a label or a 1-D array of labels")
-        codes, found = self._encode(ids, store["classes_"])
-        if not found.all():
-            raise ValueError(
-                f"not enrolled: {ids[~found][:10].tolist()}"
-                + (" ..." if (~found).sum() > 10 else "")
-            )
-        keep_class = np.ones(len(store["classes_"]), bool)
-        keep_class[codes] = False
-        if not keep_class.any():
-            raise ValueError(
-                "cannot remove every identity: a gallery needs at least one; "
-                "fit a new identifier instead"
-            )
-        keep_rows = keep_class[store["_codes"]]
-        new_code_of = np.cumsum(keep_class) - 1
-        classes = store["classes_"][keep_class]
-        new_codes = new_code_of[store["_codes"][keep_rows]].astype(np.intp)
-        features = store["gallery_features_"][keep_rows]
-        index = store["_index"]
-        if index["key"] != (self.metric, self.p, self.matching):
-            index = _build_index(
-                features, new_codes, len(classes), self.metric, self.p, self.matching
-            )
-        else:
-            index = dict(index)
-            index["bounds"] = _class_bounds(new_codes, len(classes))
-            if index["counts"] is None:
-                index["prep"] = _take_prepared(index["prep"], keep_rows, features)
-            else:
-                index["prep"] = _take_prepared(index["prep"], keep_class)
-                index["sums"] = index["sums"][keep_class]
-                index["counts"] = index["counts"][keep_class]
-        if store["faiss"] is not None:
-            store["faiss"].remove(store["row_ids"][~keep_rows])
-        store.update(
-            classes_=classes,
-            gallery_features_=features,
-            gallery_labels_=store["gallery_labels_"][keep_rows],
-            _codes=new_codes,
-            _index=index,
-            row_ids=store["row_ids"][keep_rows],
-            id_codes=None,
-            csls=None,
-        )
+        self._remove(identities)
         return self
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        store = state.get("_store")
-        if store is not None and store["pending"]:
-            self._flush()  # pickle the merged gallery, not the queue
-        return state
-
     # ---------------------------------------------------------------- search
-
-    def _to_gallery_dtype(self, X):
-        """``X`` in the gallery's dtype; values beyond its range are refused."""
-        dtype = self._store["gallery_features_"].dtype
-        if X.dtype == dtype:
-            return X
-        with np.errstate(over="ignore"):
-            out = np.asarray(X, dtype=dtype)
-        if not np.isfinite(out).all():
-            raise ValueError(f"X has values too large for the gallery's dtype {dtype}")
-        return out
-
-    def _validate_probes(self, X):
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
-        return self._to_gallery_dtype(X)
-
-    def _map_chunks(self, index, X, func, outs, extra_bytes=0, per_class=True):
-        """Fill ``outs[j][sl] = func(index, R, aux)[j]`` for chunks of probes.
-
-        ``R`` holds the per-class raw scores of probes ``X[sl]`` (reduced when
-        a class has several images; with ``per_class=False``, the scores of
-        the rows); temporaries stay within ``working_memory`` MiB. ``func``
-        is a module-level function (or a :func:`functools.partial` of one)
-        returning the chunk's results. In parallel it runs in joblib workers,
-        which under a process-based backend (loky, multiprocessing, dask) get
-        copies of their arguments: only the caller writes into ``outs``.
-        """
-        n = X.shape[0]
-        n_cols = index["prep"]["mat"].shape[0]
-        itemsize = index["prep"]["mat"].dtype.itemsize
-        if index["kind"] == "generic":
-            itemsize = 16  # float64 distances and their negation
-        reduce = per_class and _needs_reduction(index)
-        per_col = itemsize * (2 if reduce else 1) + extra_bytes
-        n_jobs = effective_n_jobs(self.n_jobs)
-        wm = self.working_memory
-        if wm is None:
-            wm = get_config()["working_memory"]
-        wm = wm / n_jobs
-        # as sklearn.utils.get_chunk_n_rows, without its warning below one row
-        rows = int(min(n, max(1, (wm * 2**20) // max(1, n_cols * per_col))))
-        if n:  # chunks of equal size
-            rows = -(-n // -(-n // rows))
-        batches = list(gen_batches(n, rows))
-
-        if n_jobs == 1 or len(batches) == 1:
-            buf = None
-            if index["kind"] != "generic" and batches:
-                buf = np.empty((min(rows, n), n_cols), dtype=index["prep"]["mat"].dtype)
-            for sl in batches:
-                m = sl.stop - sl.start
-                out = None if buf is None else buf[:m]
-                R, aux = _raw_scores(index, X[sl], out=out, working_memory=wm)
-                values = func(index, _reduce(index, R) if reduce else R, aux)
-                for target, value in zip(outs, values):
-                    target[sl] = value
-            return
-
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_chunk_results)(index, X[sl], func, wm, reduce) for sl in batches
-        )
-        for sl, values in zip(batches, results):
-            for target, value in zip(outs, values):
-                target[sl] = value
-
-    def _check_threshold(self):
-        if self.threshold is not None and not np.isfinite(self.threshold):
-            raise ValueError(
-                f"threshold must be a finite number or None, got {self.threshold!r}"
-            )
-        if (
-            self.threshold is not None
-            and self.threshold < 0
-            and self.scoring == "distance"
-        ):
-            raise ValueError(
-                f"threshold must be >= 0 with scoring='distance' (a distance), "
-                f"got {self.threshold!r}; negative thresholds are for "
-                "scoring='csls'"
-            )
-
-    def _csls_radii(self, index):
-        """Mean distance of each identity's images to the ``n_neighbors``
-        nearest other identities (cached until the gallery changes)."""
-        store = self._store
-        key = (self.metric, self.p, self.matching, self.n_neighbors)
-        if store.get("csls") is not None and store["csls"][0] == key:
-            return store["csls"][1]
-        G, codes = store["gallery_features_"], store["_codes"]
-        n_classes = len(store["classes_"])
-        k = min(self.n_neighbors, n_classes - 1)
-        radii = np.zeros(n_classes)
-        if k >= 1:
-            wm = self.working_memory or get_config()["working_memory"]
-            rows = max(1, int(wm * 2**20 // (16 * n_classes)))
-            row_radius = np.empty(len(G))
-            for sl in gen_batches(len(G), rows):
-                D = np.empty((sl.stop - sl.start, n_classes))
-                self._map_chunks(index, G[sl], _distances_of_chunk, (D,), extra_bytes=8)
-                D[np.arange(len(D)), codes[sl]] = np.inf  # not its own identity
-                row_radius[sl] = np.partition(D, k - 1, axis=1)[:, :k].mean(axis=1)
-            radii = np.bincount(codes, row_radius, n_classes) / np.bincount(
-                codes, minlength=n_classes
-            )
-        store["csls"] = (key, radii)
-        return radii
-
-    def _csls(self, index, X, what, **kwargs):
-        """``_csls_of_chunk`` results (``what``) for validated probes."""
-        radii = self._csls_radii(index)
-        k = min(self.n_neighbors, len(radii))
-        n = X.shape[0]
-        if what == "matrix":
-            outs = (np.empty((n, len(radii))),)
-        elif what == "best":
-            outs = (np.empty(n, dtype=np.intp), np.empty(n))
-        else:
-            outs = (
-                np.empty((n, kwargs["top"]), dtype=np.intp),
-                np.empty((n, kwargs["top"])),
-            )
-        func = partial(_csls_of_chunk, radii=radii, k=k, what=what, **kwargs)
-        self._map_chunks(index, X, func, outs, extra_bytes=24)
-        return outs
-
-    def _best(self, X):
-        """Index of the best identity and its distance, for every probe."""
-        index = self._get_index()
-        return self._best_checked(index, self._validate_probes(X))
-
-    def _best_checked(self, index, X):
-        """:meth:`_best` of validated probes: FAISS if any, else exact."""
-        if self.scoring == "csls":
-            return self._csls(index, X, "best")
-        search = self._get_faiss()
-        if search is None:
-            return self._best_exact(index, X)
-        D, ids = search.search(X, 1, self.index, self.metric)
-        best, dist = self._id_codes(ids[:, 0]), D[:, 0]
-        lost = best < 0  # nothing found (e.g. IVF cells too few): search exactly
-        if lost.any():
-            best[lost], dist[lost] = self._best_exact(index, X[lost])
-        return best, dist
-
-    def _best_exact(self, index, X):
-        """:meth:`_best` over the exact index, probes validated.
-
-        The best identity is that of the best row: no per-identity reduction
-        (rows are grouped by identity, so the first best row is in the first
-        best identity, the tie rule of :meth:`rank`).
-        """
-        n = X.shape[0]
-        best = np.empty(n, dtype=np.intp)
-        dist = np.empty(n, dtype=np.float64)
-        self._map_chunks(index, X, _best_of_chunk, (best, dist), per_class=False)
-        if _needs_reduction(index):  # best row -> its identity
-            best = self._store["_codes"][best]
-        return best, dist
 
     def predict(self, X):
         """Identity of each probe, or ``unknown_label`` when rejected.
@@ -888,9 +432,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
         X = self._validate_probes(X)
         if self.scoring == "csls":
             return self._csls(index, X, "matrix")[0]
-        out = np.empty((X.shape[0], len(self.classes_)), dtype=np.float64)
-        self._map_chunks(index, X, _distances_of_chunk, (out,), extra_bytes=8)
-        return out
+        return self._distances_exact(index, X)
 
     def decision_function(self, X):
         """Similarity of each probe to each identity: minus the distance.
@@ -956,53 +498,6 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
             idx, dist = self._rank_exact(index, X, k)
         return self.classes_[idx], dist
 
-    def _rank_exact(self, index, X, k):
-        """Codes and distances of the ``k`` nearest identities, exactly."""
-        n = X.shape[0]
-        idx_out = np.empty((n, k), dtype=np.intp)
-        dist_out = np.empty((n, k), dtype=np.float64)
-        self._map_chunks(
-            index, X, partial(_top_k_of_chunk, k=k), (idx_out, dist_out), extra_bytes=8
-        )
-        return idx_out, dist_out
-
-    def _rank_faiss(self, search, index, X, k):
-        """:meth:`_rank_exact` through FAISS: nearest rows, first k identities.
-
-        Asks FAISS for more rows (doubling) until every probe has ``k``
-        distinct identities among them; probes that still lack some (all
-        rows asked, an IVF search reaching too few cells) are ranked exactly.
-        """
-        n = X.shape[0]
-        idx_out = np.empty((n, k), dtype=np.intp)
-        dist_out = np.empty((n, k), dtype=np.float64)
-        todo = np.arange(n)
-        n_rows = search.n_live
-        kk = min(n_rows, 2 * k + 8)
-        while todo.size:
-            D, ids = search.search(X[todo], kk, self.index, self.metric)
-            codes = self._id_codes(ids)
-            # first occurrence of each identity along each row (rows sorted)
-            order = np.argsort(codes, axis=1, kind="stable")
-            srt = np.take_along_axis(codes, order, axis=1)
-            first = np.ones_like(srt, dtype=bool)
-            first[:, 1:] = srt[:, 1:] != srt[:, :-1]
-            first &= srt >= 0
-            keep = np.zeros_like(first)
-            np.put_along_axis(keep, order, first, axis=1)
-            done = keep.sum(axis=1) >= k
-            if done.any():
-                pos = np.argsort(~keep[done], axis=1, kind="stable")[:, :k]
-                idx_out[todo[done]] = np.take_along_axis(codes[done], pos, axis=1)
-                dist_out[todo[done]] = np.take_along_axis(D[done], pos, axis=1)
-            todo = todo[~done]
-            if kk >= n_rows:
-                break
-            kk = min(n_rows, 2 * kk)
-        if todo.size:
-            idx_out[todo], dist_out[todo] = self._rank_exact(index, X[todo], k)
-        return idx_out, dist_out
-
     def identity_distance(self, X, identities):
         """Distance of each probe to one given identity each.
 
@@ -1029,29 +524,7 @@ class OneShotIdentifier(ClassifierMixin, BaseEstimator):
                 "identities not enrolled: "
                 f"{sorted(set(ids[~found].tolist()), key=str)[:10]}"
             )
-        out = np.empty(X.shape[0], dtype=np.float64)
-        if X.shape[0] == 0:
-            return out
-        if self.scoring == "csls":
-            D = self._csls(index, X, "matrix")[0]
-            return D[np.arange(len(D)), codes]
-        order = np.argsort(codes, kind="stable")
-        sorted_codes = codes[order]
-        cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
-        bounds = index["bounds"]
-        for rows in np.split(order, cuts):
-            c = codes[rows[0]]
-            cols = (
-                slice(bounds[c], bounds[c + 1])
-                if index["counts"] is None
-                else slice(c, c + 1)
-            )
-            R, aux = _raw_scores(
-                index, X[rows], cols, working_memory=self.working_memory
-            )
-            r = R.max(axis=1)
-            out[rows] = _to_distance(index, r[:, None], aux)[:, 0]
-        return out
+        return self._identity_distance(index, X, codes)
 
     def verify(self, X, claimed_ids, *, return_distance=False):
         """Accept or reject claimed identities: verification with a name.
