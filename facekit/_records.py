@@ -1,6 +1,6 @@
-"""Records of the faces found in photos, and which face of an enrollment
-photo is the person's: the rules :mod:`facekit.api` and
-:mod:`facekit.distributed` share."""
+"""Records of the faces found in photos, which face of an enrollment photo
+is the person's, and whether the gallery holds it already: the rules
+:mod:`facekit.api` and :mod:`facekit.distributed` share."""
 
 import os
 
@@ -103,6 +103,50 @@ def _distance_to_anchors(faces, anchors, metric):
         return None
     feats = np.stack([f["embedding"] for f in faces])
     return pairwise_distances(feats, np.stack(anchors), metric=metric).min(axis=1)
+
+
+def _gallery_rows(gallery):
+    """What ``gallery`` holds, for :func:`_in_gallery`.
+
+    Built once per enrollment run, in one pass over the gallery, so that each
+    photo of the run costs one set lookup, not a scan of the person's rows. A
+    snapshot: photos enrolled during the run are not in it (a photo is
+    "already enrolled" only if the gallery held it before the run). ``None``
+    or an unfitted gallery holds nothing.
+
+    Returns
+    -------
+    rows : tuple
+        ``(dtype, keys)``: the dtype of the gallery rows and the set of
+        ``(person, row key)`` of every row.
+    """
+    if gallery is None or not hasattr(gallery, "classes_"):
+        return None, frozenset()
+    features = np.asarray(gallery.gallery_features_)
+    keys = {
+        (person, _row_key(row, features.dtype))
+        for person, row in zip(gallery.gallery_labels_.tolist(), features)
+    }
+    return features.dtype, keys
+
+
+def _row_key(row, dtype):
+    """A hashable key of a row, equal for rows that compare equal as ``dtype``
+    (``+ 0``: -0.0 and 0.0 give one key; gallery rows are finite)."""
+    return (np.asarray(row, dtype=dtype) + 0).tobytes()
+
+
+def _in_gallery(rows, embedding, person):
+    """Whether the gallery of ``rows`` (:func:`_gallery_rows`) holds exactly
+    this embedding, as its dtype, for ``person`` already: the photo is
+    ``"already enrolled"`` and is not added again."""
+    dtype, keys = rows
+    return dtype is not None and (person, _row_key(embedding, dtype)) in keys
+
+
+def _already_enrolled(name, person):
+    """The reason given for a photo that is :data:`DUPLICATE`."""
+    return f"{name}: this face of {person} is already in the gallery"
 
 
 def _problem(name, status, error):

@@ -40,10 +40,13 @@ from facekit._records import (
     AMBIGUOUS,
     DUPLICATE,
     OK,
+    _already_enrolled,
     _box,
     _distance_to_anchors,
     _enrolled_face,
     _faces_by_crop,
+    _gallery_rows,
+    _in_gallery,
     _problem,
     _score,
     _statuses,
@@ -487,6 +490,7 @@ def enroll_folder(
     for (_, person), (faces, status, _) in zip(entries, found):
         if status == OK and len(faces) == 1:
             anchors.setdefault(person, []).append(faces[0]["embedding"])
+    enrolled = _gallery_rows(base)  # one set lookup per photo below
     feats, names, records = [], [], []
     for (path, person), (faces, status, error) in zip(entries, found):
         record = {
@@ -509,10 +513,10 @@ def enroll_folder(
             k, why = _enrolled_face(faces, near, model.threshold)
             if k is None:
                 record.update(status=AMBIGUOUS, error=f"{path}: {why}")
-            elif base is not None and _in_gallery(base, faces[k]["embedding"], person):
+            elif _in_gallery(enrolled, faces[k]["embedding"], person):
                 record.update(
                     status=DUPLICATE,
-                    error=f"{path}: this face of {person} is already in the gallery",
+                    error=_already_enrolled(path, person),
                 )
             else:
                 feats.append(faces[k]["embedding"])
@@ -543,13 +547,6 @@ def enroll_folder(
             gallery, out, model=_model_signature(model), expected_fingerprint=before
         )
     return gallery, records
-
-
-def _in_gallery(gallery, embedding, person):
-    """Whether ``gallery`` holds exactly this row for ``person`` already."""
-    rows = gallery.gallery_features_[gallery.gallery_labels_ == person]
-    row = np.asarray(embedding, dtype=rows.dtype)
-    return bool(len(rows)) and bool(np.any(np.all(rows == row, axis=1)))
 
 
 def _same_file(a, b):

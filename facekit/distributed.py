@@ -278,7 +278,9 @@ def enroll_photos(
     single-face photos if within τ of them (or, if there are none, the face
     that dominates the photo), else skipped as ambiguous -- as
     :func:`facekit.api.enroll_folder` does. Photos without a face or that
-    cannot be read are skipped and reported.
+    cannot be read are skipped and reported, and so is a photo whose face
+    ``identifier`` held for that person before the call ("already
+    enrolled": the same photo added again is not enrolled twice).
     Partitions are enrolled as they come back, in the order of ``paths``
     (:meth:`~facekit.identification.OneShotIdentifier.enroll` is amortised
     O(1)), so the gallery does not depend on the number of workers.
@@ -345,9 +347,17 @@ def enroll_photos(
         )
     if identifier is None:
         identifier = OneShotIdentifier(metric=model.metric, threshold=model.threshold)
-    from facekit._records import _enrolled_face
+    from facekit._records import (
+        _already_enrolled,
+        _enrolled_face,
+        _gallery_rows,
+        _in_gallery,
+    )
 
     client = get_client(client)
+    # what the gallery held before this run: a photo found in it is skipped
+    # as "already enrolled", as enroll_folder does (one set lookup per photo)
+    before = _gallery_rows(identifier)
     enrolled, skipped, several = [], [], []
     for start, results in _iter_partitions(
         model, paths, client, partition_size, n_threads, verbose
@@ -361,7 +371,11 @@ def enroll_photos(
             if len(res["faces"]) > 1:  # which face: once the person is known
                 several.append((path, person, res["faces"]))
                 continue
-            _take(res["faces"][0], path, person, 1, feats, names, enrolled)
+            face = res["faces"][0]
+            if _in_gallery(before, face["embedding"], person):
+                skipped.append([path, _already_enrolled(path, person)])
+                continue
+            _take(face, path, person, 1, feats, names, enrolled)
         if feats:  # fit on the first partition with faces, enroll after
             identifier.partial_fit(np.stack(feats), np.asarray(names))
     # photos with several faces, against the person's single-face photos
@@ -376,6 +390,8 @@ def enroll_photos(
         k, why = _enrolled_face(faces, near, identifier.threshold)
         if k is None:
             skipped.append([path, f"{path}: {why}"])
+        elif _in_gallery(before, faces[k]["embedding"], person):
+            skipped.append([path, _already_enrolled(path, person)])
         else:
             _take(faces[k], path, person, len(faces), feats, names, enrolled)
     if feats:

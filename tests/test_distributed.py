@@ -1,9 +1,13 @@
 """Embedding and enrollment in partitions, here and on a Dask LocalCluster."""
 
+import copy
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from facekit.api import enroll_folder
 from facekit.distributed import SCHEDULER_ENV, enroll_photos, get_client, map_faces
 from facekit.identification import OneShotIdentifier
 from facekit.io import imread
@@ -348,3 +352,42 @@ def test_sharded_faiss_shards():
     sharded = ShardedGallery(OneShotIdentifier(**params), n_shards=4).fit(X, y)
     np.testing.assert_array_equal(sharded.predict(Q), one.predict(Q))
     np.testing.assert_array_equal(sharded.rank(Q, k=3)[0], one.rank(Q, k=3)[0])
+
+
+def test_photos_already_enrolled_are_skipped_as_enroll_folder_does(photos, tmp_path):
+    # the same photos added again: nothing enrolled twice, on both paths
+    paths, people = photos
+    folder = tmp_path / "people"
+    listed = []  # enroll_folder's order: person, then photo
+    for path, person in sorted(zip(paths, people), key=lambda pp: (pp[1], pp[0])):
+        if path.endswith("bad.jpg"):
+            continue
+        (folder / person).mkdir(parents=True, exist_ok=True)
+        target = folder / person / Path(path).name
+        target.write_bytes(Path(path).read_bytes())
+        listed.append((str(target), person))
+    first = [p for p, _ in listed[:5]]  # person0 and two of person1
+    ident, _, _ = enroll_photos(_model(), first, [q for _, q in listed[:5]])
+    grown, records = enroll_folder(folder, model=_model(), into=copy.deepcopy(ident))
+    again, enrolled, skipped = enroll_photos(
+        _model(),
+        [p for p, _ in listed],
+        [q for _, q in listed],
+        identifier=ident,
+        partition_size=2,
+    )
+    np.testing.assert_array_equal(again.gallery_features_, grown.gallery_features_)
+    np.testing.assert_array_equal(again.gallery_labels_, grown.gallery_labels_)
+    assert [r["image"] for r in enrolled] == [
+        r["image"] for r in records if r["status"] == "ok"
+    ]
+    assert skipped == [
+        [r["image"], r["error"]] for r in records if r["status"] == "already enrolled"
+    ]
+    assert len(skipped) == 5 and "already in the gallery" in skipped[0][1]
+    # and again: every photo is in the gallery now
+    _, enrolled, skipped = enroll_photos(
+        _model(), [p for p, _ in listed], [q for _, q in listed], identifier=again
+    )
+    assert enrolled == [] and len(skipped) == len(listed)
+    assert len(again.gallery_labels_) == len(listed)
