@@ -6,8 +6,12 @@ through them :class:`~facekit.detection.FaceAligner` and the pretrained face
 model) resolves it here, so that asking for a device this torch cannot use is
 one clear ``ValueError`` naming the device and what is installed, not torch's
 ``AssertionError: Torch not compiled with CUDA enabled`` in the middle of
-``fit``.
+``fit``. A skorch net with ``device="auto"`` (:class:`~facekit.nn.SiameseEmbedder`)
+also gets its handling of ``"auto"`` around skorch from here
+(``_SkorchDeviceMixin``).
 """
+
+from contextlib import contextmanager
 
 import torch
 
@@ -117,3 +121,73 @@ def check_device(device):
                 "or device='auto'"
             )
     return resolved
+
+
+class _SkorchDeviceMixin:
+    """``device="auto"`` on a skorch net: skorch reads ``self.device``.
+
+    skorch moves modules and tensors to ``self.device``, which must then be a
+    torch device; the estimator's parameter keeps the value ``"auto"``, so that
+    clones and pickles resolve it again on the machine that uses them. This
+    mixin shows skorch the resolved device while it runs and restores
+    ``"auto"`` after, and resolves it again when a net is unpickled.
+    """
+
+    @contextmanager
+    def _skorch_device(self):
+        """Show skorch the resolved device while it runs; restore "auto" after."""
+        requested = self.__dict__.get("device")
+        self.__dict__["device"] = resolve_device(requested)
+        try:
+            yield
+        finally:
+            if self.__dict__["device"] == resolve_device(requested):
+                self.__dict__["device"] = requested
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        """Yield the module's output batch by batch (see skorch).
+
+        Parameters
+        ----------
+        X : array-like or Dataset
+            The data.
+        training : bool, default=False
+            Train mode.
+        device : str, default="cpu"
+            Where outputs are stored; ``"auto"`` means the net's device.
+
+        Yields
+        ------
+        output : torch.Tensor
+            One batch of embeddings.
+        """
+        if isinstance(device, str) and device == "auto":
+            device = self.device_
+        yield from super().forward_iter(X, training=training, device=device)
+
+    def load_params(self, *args, **kwargs):
+        """Load parameters (see :meth:`skorch.NeuralNet.load_params`).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            As for skorch.
+
+        Returns
+        -------
+        None
+        """
+        with self._skorch_device():
+            super().load_params(*args, **kwargs)
+        if getattr(self, "initialized_", False):
+            self.device_ = resolve_device(self.device)
+
+    def __setstate__(self, state):
+        requested = state.get("device")
+        state = dict(state)
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        if isinstance(requested, str) and requested == "auto":
+            self.__dict__["device"] = "auto"
+        if "device_" in self.__dict__:
+            self.__dict__["device_"] = resolve_device(self.__dict__["device"])

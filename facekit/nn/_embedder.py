@@ -7,12 +7,16 @@ tensors, ``get_iterator`` plugs in the P×K batch sampler, ``infer`` applies
 augmentation, ``get_loss`` mines triplets and records their categories, and a
 callback regenerates the triplets of offline mining at every epoch. ``fit``
 is skorch's own.
+
+This module holds the estimator: its parameters, the scikit-learn side
+(parameters and repr, ``transform``, pair scores, tags). The hooks live apart,
+one job each, and are mixed in: training (``_embedder_training.py``, with
+:class:`OfflineTripletMining`), data (``_embedder_data.py``) and
+``device="auto"`` on a skorch net (``_device.py``).
 """
 
 import inspect
-import math
 import numbers
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -21,57 +25,29 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import (
-    Interval,
-    Options,
-    StrOptions,
-    validate_parameter_constraints,
-)
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import Callback
-from skorch.utils import is_dataset, to_tensor
 from torch.nn import functional as F
-from torch.utils.data import Subset
 
-from facekit.nn._device import check_device, resolve_device
-from facekit.nn._losses import (
-    ContrastiveLoss,
-    LogisticPairLoss,
-    TripletLoss,
-    batch_pair_indices,
-    mine_triplets_offline,
-    paired_distance,
-    triplet_category_counts,
-    triplet_loss,
+from facekit.nn._device import _SkorchDeviceMixin, resolve_device
+from facekit.nn._embedder_data import _EmbedderDataMixin
+from facekit.nn._embedder_training import (
+    _OPTIMIZERS,
+    OfflineTripletMining,
+    _EmbedderTrainingMixin,
 )
-from facekit.nn._modules import EmbeddingNet, SiameseNetwork
-from facekit.nn._sampling import (
-    FaceDataset,
-    IdentitySplit,
-    PKBatchSampler,
-    ShuffledBatchSampler,
-    TripletBatchSampler,
-    collate_batch,
-)
-from facekit.nn._triplets import TRIPLET_CATEGORIES
-from facekit.pairs import check_pair_labels, check_pairs
-from facekit.utils.validation import check_image_shape
+from facekit.nn._losses import paired_distance
+from facekit.nn._sampling import FaceDataset
+from facekit.pairs import check_pairs
 
 __all__ = ["SiameseEmbedder", "OfflineTripletMining", "resolve_device"]
 
-_OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-}
 # parameters that shape the network: changing them re-initialises it
 _MODULE_PARAMS = ("image_shape", "embedding_dim", "width", "depth")
 # parameters of the built-in losses: changing them re-initialises the criterion
 _CRITERION_PARAMS = ("loss", "mining", "margin", "distance")
-_MAX_SEED = np.iinfo(np.int32).max
 # skorch's own constructor defaults (arguments the embedder passes through
 # ``**kwargs``): left out of the shallow parameters while unchanged
 _SKORCH_DEFAULTS = {
@@ -81,58 +57,14 @@ _SKORCH_DEFAULTS = {
 }
 
 
-class OfflineTripletMining(Callback):
-    """Regenerate the training triplets from the current embeddings each epoch.
-
-    At the start of every epoch the whole training set is embedded (eval mode,
-    no gradients) and, for ``ceil(n_images / 3)`` random anchors (so that an
-    epoch feeds about as many images to the network as an online P×K epoch),
-    one random positive and a semi-hard negative are chosen (a hard one when
-    the anchor has no semi-hard negative, a random one when it has neither);
-    see :func:`facekit.nn.mine_triplets_offline`. The counts of easy,
-    semi-hard and hard candidate triplets go to the history.
-
-    :class:`SiameseEmbedder` adds this callback itself for
-    ``mining="offline"``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from facekit.nn import SiameseEmbedder
-    >>> X = np.random.RandomState(0).rand(24, 16 * 16).astype("float32")
-    >>> y = np.repeat(np.arange(6), 4)
-    >>> emb = SiameseEmbedder(mining="offline", image_shape=(16, 16), width=4,
-    ...                       depth=2, embedding_dim=8, max_epochs=1,
-    ...                       random_state=0).fit(X, y)
-    >>> sorted(k for k in emb.history[-1] if k.startswith("triplets_"))
-    ['triplets_easy', 'triplets_hard', 'triplets_semi_hard']
-    """
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        sampler = getattr(dataset_train, "triplet_sampler", None)
-        if sampler is None:
-            raise RuntimeError(
-                "offline mining needs the training iterator built by "
-                "SiameseEmbedder.get_iterator (do not set "
-                "iterator_train__batch_sampler with mining='offline')"
-            )
-        emb = net.forward(dataset_train.unlabeled())
-        labels = dataset_train.y.numpy()
-        n_anchors = math.ceil(len(labels) / 3)
-        triplets, counts = mine_triplets_offline(
-            emb,
-            labels,
-            margin=net.margin,
-            distance=net.distance,
-            n_anchors=n_anchors,
-            random_state=net._mining_rng_,
-        )
-        sampler.triplets = triplets
-        for cat in TRIPLET_CATEGORIES:
-            net.history.record(f"triplets_{cat}", counts[cat])
-
-
-class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralNet):
+class SiameseEmbedder(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _EmbedderTrainingMixin,
+    _EmbedderDataMixin,
+    _SkorchDeviceMixin,
+    NeuralNet,
+):
     """Learn a face embedding with a shared-weight CNN (skorch underneath).
 
     The embedding ``f`` maps an image to an L2-normalised vector such that
@@ -459,137 +391,6 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
         self.random_state = random_state
 
     # ------------------------------------------------------------------
-    # device handling: skorch reads ``self.device``, which may be "auto"
-    # ------------------------------------------------------------------
-    @contextmanager
-    def _skorch_device(self):
-        """Show skorch the resolved device while it runs; restore "auto" after."""
-        requested = self.__dict__.get("device")
-        self.__dict__["device"] = resolve_device(requested)
-        try:
-            yield
-        finally:
-            if self.__dict__["device"] == resolve_device(requested):
-                self.__dict__["device"] = requested
-
-    # ------------------------------------------------------------------
-    # initialisation hooks
-    # ------------------------------------------------------------------
-    def initialize(self):
-        """Validate the parameters, seed, and build network, loss and optimizer.
-
-        Returns
-        -------
-        self : SiameseEmbedder
-            The initialised embedder.
-        """
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {k: getattr(self, k) for k in self._parameter_constraints},
-            caller_name=type(self).__name__,
-        )
-        self._image_hwc()  # validates image_shape
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(_MAX_SEED, size=6)
-        self._module_seed_ = int(seeds[0])
-        self._sampler_rng_ = np.random.RandomState(seeds[1])
-        self._augment_rng_ = np.random.RandomState(seeds[2])
-        self._mining_rng_ = np.random.RandomState(seeds[3])
-        self._valid_seed_ = int(seeds[4])
-        self._split_seed_ = int(seeds[5])
-        check_device(self.device)  # a clear error before torch's own
-        self.device_ = resolve_device(self.device)
-        with self._skorch_device():
-            super().initialize()
-        return self
-
-    def initialize_module(self):
-        """Build the shared-weight network (seeded, torch's global RNG untouched).
-
-        Returns
-        -------
-        self : SiameseEmbedder
-            The embedder.
-        """
-        kwargs = self.get_params_for("module")
-        _, _, channels = self._image_hwc()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self._module_seed_)
-            if self.module is None:
-                params = {
-                    "in_channels": channels,
-                    "width": self.width,
-                    "depth": self.depth,
-                    "embedding_dim": self.embedding_dim,
-                }
-                params.update(kwargs)
-                backbone = EmbeddingNet(**params)
-            else:
-                backbone = self.initialized_instance(self.module, kwargs)
-            self.module_ = SiameseNetwork(
-                backbone, self.embedding_dim, normalize=self.normalize
-            )
-        return self
-
-    def initialize_criterion(self):
-        """Build the loss chosen by ``loss``, ``mining``, ``margin``, ``distance``.
-
-        Returns
-        -------
-        self : SiameseEmbedder
-            The embedder.
-        """
-        if self.criterion is not None:
-            return super().initialize_criterion()
-        if self.loss == "triplet":
-            mining = "semi_hard" if self.mining == "offline" else self.mining
-            criterion = TripletLoss(self.margin, mining, self.distance)
-        elif self.loss == "contrastive":
-            criterion = ContrastiveLoss(self.margin, self.distance)
-        else:
-            criterion = LogisticPairLoss()
-        self.criterion_ = criterion
-        return self
-
-    def initialize_optimizer(self, triggered_directly=None):
-        """Build the optimizer (``"adam"``, ``"adamw"``, ``"sgd"`` or a class).
-
-        Parameters
-        ----------
-        triggered_directly : None
-            Deprecated by skorch; ignored.
-
-        Returns
-        -------
-        self : SiameseEmbedder
-            The embedder.
-        """
-        named_parameters = self.get_all_learnable_params()
-        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
-        optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            optimizer = _OPTIMIZERS[optimizer]
-        self.optimizer_ = optimizer(*args, **kwargs)
-        return self
-
-    def get_default_callbacks(self):
-        """skorch's defaults, plus :class:`OfflineTripletMining` when needed.
-
-        Returns
-        -------
-        callbacks : list of (str, Callback)
-            The default callbacks.
-        """
-        callbacks = list(super().get_default_callbacks())
-        if (
-            self.loss == "triplet"
-            and self.mining == "offline"
-            and self.criterion is None
-        ):
-            callbacks.insert(1, ("offline_mining", OfflineTripletMining()))
-        return callbacks
-
-    # ------------------------------------------------------------------
     # parameters and repr
     # ------------------------------------------------------------------
     # scikit-learn's changed-parameters repr (``SiameseEmbedder(margin=0.5)``),
@@ -652,376 +453,6 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
                 elif any(k in kwargs for k in _CRITERION_PARAMS):
                     self._initialize_criterion()
         return self
-
-    # ------------------------------------------------------------------
-    # data hooks
-    # ------------------------------------------------------------------
-    def _image_hwc(self, n_features=None):
-        return check_image_shape(self.image_shape, n_features, channels=True)
-
-    def _validate_input(self, X, y=None, *, reset, fitting):
-        """Validate images (2-D) or pairs (3-D); return (array, labels, kind)."""
-        if is_dataset(X):
-            raise TypeError(
-                f"{type(self).__name__} takes arrays of flattened images or pairs, "
-                "not a torch Dataset"
-            )
-        ndim = np.ndim(X) if not hasattr(X, "iloc") else 2
-        if ndim >= 3:
-            X = check_pairs(X, estimator=self, allow_flat=False, dtype=np.float32)
-            n_features = X.shape[2]
-            if reset:
-                self.n_features_in_ = n_features
-                self.__dict__.pop("feature_names_in_", None)
-            elif n_features != getattr(self, "n_features_in_", n_features):
-                raise ValueError(
-                    f"pairs have {n_features} features per face, but "
-                    f"{type(self).__name__} is expecting {self.n_features_in_}"
-                )
-            kind = "pairs"
-            if fitting:
-                if y is None:
-                    raise ValueError(
-                        "fitting on pairs needs the pair labels y_pairs "
-                        "(1 = same, 0 = different)"
-                    )
-                if self.loss == "triplet" and self.criterion is None:
-                    raise ValueError(
-                        "loss='triplet' needs identity labels: fit(X, y) with X of "
-                        "shape (n_images, n_features); to train on pairs use "
-                        "loss='contrastive' or loss='logistic'"
-                    )
-                y = check_pair_labels(y, n_pairs=X.shape[0])
-        else:
-            X = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=np.float32,
-                ensure_min_samples=2 if fitting else 1,
-            )
-            n_features = X.shape[1]
-            kind = "images"
-            if fitting and y is not None:
-                y = column_or_1d(np.asarray(y), warn=True)
-                if len(y) != len(X):
-                    raise ValueError(f"X has {len(X)} images but y has {len(y)} labels")
-                y = np.unique(y, return_inverse=True)[1].ravel()
-                if y.max() < 1:
-                    raise ValueError(
-                        "triplet and pair training need at least 2 identities in y"
-                    )
-        self._image_hwc(n_features)
-        return X, (y if fitting else None), kind
-
-    def _to_tensor(self, X, kind):
-        h, w, c = self._image_hwc(X.shape[-1])
-        lead = X.shape[:-1]
-        t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-        if c == 1:
-            return t.reshape(*lead, 1, h, w)
-        return t.reshape(*lead, h, w, c).movedim(-1, -3).contiguous()
-
-    def check_data(self, X, y=None):
-        """Validate the training data (skorch calls this at the start of fit).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_features) or (n_pairs, 2, n_features)
-            Flattened images, or pairs.
-        y : array-like of shape (n_images,) or (n_pairs,), default=None
-            Identities, or pair labels.
-        """
-        _, _, kind = self._validate_input(X, y, reset=True, fitting=True)
-        self.input_kind_ = kind
-
-    def get_dataset(self, X, y=None):
-        """Images or pairs as a :class:`~facekit.nn.FaceDataset`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_features) or (n_pairs, 2, n_features)
-            Flattened images, or pairs; a torch Dataset is returned as is.
-        y : array-like of shape (n_images,) or (n_pairs,), default=None
-            Identities (coded 0..k-1), or pair labels.
-
-        Returns
-        -------
-        dataset : FaceDataset
-            Tensors of shape (n, C, H, W) or (n, 2, C, H, W).
-        """
-        if is_dataset(X):
-            return X
-        X, y, kind = self._validate_input(X, y, reset=False, fitting=y is not None)
-        labels = None if y is None else torch.as_tensor(y, dtype=torch.long)
-        return FaceDataset(self._to_tensor(X, kind), labels, kind)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        """Training and validation datasets (validation keeps identities apart).
-
-        Without labels, each image becomes its own identity (self-supervised).
-
-        Parameters
-        ----------
-        X : array-like
-            Images or pairs.
-        y : array-like, default=None
-            Identities or pair labels.
-        **fit_params : dict
-            Passed to ``train_split``.
-
-        Returns
-        -------
-        dataset_train : FaceDataset
-            Training data.
-        dataset_valid : FaceDataset or None
-            Validation data.
-        """
-        dataset = self.get_dataset(X, y)
-        if isinstance(dataset, FaceDataset) and dataset.y is None:
-            dataset = FaceDataset(dataset.X, torch.arange(len(dataset)), dataset.kind)
-        split = self.train_split
-        if not split:
-            return dataset, None
-        if isinstance(split, numbers.Real) and not isinstance(split, bool):
-            split = IdentitySplit(split, random_state=self._split_seed_)
-        if y is None:
-            train, valid = split(dataset, **fit_params)
-        else:
-            train, valid = split(dataset, y, **fit_params)
-        return _as_face_dataset(train), _as_face_dataset(valid)
-
-    def _batch_sampler(self, dataset, training):
-        if dataset.y is None or (dataset.kind == "pairs"):
-            return ShuffledBatchSampler(
-                len(dataset),
-                self.batch_size,
-                shuffle=training and dataset.y is not None,
-                random_state=self._sampler_rng_,
-            )
-        batch = self.n_identities * self.n_per_identity
-        if training and self.mining == "offline" and self.loss == "triplet":
-            sampler = TripletBatchSampler(
-                max(1, round(batch / 3)), random_state=self._sampler_rng_
-            )
-            dataset.triplet_sampler = sampler
-            return sampler
-        return PKBatchSampler(
-            dataset.y.numpy(),
-            self.n_identities,
-            self.n_per_identity,
-            random_state=self._sampler_rng_ if training else self._valid_seed_,
-        )
-
-    def get_iterator(self, dataset, training=False):
-        """A DataLoader over P×K, triplet, shuffled or sequential batches.
-
-        ``iterator_train__batch_sampler`` (or ``iterator_valid__...``), when
-        set, replaces the sampler chosen here.
-
-        Parameters
-        ----------
-        dataset : FaceDataset or torch Dataset
-            The data.
-        training : bool, default=False
-            Training (P×K, triplet or shuffled batches) or not (fixed P×K
-            batches for a labelled validation set, else the data in order).
-
-        Returns
-        -------
-        iterator : torch.utils.data.DataLoader
-            The batches.
-        """
-        dataset = _as_face_dataset(dataset)
-        if not isinstance(dataset, FaceDataset):
-            return super().get_iterator(dataset, training=training)
-        prefix = "iterator_train" if training else "iterator_valid"
-        kwargs = self.get_params_for(prefix)
-        iterator = self.iterator_train if training else self.iterator_valid
-        if "batch_sampler" not in kwargs:
-            kwargs["batch_sampler"] = self._batch_sampler(dataset, training)
-        for key in ("batch_size", "shuffle", "drop_last", "sampler"):
-            kwargs.pop(key, None)
-        kwargs.setdefault("collate_fn", collate_batch)
-        if iterator is torch.utils.data.DataLoader:
-            # DataLoader draws a (worker) base seed per epoch; take it from a
-            # seeded generator rather than from torch's global random state
-            kwargs.setdefault(
-                "generator",
-                torch.Generator().manual_seed(
-                    int(self._sampler_rng_.randint(_MAX_SEED))
-                ),
-            )
-        return iterator(dataset, **kwargs)
-
-    # ------------------------------------------------------------------
-    # training-step hooks
-    # ------------------------------------------------------------------
-    def _augment_batch(self, x):
-        """Random horizontal flips and shifts of a batch (seeded, batched)."""
-        shape = x.shape
-        x = x.reshape(-1, *shape[-3:])
-        n, _, h, w = x.shape
-        rng = self._augment_rng_
-        flip = torch.from_numpy(rng.rand(n) < 0.5).to(x.device)
-        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        s = int(self.max_shift)
-        if s > 0:
-            dy, dx = (
-                torch.from_numpy(v).to(x.device)
-                for v in rng.randint(0, 2 * s + 1, size=(2, n))
-            )
-            padded = F.pad(x, (s, s, s, s), mode="replicate")
-            rows = dy[:, None] + torch.arange(h, device=x.device)
-            cols = dx[:, None] + torch.arange(w, device=x.device)
-            idx = torch.arange(n, device=x.device)[:, None, None]
-            x = padded[idx, :, rows[:, :, None], cols[:, None, :]]  # (n, h, w, C)
-            x = x.permute(0, 3, 1, 2)
-        return x.reshape(shape).contiguous()
-
-    def infer(self, x, **fit_params):
-        """Embed one batch; augment it when training.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, C, H, W) or (n, 2, C, H, W)
-            Images or pairs.
-        **fit_params : dict
-            Passed to the module.
-
-        Returns
-        -------
-        embeddings : torch.Tensor of shape (n, d) or (n, 2, d)
-            L2-normalised embeddings.
-        """
-        x = to_tensor(x, device=self.device_)
-        if self.module_.training and (
-            self.augment or getattr(self, "_self_supervised_", False)
-        ):
-            x = self._augment_batch(x)
-        return self.module_(x, **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The loss of a batch; records triplet categories when training.
-
-        Parameters
-        ----------
-        y_pred : torch.Tensor of shape (n, d), (3 n, d) or (n, 2, d)
-            Embeddings of a P×K batch, of a batch of triplets (offline mining,
-            training) or of pairs.
-        y_true : torch.Tensor of shape (n,)
-            Identities, or pair labels.
-        X : torch.Tensor, default=None
-            The inputs (unused).
-        training : bool, default=False
-            Whether this is a training step.
-
-        Returns
-        -------
-        loss : torch.Tensor
-            A scalar.
-        """
-        y_true = to_tensor(y_true, device=self.device_)
-        if self.criterion is not None:
-            return self.criterion_(y_pred, y_true)
-        if y_pred.dim() == 3:  # pairs
-            return self._pair_loss(y_pred[:, 0], y_pred[:, 1], y_true, False)
-        if self.loss != "triplet":  # every pair of a P×K batch
-            i, j, y_pairs = batch_pair_indices(y_true)
-            return self._pair_loss(y_pred[i], y_pred[j], y_pairs, True)
-        if training and self.mining == "offline":
-            t = y_pred.view(-1, 3, y_pred.shape[-1])
-            return triplet_loss(
-                t[:, 0], t[:, 1], t[:, 2], margin=self.margin, distance=self.distance
-            )
-        generator = None
-        if self.mining == "random":
-            generator = torch.Generator().manual_seed(
-                int(self._mining_rng_.randint(_MAX_SEED))
-            )
-        loss = self.criterion_(y_pred, y_true, generator=generator)
-        if training:
-            counts = triplet_category_counts(
-                y_pred.detach(), y_true, margin=self.margin, distance=self.distance
-            )
-            for cat, n in counts.items():
-                self.history.record_batch(f"triplets_{cat}", n)
-        return loss
-
-    def _pair_loss(self, emb_a, emb_b, y, balanced):
-        if self.loss == "logistic":
-            return self.criterion_(
-                self.module_.pair_logits(emb_a, emb_b), y, balanced=balanced
-            )
-        return self.criterion_(emb_a, emb_b, y, balanced=balanced)
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Note whether this fit is self-supervised (no labels for images)."""
-        super().on_train_begin(net, X=X, y=y, **kwargs)
-        self._self_supervised_ = y is None and np.ndim(X) == 2
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Sum the batch counts of triplet categories into the epoch's record."""
-        super().on_epoch_end(
-            net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
-        )
-        batches = self.history[-1]["batches"]
-        for cat in TRIPLET_CATEGORIES:
-            key = f"triplets_{cat}"
-            values = [b[key] for b in batches if key in b]
-            if values:
-                self.history.record(key, int(sum(values)))
-
-    # ------------------------------------------------------------------
-    # skorch internals that read the device
-    # ------------------------------------------------------------------
-    def forward_iter(self, X, training=False, device="cpu"):
-        """Yield the module's output batch by batch (see skorch).
-
-        Parameters
-        ----------
-        X : array-like or Dataset
-            The data.
-        training : bool, default=False
-            Train mode.
-        device : str, default="cpu"
-            Where outputs are stored; ``"auto"`` means the net's device.
-
-        Yields
-        ------
-        output : torch.Tensor
-            One batch of embeddings.
-        """
-        if isinstance(device, str) and device == "auto":
-            device = self.device_
-        yield from super().forward_iter(X, training=training, device=device)
-
-    def load_params(self, *args, **kwargs):
-        """Load parameters (see :meth:`skorch.NeuralNet.load_params`).
-
-        Parameters
-        ----------
-        *args, **kwargs
-            As for skorch.
-
-        Returns
-        -------
-        None
-        """
-        with self._skorch_device():
-            super().load_params(*args, **kwargs)
-        if getattr(self, "initialized_", False):
-            self.device_ = resolve_device(self.device)
-
-    def __setstate__(self, state):
-        requested = state.get("device")
-        state = dict(state)
-        state["device"] = resolve_device(requested)
-        super().__setstate__(state)
-        if isinstance(requested, str) and requested == "auto":
-            self.__dict__["device"] = "auto"
-        if "device_" in self.__dict__:
-            self.__dict__["device_"] = resolve_device(self.__dict__["device"])
 
     # ------------------------------------------------------------------
     # transformer API
@@ -1110,10 +541,3 @@ class SiameseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NeuralN
         tags.input_tags.three_d_array = True
         tags.target_tags.required = False
         return tags
-
-
-def _as_face_dataset(dataset):
-    """Turn a torch ``Subset`` of a FaceDataset back into a FaceDataset."""
-    if isinstance(dataset, Subset) and isinstance(dataset.dataset, FaceDataset):
-        return dataset.dataset.subset(dataset.indices)
-    return dataset
