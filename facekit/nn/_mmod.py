@@ -48,7 +48,7 @@ from torch import nn
 from facekit._dlib_format import DlibFormatError, DlibReader
 from facekit.detection._overlap import _box_overlaps
 from facekit.nn._device import check_device
-from facekit.nn._dlib_resnet import _read_affine, _read_con, _read_relu
+from facekit.nn._dlib_layers import _read_affine, _read_con, _read_relu
 
 __all__ = ["MMODDetector", "read_mmod_detector"]
 
