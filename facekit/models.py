@@ -138,7 +138,7 @@ class FaceModel:
         ``components`` (n_features, k) and ``whitening`` (k, k). Features are
         ``normalize((h - mean) @ components) @ whitening`` (pooled over the
         mirror views first), as fitted by :func:`calibrate_model` with
-        ``n_components``.
+        ``n_components``. The model keeps read-only float64 copies.
     info : dict, default=None
         Free-form provenance (how τ was calibrated, measured accuracy).
 
@@ -365,10 +365,56 @@ class FaceModel:
         """
         from sklearn.pipeline import Pipeline
 
-        return Pipeline([("crop", self.cropper()), *self._face_steps()])
+        return Pipeline([("crop", self.cropper()), *self._build_face_steps()])
 
     def _face_steps(self):
-        """The fitted steps from face crops to features."""
+        """The fitted steps from face crops to features, built once per model.
+
+        :meth:`features` runs them on every call (the photo API calls it once
+        per photo), so they are cached on the instance with what they were
+        built from: the LBP parameters, ``mirror`` and the ``projection``
+        (the dict and its arrays, by identity). Changing any of these
+        attributes rebuilds them; the projection arrays are read-only (see
+        :func:`_check_projection`), so they cannot change in place. The
+        cached estimators are used only here: :meth:`pipeline` builds its
+        own, which a caller may refit or change.
+        """
+        params, arrays = self._face_steps_key()
+        cached = self.__dict__.get("_steps")
+        if (
+            cached is None
+            or cached[0] != params
+            or len(cached[1]) != len(arrays)
+            or any(a is not b for a, b in zip(cached[1], arrays))
+        ):
+            cached = (params, arrays, self._build_face_steps())
+            self._steps = cached
+        return cached[2]
+
+    def _face_steps_key(self):
+        """What the face steps are built from: values, and arrays by identity."""
+        params = (
+            self.image_shape,
+            self.scales,
+            self.method,
+            self.grid,
+            self.normalize,
+            self.mirror,
+        )
+        projection = self.projection
+        if projection is None:
+            return params, (None,)
+        return params, (projection, *(projection.get(k) for k in _PROJECTION))
+
+    def __getstate__(self):
+        # pickles and copies (a model sent to Dask workers) leave the cached
+        # steps out: they are rebuilt on first use
+        state = self.__dict__.copy()
+        state.pop("_steps", None)
+        return state
+
+    def _build_face_steps(self):
+        """The fitted steps from face crops to features, built anew."""
         from sklearn.preprocessing import FunctionTransformer
 
         from facekit.features import FlipConcatTransformer, LBPTransformer
@@ -615,6 +661,7 @@ def _check_geometry(image_shape, lfw_box, scales, method, grid):
 
 
 def _check_projection(projection):
+    """The projection's arrays, checked: read-only float64 copies."""
     if projection is None:
         return None
     if not isinstance(projection, dict) or set(projection) != set(_PROJECTION):
@@ -624,7 +671,8 @@ def _check_projection(projection):
         arr = np.asarray(projection[key])
         if arr.dtype.kind not in "fiu" or not np.all(np.isfinite(arr)):
             raise ValueError(f"projection array {key!r} must be finite numbers")
-        out[key] = arr.astype(np.float64)
+        out[key] = arr.astype(np.float64)  # the model's own copy
+        out[key].flags.writeable = False  # the cached face steps hold them
     mean, comp, white = out["mean"], out["components"], out["whitening"]
     if (
         mean.ndim != 1

@@ -364,3 +364,53 @@ def test_cli_uses_the_whole_default_model(tmp_path, capsys):
     expected = float(model.distance(feats[:1], feats[1:])[0])
     assert out["distance"] == pytest.approx(expected)
     assert out["threshold"] == pytest.approx(model.threshold)
+
+
+def test_face_steps_are_built_once_and_give_the_fresh_features(monkeypatch):
+    import copy
+    import pickle
+
+    model = load_model()
+    images = [make_lfw_like_portrait(seed) for seed in range(3)]
+    faces = model.prepare(images, no_face="mark")
+    faces = faces[~np.isnan(faces).any(axis=1)]
+    assert len(faces)
+    fresh = faces.copy()
+    for _, step in model._build_face_steps():
+        fresh = step.transform(fresh)
+    built = []
+    build = FaceModel._build_face_steps
+    monkeypatch.setattr(
+        FaceModel, "_build_face_steps", lambda self: built.append(1) or build(self)
+    )
+    for _ in range(3):  # bit for bit, built once across calls
+        np.testing.assert_array_equal(model._features_of_faces(faces), fresh)
+    feats = model.features(images, no_face="mark")
+    np.testing.assert_array_equal(feats[~np.isnan(feats).any(axis=1)], fresh)
+    assert len(built) == 1
+    np.testing.assert_array_equal(
+        load_model()._features_of_faces(faces), fresh
+    )  # a fresh model
+    # the pipeline's steps are its own: changing them leaves the model alone
+    pipe = model.pipeline()
+    assert pipe.named_steps["lbp"] is not model._face_steps()[0][1]
+    pipe.set_params(lbp__transformer__normalize="l1")
+    np.testing.assert_array_equal(model._features_of_faces(faces), fresh)
+    # the arrays cannot change in place; copies rebuild their own steps
+    with pytest.raises(ValueError, match="read-only"):
+        model.projection["mean"][0] = 1.0
+    assert "_steps" not in pickle.loads(pickle.dumps(model)).__dict__
+    np.testing.assert_array_equal(copy.deepcopy(model)._features_of_faces(faces), fresh)
+    # another projection, or other LBP settings: rebuilt
+    n = len(built)
+    model.projection = dict(
+        model.projection, whitening=2 * model.projection["whitening"]
+    )
+    np.testing.assert_allclose(model._features_of_faces(faces), 2 * fresh, rtol=1e-12)
+    model.normalize = "l1"
+    model.projection = None
+    bare = FaceModel(**dict(model.to_dict_params(), normalize="l1"))
+    np.testing.assert_array_equal(
+        model._features_of_faces(faces), bare._features_of_faces(faces)
+    )
+    assert len(built) == n + 3
