@@ -1,9 +1,9 @@
 """Triplet loss with online mining, the contrastive loss and the logistic unit.
 
-Distances between embeddings are ``"sqeuclidean"`` (``||a - b||²``, the
-FaceNet choice) or ``"cosine"`` (``1 - cos(a, b)``); for the L2-normalised
-embeddings of :class:`~facekit.nn.SiameseEmbedder` the first is twice the
-second, so a margin for one is twice the margin for the other.
+Distances between embeddings (``"sqeuclidean"`` or ``"cosine"``) and the masks
+of a labelled batch are in :mod:`facekit.nn._batch_distances`; the mining
+that chooses or counts triplets without a loss (offline mining, category
+counts) in :mod:`facekit.nn._mining`. Both are re-exported here.
 
 Online mining picks the triplets ``(a, p, n)`` (anchor, positive of the same
 identity, negative of another identity) inside a batch of embeddings with
@@ -27,15 +27,18 @@ identity labels:
     For each anchor, a positive and a negative drawn at random; the baseline.
 """
 
-import numbers
-
-import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from torch import nn
 from torch.nn import functional as F
 
-from facekit.nn._triplets import TRIPLET_CATEGORIES
+from facekit.nn._batch_distances import (
+    _check_distance,
+    _check_margin,
+    _label_masks,
+    paired_distance,
+    pairwise_distance_matrix,
+)
+from facekit.nn._mining import mine_triplets_offline, triplet_category_counts
 
 __all__ = [
     "MINING_STRATEGIES",
@@ -53,76 +56,6 @@ __all__ = [
 ]
 
 MINING_STRATEGIES = ("batch_all", "batch_hard", "semi_hard", "random")
-DISTANCES = ("sqeuclidean", "cosine")
-
-
-def _check_distance(distance):
-    if distance not in DISTANCES:
-        raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
-
-
-def pairwise_distance_matrix(embeddings, distance="sqeuclidean"):
-    """All pairwise distances within a batch of embeddings.
-
-    Parameters
-    ----------
-    embeddings : torch.Tensor of shape (n, d)
-        The embeddings.
-    distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        Squared euclidean distance, or ``1 - cosine similarity``.
-
-    Returns
-    -------
-    dist : torch.Tensor of shape (n, n)
-        ``dist[i, j]`` is the distance between rows ``i`` and ``j``, clamped
-        at 0, with a zero diagonal.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from facekit.nn import pairwise_distance_matrix
-    >>> pairwise_distance_matrix(torch.tensor([[0.0, 0.0], [3.0, 4.0]]))
-    tensor([[ 0., 25.],
-            [25.,  0.]])
-    """
-    _check_distance(distance)
-    if distance == "cosine":
-        e = F.normalize(embeddings, dim=1)
-        dist = 1.0 - e @ e.T
-    else:
-        sq = (embeddings * embeddings).sum(dim=1)
-        dist = sq[:, None] + sq[None, :] - 2.0 * (embeddings @ embeddings.T)
-    dist = dist.clamp(min=0.0)
-    # exact zeros on the diagonal (round-off leaves tiny values there)
-    return dist * (1.0 - torch.eye(len(dist), device=dist.device, dtype=dist.dtype))
-
-
-def paired_distance(emb_a, emb_b, distance="sqeuclidean"):
-    """Distances between matching rows of two batches of embeddings.
-
-    Parameters
-    ----------
-    emb_a, emb_b : torch.Tensor of shape (n, d)
-        The two sides.
-    distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        The distance.
-
-    Returns
-    -------
-    dist : torch.Tensor of shape (n,)
-        The distances.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from facekit.nn import paired_distance
-    >>> paired_distance(torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0]]))
-    tensor([25.])
-    """
-    _check_distance(distance)
-    if distance == "cosine":
-        return 1.0 - F.cosine_similarity(emb_a, emb_b, dim=1)
-    return ((emb_a - emb_b) ** 2).sum(dim=1)
 
 
 def triplet_loss(anchor, positive, negative, *, margin=0.2, distance="sqeuclidean"):
@@ -155,20 +88,9 @@ def triplet_loss(anchor, positive, negative, *, margin=0.2, distance="sqeuclidea
     return F.relu(d_ap - d_an + margin).mean()
 
 
-def _label_masks(labels):
-    same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
-    return same & ~eye, ~same
-
-
 def _zero_loss(embeddings):
     # a zero that stays connected to the graph, so backward() still works
     return embeddings.sum() * 0.0
-
-
-def _check_margin(margin):
-    if not isinstance(margin, numbers.Real) or margin < 0:
-        raise ValueError(f"margin must be a number >= 0, got {margin!r}")
 
 
 def batch_triplet_loss(
@@ -259,60 +181,6 @@ def batch_triplet_loss(
     farthest_neg = rows.masked_fill(~negs, -inf).max(dim=1).values
     d_an = torch.where(farther.any(dim=1), closest_farther, farthest_neg)
     return F.relu(d_ap - d_an + margin).mean()
-
-
-@torch.no_grad()
-def triplet_category_counts(embeddings, labels, *, margin=0.2, distance="sqeuclidean"):
-    """Count the easy, semi-hard and hard triplets of a batch.
-
-    Every valid triplet ``(a, p, n)`` of the batch is classified by the rule of
-    :func:`~facekit.nn.classify_triplets` (boundary ties included).
-
-    Parameters
-    ----------
-    embeddings : torch.Tensor of shape (n, d)
-        Embeddings.
-    labels : torch.Tensor of shape (n,)
-        Identities.
-    margin : float, default=0.2
-        The margin.
-    distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        The distance.
-
-    Returns
-    -------
-    counts : dict
-        ``{"easy": int, "semi_hard": int, "hard": int}``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from facekit.nn import triplet_category_counts
-    >>> emb = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]])
-    >>> triplet_category_counts(emb, torch.tensor([0, 0, 1, 1]))
-    {'easy': 6, 'semi_hard': 1, 'hard': 1}
-    """
-    dist = pairwise_distance_matrix(embeddings, distance)
-    pos, neg = _label_masks(labels)
-    # per anchor, its negative distances sorted (non-negatives pushed to +inf);
-    # a binary search per positive then counts the negatives below d(a, p)
-    # (hard) and below d(a, p) + margin (not easy): O(n² log n), no n³ tensor
-    neg_sorted = dist.masked_fill(~neg, float("inf")).sort(dim=1).values
-    n_hard = torch.searchsorted(neg_sorted, dist.contiguous(), side="left")
-    n_not_easy = torch.searchsorted(
-        neg_sorted, (dist + margin).contiguous(), side="left"
-    )
-    n_neg = neg.sum(dim=1, keepdim=True)
-    n_hard, n_not_easy = n_hard[pos], n_not_easy[pos]
-    easy, semi, hard = torch.stack(
-        [
-            (n_neg.expand_as(pos)[pos] - n_not_easy).sum(),
-            (n_not_easy - n_hard).sum(),
-            n_hard.sum(),
-        ]
-    ).tolist()  # one device-to-host copy
-    counts = {"easy": easy, "semi_hard": semi, "hard": hard}
-    return {c: counts[c] for c in TRIPLET_CATEGORIES}
 
 
 def contrastive_loss(
@@ -504,117 +372,3 @@ class LogisticPairLoss(nn.Module):
         return F.binary_cross_entropy_with_logits(
             logits, y, weight=weight, reduction="sum"
         )
-
-
-@torch.no_grad()
-def mine_triplets_offline(
-    embeddings,
-    labels,
-    *,
-    margin=0.2,
-    distance="sqeuclidean",
-    n_anchors=None,
-    random_state=None,
-    chunk_size=1024,
-):
-    """Choose triplets from the embeddings of a whole training set.
-
-    For each of ``n_anchors`` random anchors (among images whose identity has
-    another image), one random positive is drawn, then a random **semi-hard**
-    negative (``d(a, p) < d(a, n) < d(a, p) + margin``); if the anchor has
-    none, a random **hard** negative (``d(a, n) < d(a, p)``); if none either,
-    a random (easy) negative. Categories follow
-    :func:`~facekit.nn.classify_triplets`, ties included.
-
-    Parameters
-    ----------
-    embeddings : torch.Tensor or ndarray of shape (n, d)
-        Embeddings of the training images.
-    labels : array-like of shape (n,)
-        Identities.
-    margin : float, default=0.2
-        The margin.
-    distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        The distance.
-    n_anchors : int, default=None
-        Number of triplets; default one per eligible anchor.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draws.
-    chunk_size : int, default=1024
-        Anchors whose distance rows are computed at once.
-
-    Returns
-    -------
-    triplets : ndarray of shape (n_triplets, 3)
-        Anchor, positive and negative indices.
-    counts : dict
-        Easy, semi-hard and hard counts over all candidate triplets
-        ``(a, p, any negative)`` of the chosen anchor-positive pairs.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from facekit.nn import mine_triplets_offline
-    >>> emb = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]])
-    >>> triplets, counts = mine_triplets_offline(emb, [0, 0, 1, 1], margin=0.2,
-    ...                                          random_state=0)
-    >>> triplets.shape, counts
-    ((4, 3), {'easy': 6, 'semi_hard': 1, 'hard': 1})
-    """
-    _check_margin(margin)
-    rng = check_random_state(random_state)
-    emb = torch.as_tensor(embeddings, dtype=torch.float32)
-    labels = np.asarray(labels)
-    _, codes = np.unique(labels, return_inverse=True)
-    codes = codes.ravel()
-    counts_per_id = np.bincount(codes)
-    eligible = np.flatnonzero(counts_per_id[codes] >= 2)
-    if len(eligible) == 0:
-        raise ValueError("offline mining needs an identity with 2 or more images")
-    if len(np.unique(codes)) < 2:
-        raise ValueError("offline mining needs at least 2 identities")
-    n_anchors = (
-        len(eligible) if n_anchors is None else min(int(n_anchors), len(eligible))
-    )
-    anchors = rng.choice(eligible, n_anchors, replace=False)
-    order = np.argsort(codes, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts_per_id)])
-    # a random positive other than the anchor: draw among the k - 1 others
-    positives = np.empty(n_anchors, dtype=np.intp)
-    for t, a in enumerate(anchors):
-        members = order[starts[codes[a]] : starts[codes[a] + 1]]
-        others = members[members != a]
-        positives[t] = others[rng.randint(len(others))]
-    codes_t = torch.as_tensor(codes)
-    negatives = np.empty(n_anchors, dtype=np.intp)
-    totals = dict.fromkeys(TRIPLET_CATEGORIES, 0)
-    for start in range(0, n_anchors, chunk_size):
-        a = torch.as_tensor(anchors[start : start + chunk_size])
-        p = torch.as_tensor(positives[start : start + chunk_size])
-        ea = emb[a]
-        if distance == "cosine":
-            e = F.normalize(emb, dim=1)
-            rows = 1.0 - F.normalize(ea, dim=1) @ e.T
-        else:
-            _check_distance(distance)
-            rows = (
-                (ea * ea).sum(1)[:, None]
-                + (emb * emb).sum(1)[None, :]
-                - 2.0 * ea @ emb.T
-            )
-        rows = rows.clamp(min=0.0)
-        d_ap = rows[torch.arange(len(a)), p][:, None]
-        neg = codes_t[None, :] != codes_t[a][:, None]
-        hard = neg & (rows < d_ap)
-        easy = neg & (rows >= d_ap + margin)
-        semi = neg & ~hard & ~easy
-        totals["easy"] += int(easy.sum())
-        totals["semi_hard"] += int(semi.sum())
-        totals["hard"] += int(hard.sum())
-        noise = torch.from_numpy(rng.rand(*rows.shape)).float() + 1.0
-        score = torch.where(semi, noise + 2.0, torch.where(hard, noise, 0.0))
-        score = torch.where(neg & (score == 0), noise - 1.0, score)
-        score = score.masked_fill(~neg, -1.0)
-        negatives[start : start + len(a)] = score.argmax(dim=1).numpy()
-    triplets = np.stack([anchors, positives, negatives], axis=1).astype(np.intp)
-    return triplets, totals
