@@ -312,12 +312,13 @@ def test_json_out_never_overwrites_the_gallery_or_an_input(tmp_path, capsys):
 
 
 def test_ctrl_c_ends_quietly_with_130(monkeypatch, capsys):
-    import facekit.cli as cli
+    # the parser of the recognition commands looks _cmd_verify up here
+    import facekit.cli._recognition as recognition
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_cmd_verify", interrupted)
+    monkeypatch.setattr(recognition, "_cmd_verify", interrupted)
     assert main(["verify", "a.jpg", "b.jpg"]) == 130
     assert "interrupted" in capsys.readouterr().err
 
