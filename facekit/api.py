@@ -27,15 +27,20 @@ person's, ``"ambiguous"``; a photo added again to a gallery that holds its
 face for that person already is ``"already enrolled"``.
 Unreadable photos and photos without a face never stop a run over many
 photos; they are records like the others.
+
+The face model (:func:`load_face_model`, ``_api_model.py``), finding the faces
+of photos (``_api_faces.py``) and listing the photos of folders
+(``_api_files.py``) live in private modules; this module holds the four
+tasks.
 """
 
-import hashlib
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 
+from facekit._api_faces import _find_faces, _name
+from facekit._api_files import _expand_images, _list_people, _same_file
+from facekit._api_model import _load_gallery, _model_signature, load_face_model
 from facekit._records import (
     AMBIGUOUS,
     DUPLICATE,
@@ -44,12 +49,10 @@ from facekit._records import (
     _box,
     _distance_to_anchors,
     _enrolled_face,
-    _faces_by_crop,
     _gallery_rows,
     _in_gallery,
     _problem,
     _score,
-    _statuses,
 )
 
 __all__ = [
@@ -59,213 +62,6 @@ __all__ = [
     "cluster_photos",
     "load_face_model",
 ]
-
-
-# ---------------------------------------------------------------------------
-# the model
-
-
-def _is_pretrained_file(path):
-    from facekit.persistence._read import _read_json
-
-    try:  # the safe loader: no FIFO, no huge file, no deep JSON
-        return _read_json(path, "face model").get("kind") == "pretrained"
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def load_face_model(
-    model="pretrained", *, threshold=None, detector=None, crop=None, n_jobs=None
-):
-    """The face model that the photo functions and the command line run.
-
-    Parameters
-    ----------
-    model : str, path-like or model, default="pretrained"
-        ``"pretrained"`` (detector + alignment + dlib's ResNet, every face of
-        a photo; needs the ``pretrained`` extra), ``"lbp"`` (the LFW-only LBP
-        model, one face per image), the path of a saved model (``.json`` or
-        ``.npz``), or a :class:`~facekit.face_model.PretrainedFaceModel` or
-        :class:`~facekit.models.FaceModel`, returned as it is when no other
-        argument is given.
-    threshold : float, default=None
-        Distance threshold τ instead of the model's.
-    detector : {"mmod", "cascade"}, default=None
-        Face detector of the pretrained model (default: the model's).
-    crop : {"auto", "lfw", "detect", "none"}, default=None
-        How LBP models cut the face from an image (default: the model's).
-    n_jobs : int, default=None
-        CPU threads of the pretrained model's networks (torch's default).
-
-    Returns
-    -------
-    model : PretrainedFaceModel or FaceModel
-        The model; its networks are read on first use.
-
-    Raises
-    ------
-    ValueError
-        For an option that does not apply to the model, or an invalid file.
-    ImportError
-        When the pretrained model's extra is not installed (the message says
-        what to install).
-
-    Examples
-    --------
-    >>> from facekit.api import load_face_model
-    >>> model = load_face_model("lbp", threshold=0.5)
-    >>> model.metric, model.threshold
-    ('cosine', 0.5)
-    >>> load_face_model("lbp", detector="mmod")
-    Traceback (most recent call last):
-    ...
-    ValueError: detector applies to the pretrained model only
-    """
-    from facekit.face_model import PretrainedFaceModel
-    from facekit.models import FaceModel, default_model_path, load_model
-
-    if isinstance(model, (PretrainedFaceModel, FaceModel)):
-        name = None
-        loaded = model
-    else:
-        name = str(model)
-        loaded = None
-    pretrained = isinstance(loaded, PretrainedFaceModel) or (
-        name is not None
-        and (
-            name == "pretrained"
-            or (name.endswith(".json") and _is_pretrained_file(name))
-        )
-    )
-    if pretrained:
-        from facekit._model_files import PRETRAINED_INSTALL_HINT
-        from facekit.face_model import _OPTIONAL, _PARAMS, load_pretrained_model
-
-        if crop is not None:
-            raise ValueError(
-                "crop applies to LBP models only; the pretrained "
-                "model finds and aligns every face itself"
-            )
-        if loaded is None:
-            loaded = load_pretrained_model(None if name == "pretrained" else name)
-        elif threshold is None and detector is None and n_jobs is None:
-            return loaded
-        params = {k: getattr(loaded, k) for k in _PARAMS + _OPTIONAL}
-        if threshold is not None:
-            params["threshold"] = threshold
-        if detector is not None:
-            params["detector"] = detector
-        out = PretrainedFaceModel(
-            **params,
-            device=loaded.device,
-            n_jobs=n_jobs if n_jobs is not None else loaded.n_jobs,
-            info=loaded.info,
-        )
-        try:
-            out._parts()
-        except ImportError as exc:
-            message = str(exc).splitlines()[0] if str(exc) else ""
-            if "pip install" not in message:
-                message = f"{message}; {PRETRAINED_INSTALL_HINT}".lstrip("; ")
-            raise ImportError(message) from None
-        return out
-    if detector is not None:
-        raise ValueError("detector applies to the pretrained model only")
-    if loaded is None:
-        loaded = load_model(default_model_path() if name == "lbp" else name)
-    elif threshold is None and crop is None:
-        return loaded
-    params = loaded.to_dict_params()
-    if threshold is not None:
-        params["threshold"] = threshold
-    if crop is not None:
-        params["crop"] = crop
-    return FaceModel(**params, projection=loaded.projection, info=loaded.info)
-
-
-def _model_signature(model):
-    """What decides a model's feature space (not τ), for galleries to record."""
-    if hasattr(model, "find_faces"):
-        return {
-            "kind": "pretrained",
-            "network": "dlib_face_recognition_resnet_model_v1",
-            "mirror": model.mirror,
-        }
-    d = model.to_dict()
-    sig = {
-        "kind": "lbp",
-        **{k: v for k, v in d.items() if k not in ("threshold", "crop", "info")},
-    }
-    if model.projection is not None:
-        digest = hashlib.sha1()
-        for key in sorted(model.projection):
-            digest.update(np.ascontiguousarray(model.projection[key]).tobytes())
-        sig["projection_sha1"] = digest.hexdigest()
-    return sig
-
-
-# ---------------------------------------------------------------------------
-# photos -> faces
-
-
-def _name(image, i):
-    if isinstance(image, (str, Path)):
-        return str(image)
-    return f"image {i}"
-
-
-def _find_faces(model, images, progress, client=None):
-    """Per photo: ``(faces, status, error)``; faces carry their embedding.
-
-    ``progress``: True, False, or None for "when more than 20 photos".
-    ``client``: None (this process), or a Dask client or scheduler address
-    (:func:`facekit.distributed.map_faces`, photos given by path).
-    """
-    images = list(images)
-    names = [_name(im, i) for i, im in enumerate(images)]
-    verbose = len(images) > 20 if progress is None else bool(progress)
-    step = max(1, len(images) // 20)
-    if client is not None:
-        return _find_faces_on_cluster(model, images, verbose, client)
-    if hasattr(model, "find_faces"):
-        before = model.verbose
-        model.verbose = step if verbose else 0
-        try:
-            return _statuses(model.find_faces(images, names=names, on_error="skip"))
-        finally:
-            model.verbose = before
-    out = []
-    for i, (image, name) in enumerate(zip(images, names)):
-        out.append(_faces_by_crop(model, image, name))
-        if verbose and ((i + 1) % step == 0 or i + 1 == len(images)):
-            print(f"  {i + 1}/{len(images)} photos", file=sys.stderr, flush=True)
-    return out
-
-
-def _find_faces_on_cluster(model, images, verbose, client, partition_size=32):
-    """:func:`_find_faces` in partitions on a Dask cluster."""
-    from facekit.distributed import get_client, map_faces
-
-    if not all(isinstance(im, (str, Path)) for im in images):
-        raise ValueError(
-            "on a Dask cluster the photos are read by the workers: "
-            "give them as files, not arrays"
-        )
-    client = get_client(client)
-    n_parts = -(-len(images) // partition_size)
-    return _statuses(
-        map_faces(
-            model,
-            images,
-            client=client,
-            partition_size=partition_size,
-            verbose=max(1, n_parts // 20) if verbose else 0,
-        )
-    )
-
-
-# ---------------------------------------------------------------------------
-# the four tasks
 
 
 def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
@@ -358,28 +154,6 @@ def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
         score_b=_score(face_b),
     )
     return record
-
-
-def _list_people(folder):
-    """``[(path, person)]`` of a ``folder/<person>/.../<image>`` tree, sorted.
-
-    Every image file below a person's sub-folder is theirs (symbolic links to
-    folders followed); hidden files and folders (``.name``) are left out.
-    """
-    from facekit.datasets._folders import _image_files
-
-    root = Path(folder)
-    if not root.is_dir():
-        raise ValueError(f"{folder} is not a folder")
-    out = []
-    for person in sorted(
-        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-    ):
-        # a person's photos may sit in sub-folders of theirs (e.g. by year)
-        out.extend((f, person.name) for f in _image_files(person))
-    if not out:
-        raise ValueError(f"no images found in {folder}/<person>/")
-    return out
 
 
 def enroll_folder(
@@ -549,50 +323,11 @@ def enroll_folder(
     return gallery, records
 
 
-def _same_file(a, b):
-    """Whether two paths name one file (False when either is not a path)."""
-    if not isinstance(b, (str, os.PathLike)):
-        return False
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
-def _describe_model(signature):
-    """A short description of a model signature, for messages."""
-    if not isinstance(signature, dict):
-        return "unknown"
-    shown = [str(signature.get("kind", "unknown"))]
-    for key in ("detector", "mirror", "metric"):
-        if key in signature:
-            shown.append(f"{key}={signature[key]}")
-    return " ".join(shown)
-
-
 def _why_skipped(records, most=5):
     """``name (reason), ...`` of the first ``most`` records that gave no face."""
     bad = [r for r in records if r.get("status") != OK]
     shown = "; ".join(f"{r['image']}: {r['error']}" for r in bad[:most])
     return shown + (f"; and {len(bad) - most} more" if len(bad) > most else "")
-
-
-def _load_gallery(gallery, model):
-    """A gallery (identifier or file) checked against the model."""
-    if not isinstance(gallery, (str, Path)):
-        return gallery
-    from facekit.persistence import gallery_model, load_gallery
-
-    identifier = load_gallery(gallery)
-    enrolled_with = gallery_model(gallery)
-    if enrolled_with is not None and enrolled_with != _model_signature(model):
-        raise ValueError(
-            f"gallery {gallery} was enrolled with another face model "
-            f"({_describe_model(enrolled_with)}, not "
-            f"{_describe_model(_model_signature(model))}); use the model that "
-            "enrolled it (--model), or enroll again"
-        )
-    return identifier
 
 
 def identify_photos(
@@ -719,36 +454,6 @@ def identify_photos(
 def _plain(label):
     """A numpy label as a plain Python value."""
     return label.item() if isinstance(label, np.generic) else label
-
-
-def _list_images(folder):
-    """The image files below ``folder`` (see ``_image_files``), sorted."""
-    from facekit.datasets._folders import _image_files
-
-    if not Path(folder).is_dir():
-        raise ValueError(f"{folder} is not a folder")
-    files = _image_files(folder)
-    if not files:
-        raise ValueError(f"no images found in {folder}")
-    return files
-
-
-def _expand_images(images):
-    """A list of photos in which every folder is replaced by its images.
-
-    A single file or folder may be given alone. Folders are searched
-    recursively for image files (sorted); files named explicitly are kept
-    whatever their extension, so that a bad one is reported, not dropped.
-    """
-    if isinstance(images, (str, os.PathLike)):
-        images = [images]
-    out = []
-    for image in images:
-        if isinstance(image, (str, os.PathLike)) and Path(image).is_dir():
-            out.extend(_list_images(image))
-        else:
-            out.append(image)
-    return out
 
 
 def cluster_photos(

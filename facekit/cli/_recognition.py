@@ -170,7 +170,8 @@ def _cmd_identify(args):
 
 
 def _cmd_cluster(args):
-    from facekit.api import _list_images, cluster_photos
+    from facekit._api_files import _list_images
+    from facekit.api import cluster_photos
 
     if args.n_clusters is not None and args.n_clusters < 1:
         raise CommandError(f"--n-clusters must be >= 1, got {args.n_clusters}")
