@@ -62,6 +62,7 @@ and at reduced size on a busy machine::
 
 import argparse
 import glob
+import itertools
 import json
 import os
 import resource
@@ -173,8 +174,14 @@ def _values(text):
     return [int(v) for v in str(text).split(",") if v]
 
 
-#: the search-time parameter each kind sweeps (set without rebuilding)
-SWEEP = {"ivf_flat": "nprobe", "ivf_pq": "nprobe", "hnsw": "ef_search"}
+#: the search-time parameters each kind sweeps (set without rebuilding;
+#: several: every combination)
+SWEEP = {
+    "ivf_flat": ("nprobe",),
+    "ivf_pq": ("nprobe",),
+    "ivf_fastscan": ("nprobe", "k_factor"),
+    "hnsw": ("ef_search",),
+}
 
 
 def _index(kind, args):
@@ -188,6 +195,12 @@ def _index(kind, args):
         "flat": {},
         "ivf_flat": {"nprobe": nprobe, "nlist": nlist},
         "ivf_pq": {"nprobe": nprobe, "pq_m": args.pq_m, "nlist": nlist},
+        "ivf_fastscan": {
+            "nprobe": nprobe,
+            "pq_m": args.pq_m,
+            "nlist": nlist,
+            "k_factor": _values(args.k_factor)[0],
+        },
         "hnsw": {
             "hnsw_m": args.hnsw_m,
             "ef_search": ef_search,
@@ -217,10 +230,12 @@ def _params(ident):
     if isinstance(ident.index, str):
         return ""
     ix = ident.index
-    if ix.kind in ("ivf_flat", "ivf_pq"):
+    if ix.kind in ("ivf_flat", "ivf_pq", "ivf_fastscan"):
         search = ident._get_faiss()
         nlist = faiss_nlist(search.index)
-        extra = f" pq_m={ix.pq_m}" if ix.kind == "ivf_pq" else ""
+        extra = f" pq_m={ix.pq_m}" if ix.kind != "ivf_flat" else ""
+        if ix.kind == "ivf_fastscan":
+            extra += f" kf={ix.k_factor}"
         return f"nlist={nlist} nprobe={ix.nprobe}{extra}"
     if ix.kind == "hnsw":
         return f"M={ix.hnsw_m} efC={ix.ef_construction} efS={ix.ef_search}"
@@ -279,11 +294,12 @@ def run_one(kind, args, stats):
             "index_mib": (_hwm_mib() if hwm_reset else _peak_mib()) - base_rss,
         }
     )
-    # the other values of the search-time parameter, on the same built index
+    # the other values of the search-time parameters, on the same built index
     sweep = []
-    name = SWEEP.get(kind)
-    for value in _values(getattr(args, name))[1:] if name else []:
-        ident.set_params(**{f"index__{name}": value})
+    names = SWEEP.get(kind, ())
+    settings = itertools.product(*(_values(getattr(args, n)) for n in names))
+    for values in list(settings)[1:] if names else []:
+        ident.set_params(**{f"index__{n}": v for n, v in zip(names, values)})
         cpu0 = time.process_time()
         s_t, p_v = _best_time(lambda: ident.predict(Q), args.repeats)
         sweep.append(
@@ -388,6 +404,12 @@ def main(argv=None):
         "--ef-search", default="64", help="HNSW search list size; a list sweeps it"
     )
     p.add_argument("--ef-construction", type=int, default=40)
+    p.add_argument(
+        "--k-factor",
+        default="16",
+        help="ivf_fastscan: candidates re-ranked exactly per row asked; a "
+        "list sweeps it (every combination with --nprobe)",
+    )
     p.add_argument("--json", default=None)
     p.add_argument(
         "--rows-dir",
@@ -461,7 +483,7 @@ def main(argv=None):
         f"{args.threads or 'all'}"
     )
     print(
-        f"{'index':10s} {'params':28s} {'build s':>8s} {'q/s':>9s} "
+        f"{'index':12s} {'params':36s} {'build s':>8s} {'q/s':>9s} "
         f"{'x exact':>8s} {'q/CPU s':>8s} {'x exact':>8s} {'recall@1':>9s} "
         f"{'acc':>6s} {'peak MiB':>9s} {'index MiB':>10s} {'held MiB':>9s}"
     )
@@ -481,7 +503,7 @@ def main(argv=None):
         r["speedup_vs_exact"], r["recall_vs_exact"] = ratio, recall
         r["cpu_speedup_vs_exact"] = cpu_ratio
         print(
-            f"{r['kind']:10s} {r['params']:28s} {r['build_s']:8.1f} "
+            f"{r['kind']:12s} {r['params']:36s} {r['build_s']:8.1f} "
             f"{r['qps']:9.0f} {ratio:8.2f} {r['qps_cpu']:8.0f} {cpu_ratio:8.2f} "
             f"{recall:9.4f} "
             f"{r['top1_accuracy']:6.3f} {r['peak_rss_mib']:9.0f} "

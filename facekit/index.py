@@ -5,9 +5,11 @@ gallery row by matrix products (see :mod:`facekit.identification`): exact, and
 linear in the gallery. :class:`FaissIndex` hands the nearest-neighbour search
 to `FAISS <https://github.com/facebookresearch/faiss>`_ (the ``faiss`` extra,
 ``pip install "facekit[faiss]"``): a flat (exact) index, inverted files
-(IVF-flat), inverted files with product quantisation (IVF-PQ) or a graph
-(HNSW). The identifier keeps its gallery, labels and open-set rule; only the
-search for the nearest gallery rows changes:
+(IVF-flat), inverted files with product quantisation (IVF-PQ), inverted
+files with 4-bit product quantisation scanned in SIMD registers and the
+candidates re-ranked exactly (IVF fast-scan) or a graph (HNSW). The
+identifier keeps its gallery, labels and open-set rule; only the search for
+the nearest gallery rows changes:
 
 - every gallery row has a stable 64-bit id, kept across :meth:`enroll
   <facekit.identification.OneShotIdentifier.enroll>` and :meth:`remove
@@ -37,7 +39,17 @@ from sklearn.base import BaseEstimator
 __all__ = ["FaissIndex", "FAISS_KINDS"]
 
 #: The FAISS index types :class:`FaissIndex` builds.
-FAISS_KINDS = ("flat", "ivf_flat", "ivf_pq", "hnsw")
+FAISS_KINDS = ("flat", "ivf_flat", "ivf_pq", "hnsw", "ivf_fastscan")
+
+#: The kinds with inverted files (``nlist`` cells, ``nprobe`` searched).
+_IVF_KINDS = ("ivf_flat", "ivf_pq", "ivf_fastscan")
+
+#: The kinds with product quantisation (``pq_m`` must divide the features).
+_PQ_KINDS = ("ivf_pq", "ivf_fastscan")
+
+#: Candidate rows re-ranked at most at once (times the number of features):
+#: a chunk of probes' candidates takes at most 64 MiB of float32.
+_RERANK_ELEMENTS = 2**24
 
 #: Metrics a FAISS index can serve: inner products of unit rows (cosine) and
 #: squared L2 distances (the others).
@@ -109,13 +121,20 @@ class FaissIndex(BaseEstimator):
 
     Parameters
     ----------
-    kind : {"flat", "ivf_flat", "ivf_pq", "hnsw"}, default="hnsw"
+    kind : {"flat", "ivf_flat", "ivf_pq", "hnsw", "ivf_fastscan"}, \
+default="hnsw"
         ``"flat"``: exact brute force in FAISS. ``"ivf_flat"``: the gallery
         split into ``nlist`` k-means cells, ``nprobe`` of them searched.
         ``"ivf_pq"``: the same with rows compressed to ``pq_m`` codes of
         ``pq_nbits`` bits (``pq_m * pq_nbits / 8`` bytes per row; distances
         are approximate too). ``"hnsw"``: a navigable small-world graph
-        (``hnsw_m`` links per row).
+        (``hnsw_m`` links per row). ``"ivf_fastscan"``: IVF cells whose rows
+        are compressed to ``pq_m`` codes of 4 bits (``pq_nbits`` is not
+        used), scanned in SIMD registers (FAISS's fast-scan, ``PQ<m>x4fs``);
+        the ``k_factor * k`` best candidates are then ranked again by their
+        exact distances to float32 copies of the rows (held besides the
+        gallery: 4 bytes per feature per row), so that the distances
+        returned are exact.
     nlist : int, default=None
         Number of IVF cells. ``None``: ``4 * sqrt(n_gallery)``, at most
         ``n_gallery / 39`` (FAISS wants 39 training rows per cell) and at
@@ -134,6 +153,9 @@ class FaissIndex(BaseEstimator):
     ef_search : int, default=64
         HNSW candidate list size while searching (more: slower, closer to
         exact).
+    k_factor : int, default=16
+        ``"ivf_fastscan"``: candidates re-ranked exactly per row asked (more:
+        slower, closer to exact). Set at search time.
 
     See Also
     --------
@@ -178,6 +200,7 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
         hnsw_m=32,
         ef_construction=40,
         ef_search=64,
+        k_factor=16,
     ):
         self.kind = kind
         self.nlist = nlist
@@ -187,6 +210,7 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
         self.hnsw_m = hnsw_m
         self.ef_construction = ef_construction
         self.ef_search = ef_search
+        self.k_factor = k_factor
 
     def _validate(self, n_features=None, metric=None, p=2, matching="nearest"):
         """Check the parameters (and what they are used with)."""
@@ -201,6 +225,7 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
         _check_int("hnsw_m", self.hnsw_m, 2)
         _check_int("ef_construction", self.ef_construction, 1)
         _check_int("ef_search", self.ef_search, 1)
+        _check_int("k_factor", self.k_factor, 1)
         if metric is not None and (
             metric not in FAISS_METRICS or (metric == "minkowski" and p != 2)
         ):
@@ -215,10 +240,10 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
                 "a FaissIndex searches gallery rows: it needs matching='nearest' "
                 f"(got {matching!r}); use index='exact' for centroids"
             )
-        if n_features is not None and self.kind == "ivf_pq" and n_features % self.pq_m:
+        if n_features is not None and self.kind in _PQ_KINDS and n_features % self.pq_m:
             raise ValueError(
                 f"pq_m={self.pq_m} must divide the number of features "
-                f"({n_features}) for kind='ivf_pq'"
+                f"({n_features}) for kind={self.kind!r}"
             )
 
     def _build_key(self, metric, n_features):
@@ -250,6 +275,13 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
                 )
         if self.kind == "ivf_flat":
             return f"IVF{nlist},Flat", nlist
+        if self.kind == "ivf_fastscan":
+            if n_rows < 16:
+                raise ValueError(
+                    f"IVF fast-scan (4-bit codes) trains on at least 16 gallery "
+                    f"rows (got {n_rows}); use another kind"
+                )
+            return f"IVF{nlist},PQ{self.pq_m}x4fs", nlist
         if n_rows < 2**self.pq_nbits:
             raise ValueError(
                 f"IVF-PQ with pq_nbits={self.pq_nbits} trains on at least "
@@ -296,9 +328,14 @@ class _FaissSearch:
         One of :data:`FAISS_KINDS`.
     cosine : bool
         Inner products of unit rows (else squared L2 distances).
+    deleted : array-like of int, default=None
+        Tombstoned ids (HNSW).
+    vectors : tuple of ndarray, default=None
+        ``(ids, rows)`` of the re-ranking copy of ``"ivf_fastscan"``: the
+        ids sorted, the float32 search rows in their order.
     """
 
-    def __init__(self, index, key, kind, cosine, deleted=None):
+    def __init__(self, index, key, kind, cosine, deleted=None, vectors=None):
         self.index = index
         self.key = key
         self.kind = kind
@@ -306,6 +343,9 @@ class _FaissSearch:
         self.deleted = (
             np.zeros(0, np.int64) if deleted is None else np.asarray(deleted, np.int64)
         )
+        if vectors is None and kind == "ivf_fastscan":
+            vectors = (np.zeros(0, np.int64), np.zeros((0, index.d), np.float32))
+        self.vectors = vectors
 
     @property
     def n_live(self):
@@ -315,7 +355,28 @@ class _FaissSearch:
     def add(self, X, ids, prepared=False):
         rows = X if prepared else _search_rows(X, self.cosine)
         if rows.shape[0]:
-            self.index.add_with_ids(rows, np.ascontiguousarray(ids, dtype=np.int64))
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
+            self.index.add_with_ids(rows, ids)
+            if self.vectors is not None:
+                self._keep_vectors(rows, ids)
+
+    def _keep_vectors(self, rows, ids):
+        """Add ``rows`` with ``ids`` to the re-ranking copy (kept sorted by id)."""
+        old_ids, old_rows = self.vectors
+        if len(old_ids):
+            ids = np.concatenate([old_ids, ids])
+            rows = np.concatenate([old_rows, rows])
+        if np.any(ids[1:] < ids[:-1]):
+            order = np.argsort(ids, kind="stable")
+            ids, rows = ids[order], rows[order]
+        self.vectors = (ids, rows)
+
+    def set_vectors(self, rows, ids):
+        """The re-ranking copy from the gallery's ``rows`` (features) and ``ids``."""
+        self.vectors = (np.zeros(0, np.int64), np.zeros((0, self.index.d), np.float32))
+        self._keep_vectors(
+            _search_rows(rows, self.cosine), np.ascontiguousarray(ids, dtype=np.int64)
+        )
 
     def remove(self, ids):
         """Remove ``ids``: from the index, or as tombstones (HNSW)."""
@@ -324,6 +385,9 @@ class _FaissSearch:
             self.deleted = np.union1d(self.deleted, ids)
         else:
             self.index.remove_ids(ids)
+            if self.vectors is not None:
+                keep = ~np.isin(self.vectors[0], ids)
+                self.vectors = (self.vectors[0][keep], self.vectors[1][keep])
 
     def needs_rebuild(self):
         """Whether tombstones outnumber the live rows (HNSW only)."""
@@ -338,7 +402,7 @@ class _FaissSearch:
             return faiss.SearchParametersHNSW(
                 efSearch=int(estimator.ef_search), **kwargs
             )
-        if self.kind in ("ivf_flat", "ivf_pq"):
+        if self.kind in _IVF_KINDS:
             return faiss.SearchParametersIVF(nprobe=int(estimator.nprobe), **kwargs)
         return faiss.SearchParameters(**kwargs) if kwargs else None
 
@@ -355,7 +419,13 @@ class _FaissSearch:
         """
         rows = _search_rows(Q, self.cosine)
         k = int(min(k, max(self.n_live, 1)))
-        D, ids = self.index.search(rows, k, params=self._params(estimator))
+        params = self._params(estimator)
+        if self.vectors is None:
+            D, ids = self.index.search(rows, k, params=params)
+        else:  # candidates of the compressed rows, ranked again exactly
+            kk = int(min(k * estimator.k_factor, max(self.n_live, 1)))
+            _, cand = self.index.search(rows, kk, params=params)
+            D, ids = self._rerank(rows, cand, k)
         D = D.astype(np.float64)
         if self.cosine:
             D = np.clip(1.0 - D, 0.0, 2.0)
@@ -364,6 +434,40 @@ class _FaissSearch:
             if metric != "sqeuclidean":
                 np.sqrt(D, out=D)
         D[ids < 0] = np.inf
+        return D, ids
+
+    def _rerank(self, rows, cand, k):
+        """The ``k`` best of the candidate ids ``cand`` (-1: none) of each
+        probe by exact float32 distances, as FAISS gives them (squared L2
+        distances, or inner products for cosine), and their ids."""
+        vec_ids, vecs = self.vectors
+        n, kk = cand.shape
+        D = np.full((n, k), -np.inf if self.cosine else np.inf, np.float32)
+        ids = np.full((n, k), -1, np.int64)
+        if not len(vec_ids):
+            return D, ids
+        step = max(1, _RERANK_ELEMENTS // max(1, kk * rows.shape[1]))
+        for s in range(0, n, step):
+            c = cand[s : s + step]
+            q = rows[s : s + step]
+            found = c >= 0
+            pos = np.searchsorted(vec_ids, np.where(found, c, 0))
+            pos = np.minimum(pos, len(vec_ids) - 1)
+            found &= vec_ids[pos] == c
+            cv = vecs[pos]  # (chunk, kk, d)
+            if self.cosine:
+                score = -np.einsum("ikd,id->ik", cv, q)
+            else:
+                cv -= q[:, None, :]
+                score = np.einsum("ikd,ikd->ik", cv, cv)
+            score[~found] = np.inf
+            # best first; equal distances keep FAISS's order
+            order = np.argsort(score, axis=1, kind="stable")[:, :k]
+            best = np.take_along_axis(score, order, axis=1)
+            ids[s : s + step] = np.where(
+                np.isfinite(best), np.take_along_axis(c, order, axis=1), -1
+            )
+            D[s : s + step] = -best if self.cosine else best
         return D, ids
 
     # -- persistence -------------------------------------------------------------
@@ -376,6 +480,7 @@ class _FaissSearch:
             "kind": self.kind,
             "cosine": self.cosine,
             "deleted": self.deleted,
+            "vectors": self.vectors,
         }
 
     def __setstate__(self, state):
@@ -385,6 +490,7 @@ class _FaissSearch:
         self.kind = state["kind"]
         self.cosine = state["cosine"]
         self.deleted = state["deleted"]
+        self.vectors = state.get("vectors")
 
     def to_array(self):
         """The index through ``faiss.serialize_index``: a ``uint8`` array."""
@@ -443,6 +549,7 @@ class _FaissSearch:
             "hnsw": faiss.IndexHNSWFlat,
             "ivf_flat": faiss.IndexIVFFlat,
             "ivf_pq": faiss.IndexIVFPQ,
+            "ivf_fastscan": faiss.IndexIVFPQFastScan,
         }[estimator.kind]
         if not isinstance(inner, expected):
             raise ValueError(
@@ -540,6 +647,8 @@ def _attach_gallery_index(identifier, arrays, meta):
         live, np.sort(row_ids)
     ):
         raise ValueError("the FAISS index does not hold the gallery's rows")
+    if search.vectors is not None:  # the re-ranking copy: the gallery's rows
+        search.set_vectors(identifier._store["gallery_features_"], row_ids)
     identifier.set_params(index=index)
     store = identifier._store
     store.update(row_ids=row_ids.copy(), next_id=next_id, faiss=search, id_codes=None)

@@ -117,9 +117,16 @@ def test_threshold_means_the_same_distance(kind, faiss):
     exact = OneShotIdentifier(threshold=0.3).fit(X, y)
     approx = OneShotIdentifier(threshold=0.3, index=FaissIndex(kind, **SMALL))
     approx.fit(X, y)
-    _, d_exact = exact.best_match(probes)
-    _, d_approx = approx.best_match(probes)
-    if kind != "ivf_pq":  # PQ distances are quantised
+    l_exact, d_exact = exact.best_match(probes)
+    l_approx, d_approx = approx.best_match(probes)
+    if kind == "ivf_fastscan":  # exact distances, to the rows found
+        from facekit.distances import pairwise_distances
+
+        assert np.mean(l_approx == l_exact) >= 0.9
+        D = pairwise_distances(probes, X, metric=exact.metric)
+        assert np.all(np.abs(D - d_approx[:, None]).min(axis=1) <= 1e-5)
+        assert np.all(d_approx >= d_exact - 1e-5)
+    elif kind != "ivf_pq":  # PQ distances are quantised
         np.testing.assert_allclose(d_approx, d_exact, rtol=1e-4, atol=1e-5)
     rejected = approx.predict(probes) == -1
     np.testing.assert_array_equal(rejected, d_approx > 0.3)
@@ -353,3 +360,77 @@ def test_tampered_faiss_index_is_refused_on_load(faiss, tmp_path):
         out = _rewrite(path, tmp_path / f"{why}.npz", **change)
         with pytest.raises(ValueError, match="not a valid facekit.gallery"):
             load_gallery(out)
+
+
+# ------------------------------------------- IVF fast-scan, re-ranked exactly
+
+
+def test_fastscan_reranking_everything_is_the_exact_search(faiss):
+    X, y, _ = people()
+    Q, _, _ = people(n_ids=60, seed=1)
+    for metric in ("cosine", "euclidean"):
+        exact = OneShotIdentifier(metric=metric).fit(X, y)
+        # every cell searched and every row re-ranked: exact answers
+        fs = FaissIndex("ivf_fastscan", nlist=4, nprobe=4, pq_m=4, k_factor=200)
+        ident = OneShotIdentifier(metric=metric, index=fs).fit(X, y)
+        labels, dist = ident.best_match(Q)
+        labels_e, dist_e = exact.best_match(Q)
+        np.testing.assert_array_equal(labels, labels_e)
+        np.testing.assert_allclose(dist, dist_e, rtol=1e-4, atol=1e-5)
+        ranked, rdist = ident.rank(Q, k=5)
+        ranked_e, rdist_e = exact.rank(Q, k=5)
+        np.testing.assert_array_equal(ranked, ranked_e)
+        np.testing.assert_allclose(rdist, rdist_e, rtol=1e-4, atol=1e-5)
+
+
+def test_fastscan_k_factor_is_a_search_parameter(faiss):
+    X, y, _ = people()
+    with pytest.raises(ValueError, match="k_factor"):
+        FaissIndex("ivf_fastscan", k_factor=0)._validate()
+    with pytest.raises(ValueError, match="divide"):
+        FaissIndex("ivf_fastscan", pq_m=5)._validate(16, "cosine")
+    with pytest.raises(ValueError, match="16 gallery rows"):
+        OneShotIdentifier(index=FaissIndex("ivf_fastscan", nlist=1)).fit(X[:10], y[:10])
+    ident = OneShotIdentifier(index=FaissIndex("ivf_fastscan", **SMALL)).fit(X, y)
+    built = ident._get_faiss()
+    assert isinstance(faiss.downcast_index(built.index), faiss.IndexIVFPQFastScan)
+    ident.set_params(index__k_factor=1)
+    assert ident._get_faiss() is built
+    # k_factor=1: the search's own best row, its distance still exact
+    from facekit.distances import pairwise_distances
+
+    _, dist = ident.best_match(X)
+    D = pairwise_distances(X, X, metric=ident.metric)
+    assert np.all(np.abs(D - dist[:, None]).min(axis=1) <= 1e-5)
+
+
+def test_fastscan_reranking_copy_follows_the_gallery(faiss, tmp_path):
+    from facekit.persistence import load_gallery, save_gallery
+
+    X, y, _ = people(n_ids=60)
+    first = y < 40
+    ident = OneShotIdentifier(index=FaissIndex("ivf_fastscan", **SMALL))
+    ident.fit(X[first], y[first]).enroll(X[~first], y[~first])
+    ident.remove([3, 45])
+    ident.enroll(X[y == 3], y[y == 3])  # back, with new ids
+
+    def check(identifier):
+        search = identifier._get_faiss()
+        ids, rows = search.vectors
+        store = identifier._store
+        np.testing.assert_array_equal(ids, np.sort(store["row_ids"]))
+        np.testing.assert_array_equal(search.stored_ids(), ids)
+        order = np.argsort(store["row_ids"])
+        expected = store["gallery_features_"][order].astype(np.float32)
+        expected /= np.linalg.norm(expected, axis=1, keepdims=True)  # cosine
+        np.testing.assert_allclose(rows, expected, rtol=1e-6, atol=1e-6)
+
+    check(ident)
+    copy = pickle.loads(pickle.dumps(ident))
+    check(copy)
+    loaded = load_gallery(save_gallery(ident, tmp_path / "g.npz"))
+    check(loaded)
+    Q, _, _ = people(n_ids=60, seed=2)
+    for other in (copy, loaded):
+        np.testing.assert_array_equal(other.rank(Q, k=3)[0], ident.rank(Q, k=3)[0])
+        np.testing.assert_array_equal(other.best_match(Q)[1], ident.best_match(Q)[1])
