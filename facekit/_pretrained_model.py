@@ -1,0 +1,346 @@
+"""The :class:`~facekit.face_model.PretrainedFaceModel`: its parameters, its
+JSON form, and its pipeline from photos to every face with its embedding.
+Loading the shipped model is :func:`facekit.face_model.load_pretrained_model`,
+choosing its τ :func:`facekit.face_model.calibrate_pretrained_model`."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "facekit-face-model"
+KIND = "pretrained"
+VERSION = 3
+_PARAMS = ("detector", "upsample", "min_score", "mirror", "metric", "threshold")
+_OPTIONAL = ("cluster_threshold",)  # written when set
+_DEFAULTS = {"mirror": False, "cluster_threshold": None}  # fields a file may lack
+
+
+class PretrainedFaceModel:
+    """Find, align and embed every face of a photo; compare at τ.
+
+    Parameters
+    ----------
+    detector : {"mmod", "cascade"}, default="mmod"
+        Face detector of the :class:`~facekit.detection.FaceAligner`.
+    upsample : int or "auto", default="auto"
+        MMOD upsampling (see :class:`~facekit.detection.FaceAligner`).
+    min_score : float, default=0.0
+        MMOD detection threshold.
+    mirror : bool, default=True
+        Average each face's embedding with its mirror image's (chosen on LFW
+        View 1: 99.2 % against 98.4 % without; twice the network's cost, a
+        small part of the front end's).
+    metric : str, default="euclidean"
+        Distance between embeddings (the ResNet was trained for euclidean
+        distance at 0.6).
+    threshold : float, default=0.6
+        Same person when ``distance <= threshold``.
+    cluster_threshold : float, default=None
+        τ of threshold clustering (:func:`facekit.api.cluster_photos`); None:
+        ``threshold``. In a collection, pairs of different people far
+        outnumber pairs of one person, so the τ that groups a collection best
+        is lower than the verification τ (chosen on balanced pairs); the
+        shipped model's is chosen by
+        :func:`facekit.clustering.choose_cluster_threshold` on LFW View 1
+        training people.
+    device : str, default="auto"
+        Torch device (``"auto"``: CUDA when available).
+    n_jobs : int, default=None
+        Torch threads while computing (``None``: torch's default).
+    verbose : int, default=0
+        Progress on stderr every ``verbose`` photos.
+    info : dict, default=None
+        Provenance (how τ was calibrated, measured accuracy).
+
+    Examples
+    --------
+    >>> from facekit.face_model import PretrainedFaceModel
+    >>> model = PretrainedFaceModel(threshold=0.55)
+    >>> model.to_dict()["kind"], model.threshold
+    ('pretrained', 0.55)
+    """
+
+    kind = KIND
+
+    def __init__(
+        self,
+        *,
+        detector="mmod",
+        upsample="auto",
+        min_score=0.0,
+        mirror=True,
+        metric="euclidean",
+        threshold=0.6,
+        cluster_threshold=None,
+        device="auto",
+        n_jobs=None,
+        verbose=0,
+        info=None,
+    ):
+        from facekit.distances import check_metric
+
+        if detector not in ("mmod", "cascade"):
+            raise ValueError(f"detector must be 'mmod' or 'cascade', got {detector!r}")
+        if upsample != "auto" and not (
+            isinstance(upsample, int) and 0 <= upsample <= 3
+        ):
+            raise ValueError(
+                f"upsample must be 'auto' or an int in [0, 3], got {upsample!r}"
+            )
+        check_metric(metric)
+        if not isinstance(mirror, (bool, np.bool_)):
+            raise ValueError(f"mirror must be true or false, got {mirror!r}")
+        threshold = float(threshold)
+        if not np.isfinite(threshold) or threshold < 0:
+            raise ValueError(
+                f"threshold must be a finite distance >= 0, got {threshold}"
+            )
+        if cluster_threshold is not None:
+            if isinstance(cluster_threshold, (bool, str)):
+                raise ValueError(
+                    f"cluster_threshold must be a number, got {cluster_threshold!r}"
+                )
+            cluster_threshold = float(cluster_threshold)
+            if not np.isfinite(cluster_threshold) or cluster_threshold < 0:
+                raise ValueError(
+                    "cluster_threshold must be a finite distance >= 0, "
+                    f"got {cluster_threshold}"
+                )
+        if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0):
+            raise ValueError(f"n_jobs must be a non-zero int or None, got {n_jobs!r}")
+        self.detector = detector
+        self.upsample = upsample
+        self.min_score = float(min_score)
+        self.mirror = bool(mirror)
+        self.metric = metric
+        self.threshold = threshold
+        self.cluster_threshold = cluster_threshold
+        self.device = device
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.info = dict(info or {})
+        self._aligner = None
+        self._embedder = None
+
+    # -- description -----------------------------------------------------------------
+    def to_dict(self):
+        """The model as plain JSON-able values."""
+        d = {"format": FORMAT, "version": VERSION, "kind": KIND}
+        d.update({k: getattr(self, k) for k in _PARAMS})
+        d.update(
+            {k: getattr(self, k) for k in _OPTIONAL if getattr(self, k) is not None}
+        )
+        d["info"] = self.info
+        return d
+
+    def save(self, path):
+        """Write the model as JSON (atomically).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The path written.
+        """
+        from facekit.persistence._write import _atomic_write
+
+        path = Path(path)
+        text = (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8")
+        # one writer at a time, leftovers of a killed save removed, fsynced
+        _atomic_write(path, lambda fh: fh.write(text))
+        return path
+
+    @classmethod
+    def from_dict(cls, d, *, source="model"):
+        """Build a model from :meth:`to_dict`'s output, checking every field."""
+        if (
+            not isinstance(d, dict)
+            or d.get("format") != FORMAT
+            or d.get("kind") != KIND
+        ):
+            raise ValueError(f"{source} is not a facekit pretrained face model")
+        if not isinstance(d.get("version"), int) or d["version"] > VERSION:
+            raise ValueError(
+                f"{source} has an unsupported version {d.get('version')!r}"
+            )
+        d = {**_DEFAULTS, **d}
+        missing = [k for k in _PARAMS if k not in d]
+        if missing:
+            raise ValueError(f"{source} lacks the fields {missing}")
+        info = d.get("info", {})
+        if not isinstance(info, dict):
+            raise ValueError(f"{source}: info must be an object")
+        try:
+            return cls(**{k: d[k] for k in _PARAMS + _OPTIONAL}, info=info)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{source} holds an invalid model: {exc}") from None
+
+    # -- computing ---------------------------------------------------------------------
+    def _parts(self):
+        if self._aligner is None:
+            from facekit.detection import FaceAligner
+            from facekit.nn import PretrainedEmbedder
+
+            self._aligner = FaceAligner(
+                self.detector,
+                upsample=self.upsample,
+                min_score=self.min_score,
+                device=self.device,
+            ).fit()
+            self._embedder = PretrainedEmbedder(
+                device=self.device, mirror=self.mirror
+            ).fit()
+        return self._aligner, self._embedder
+
+    def _threads(self):
+        import contextlib
+
+        if self.n_jobs is None:
+            return contextlib.nullcontext()
+        import torch
+
+        n = (
+            self.n_jobs
+            if self.n_jobs > 0
+            else max(1, (os.cpu_count() or 1) + 1 + self.n_jobs)
+        )
+
+        @contextlib.contextmanager
+        def threads():
+            before = torch.get_num_threads()
+            torch.set_num_threads(n)
+            try:
+                yield
+            finally:
+                torch.set_num_threads(before)
+
+        return threads()
+
+    def pipeline(self, *, select="largest", no_face="raise"):
+        """The model as a fitted scikit-learn Pipeline: one face per photo.
+
+        ``FaceAligner -> PretrainedEmbedder``, the estimators
+        :meth:`find_faces` runs, with the model's detector settings; for
+        every face of every photo (boxes, scores), use :meth:`find_faces`.
+
+        Parameters
+        ----------
+        select : {"largest", "center"}, default="largest"
+            The face kept in a photo with several (``"center"``: the one
+            nearest the centre, LFW's labelled face).
+        no_face : {"raise", "center"}, default="raise"
+            A photo without a face: a
+            :class:`~facekit.detection.FaceNotFoundError` naming it, or a
+            stand-in box in its middle (see
+            :class:`~facekit.detection.FaceAligner`; the embedder refuses the
+            NaN rows of ``"mark"``).
+
+        Returns
+        -------
+        pipeline : sklearn.pipeline.Pipeline
+            Steps ``align`` and ``embed``; ``transform`` takes photos (arrays
+            or paths) and gives an ``(n_photos, 128)`` array.
+
+        Examples
+        --------
+        >>> from facekit.face_model import PretrainedFaceModel
+        >>> pipe = PretrainedFaceModel().pipeline()  # doctest: +SKIP
+        >>> [name for name, _ in pipe.steps]  # doctest: +SKIP
+        ['align', 'embed']
+        """
+        from sklearn.base import clone
+        from sklearn.pipeline import Pipeline
+
+        if no_face not in ("raise", "center"):
+            raise ValueError(f"no_face must be 'raise' or 'center', got {no_face!r}")
+        aligner, embedder = self._parts()
+        aligner = clone(aligner).set_params(select=select, no_face=no_face).fit()
+        return Pipeline([("align", aligner), ("embed", embedder)])
+
+    def find_faces(self, images, names=None, *, on_error="raise"):
+        """Every face of every photo, embedded.
+
+        Parameters
+        ----------
+        images : sequence of images or paths
+            Photos of any size and mode.
+        names : sequence of str, default=None
+            Names for progress and error messages (default: the paths).
+        on_error : {"raise", "skip"}, default="raise"
+            ``"skip"``: a photo that cannot be read is reported in the
+            result (``error``) and the others go on.
+
+        Returns
+        -------
+        results : list of dict
+            Per photo: ``faces``, a list of dicts with ``box``, ``score``,
+            ``landmarks`` and ``embedding`` (ndarray of shape (128,)), by
+            decreasing score (empty: no face found); ``error``: None or
+            the reason the photo was skipped.
+        """
+        from facekit.io import ImageLoadError
+
+        aligner, embedder = self._parts()
+        images = list(images)
+        names = [str(n) for n in (names if names is not None else images)]
+        results = []
+        t0 = time.perf_counter()
+        with self._threads():
+            for i, (item, name) in enumerate(zip(images, names)):
+                try:
+                    faces = aligner.detect([item])[0]
+                except (ImageLoadError, FileNotFoundError, OSError, ValueError) as exc:
+                    if on_error != "skip":
+                        raise
+                    results.append({"faces": [], "error": str(exc).splitlines()[0]})
+                    continue
+                if faces:
+                    chips = np.stack([f.chip for f in faces]).reshape(len(faces), -1)
+                    emb = embedder.transform(chips.astype(np.float32))
+                else:
+                    emb = np.zeros((0, 128), dtype=np.float32)
+                results.append(
+                    {
+                        "faces": [
+                            dict(f.to_dict(), embedding=e) for f, e in zip(faces, emb)
+                        ],
+                        "error": None,
+                    }
+                )
+                if self.verbose and (
+                    (i + 1) % self.verbose == 0 or i + 1 == len(images)
+                ):
+                    rate = (i + 1) / max(time.perf_counter() - t0, 1e-9)
+                    print(
+                        f"  {i + 1}/{len(images)} photos ({rate:.1f}/s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        return results
+
+    def distance(self, feat_a, feat_b):
+        """Distances between paired rows of embeddings.
+
+        Parameters
+        ----------
+        feat_a, feat_b : ndarray of shape (n, 128)
+            Embeddings.
+
+        Returns
+        -------
+        distances : ndarray of shape (n,)
+            Under the model's metric.
+        """
+        from facekit.distances import paired_distances
+
+        return paired_distances(
+            np.atleast_2d(feat_a), np.atleast_2d(feat_b), metric=self.metric
+        )
