@@ -48,8 +48,8 @@ def run_lfw_open_set(
         one row per method and scoring.
     n_neighbors : int, default=10
         Neighbourhood of ``scoring="csls"``.
-    indexes : sequence of {"exact", "flat", "ivf_flat", "ivf_pq", "hnsw"}, \
-default=("exact",)
+    indexes : sequence of {"exact", "flat", "ivf_flat", "ivf_pq", "hnsw", \
+"ivf_fastscan"}, default=("exact",)
         Gallery search of the ``scoring="distance"`` rows (one row each): the
         exact search or a :class:`~facekit.index.FaissIndex` of that kind with
         its default parameters. CSLS rows are always exact: CSLS needs the
@@ -166,7 +166,8 @@ def open_set_row(
         Its neighbourhood for ``scoring="csls"``.
     index : "exact", str or FaissIndex, default="exact"
         The identifier's gallery search: ``"exact"``, a FAISS kind
-        (``"flat"``, ``"ivf_flat"``, ``"ivf_pq"``, ``"hnsw"``: a
+        (``"flat"``, ``"ivf_flat"``, ``"ivf_pq"``, ``"hnsw"``,
+        ``"ivf_fastscan"``: a
         :class:`~facekit.index.FaissIndex` with its default parameters) or a
         ``FaissIndex``. With an index the scores come from the top-5 search
         (:meth:`~facekit.identification.OneShotIdentifier.rank`): the five

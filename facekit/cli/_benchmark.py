@@ -104,7 +104,7 @@ def _add_benchmark(sub):
                 "--index",
                 nargs="+",
                 default=["exact"],
-                choices=["exact", "flat", "ivf_flat", "ivf_pq", "hnsw"],
+                choices=["exact", "flat", "ivf_flat", "ivf_pq", "hnsw", "ivf_fastscan"],
                 help="gallery search of the distance rows, one row "
                 "each: exact (default) or a FAISS index with "
                 "facekit's default parameters (needs the faiss "
