@@ -11,6 +11,7 @@ from facekit.metrics import (
     threshold_at_far,
 )
 from facekit.pairs import check_pair_labels, check_pairs
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["PairVerifierMixin"]
 
@@ -97,13 +98,13 @@ class PairVerifierMixin:
         self.decision_threshold_ = cut
         return cut
 
+    @fill_doc
     def predict(self, pairs):
         """Predict same person (1) or different people (0).
 
         Parameters
         ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
+        %(pairs)s
 
         Returns
         -------

@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from facekit.distances import METRICS, check_metric, pairwise_distances
+from facekit.utils._docstrings import fill_doc
 from facekit.utils._rows import _l2_normalize
 
 __all__ = ["FaceClusterer", "choose_cluster_threshold"]
@@ -178,6 +179,7 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
         return method
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Cluster the faces.
 
@@ -185,8 +187,7 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Face features.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

@@ -19,6 +19,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from facekit.utils._docstrings import fill_doc
+
 __all__ = ["check_pairs", "check_pair_labels", "make_pairs", "PairTransformer"]
 
 
@@ -363,6 +365,7 @@ class PairTransformer(TransformerMixin, BaseEstimator):
         out = np.asarray(self.transformer_.transform(pairs.reshape(-1, pairs.shape[2])))
         return out.reshape(pairs.shape[0], 2, -1)
 
+    @fill_doc
     def fit_transform(self, pairs, y=None):
         """Fit on the images of all pairs, then transform them.
 
@@ -370,8 +373,7 @@ class PairTransformer(TransformerMixin, BaseEstimator):
         ----------
         pairs : array-like of shape (n_pairs, 2, n_features)
             Training pairs.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

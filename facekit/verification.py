@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from facekit.base import PairVerifierMixin
 from facekit.distances import METRICS, paired_distances
 from facekit.pairs import check_pair_labels
+from facekit.utils._docstrings import fill_doc
 from facekit.utils._rows import _unit_rows
 
 __all__ = ["ThresholdVerifier", "LogisticVerifier", "BilinearVerifier"]
@@ -153,13 +154,13 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             state = {**state, "decision_threshold_": -state["threshold_"]}
         super().__setstate__(state)
 
+    @fill_doc
     def pair_distances(self, pairs):
         """Distance between the two faces of every pair.
 
         Parameters
         ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
+        %(pairs)s
 
         Returns
         -------
@@ -169,13 +170,13 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         pairs = self._validate_pairs(pairs, reset=False)
         return self._distances(pairs)
 
+    @fill_doc
     def decision_function(self, pairs):
         """Similarity of every pair: minus the distance (higher = more alike).
 
         Parameters
         ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
+        %(pairs)s
 
         Returns
         -------
@@ -271,15 +272,11 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         return feats
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, pairs, y):
         """Fit the logistic unit on labelled pairs.
 
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Training pairs.
-        y : array-like of shape (n_pairs,)
-            1 = same, 0 = different.
+        %(fit_pairs)s
 
         Returns
         -------
@@ -302,13 +299,13 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         feats = self._pair_features(pairs)
         return self.scaler_.transform(feats) if self.scaler_ is not None else feats
 
+    @fill_doc
     def decision_function(self, pairs):
         """Log-odds of *same person* (higher = more alike).
 
         Parameters
         ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
+        %(pairs)s
 
         Returns
         -------
@@ -318,13 +315,13 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.logreg_.decision_function(self._transformed(pairs))
 
+    @fill_doc
     def predict_proba(self, pairs):
         """Probability of different (column 0) and same (column 1).
 
         Parameters
         ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
+        %(pairs)s
 
         Returns
         -------
@@ -502,15 +499,11 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         return a, b
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, pairs, y):
         """Learn ``G``, ``M`` and ``c`` from labelled pairs.
 
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Training pairs.
-        y : array-like of shape (n_pairs,)
-            1 = same, 0 = different.
+        %(fit_pairs)s
 
         Returns
         -------
@@ -568,13 +561,13 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         self.threshold_ = self._calibrate_threshold(self.threshold, labels, scores)
         return self
 
+    @fill_doc
     def decision_function(self, pairs):
         """The learned similarity ``s(a, b)`` (higher = more alike).
 
         Parameters
         ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs.
+        %(pairs)s
 
         Returns
         -------

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from facekit.datasets._lfw import LFW_FACE_SLICE
 from facekit.detection._inputs import FaceNotFoundError, _check_images, _is_path
+from facekit.utils._docstrings import fill_doc
 from facekit.utils.validation import check_int_tuple
 
 __all__ = ["FaceCropper", "LFW_BOX", "CROPS"]
@@ -128,6 +129,7 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.no_face = no_face
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X=None, y=None):
         """Validate the parameters; nothing is learned.
 
@@ -135,8 +137,7 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         ----------
         X : sequence of images, default=None
             Ignored.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

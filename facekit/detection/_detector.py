@@ -103,6 +103,7 @@ from facekit.detection._inputs import (
     _check_images,
     _load,
 )
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["FaceDetector"]
 
@@ -405,6 +406,7 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Validate the parameters and the input; the detector is not trained.
 
@@ -413,8 +415,7 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X : sequence of images
             Arrays of shape ``(height, width)`` or ``(height, width, 3)``, or
             image file paths (not read by ``fit``).
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

@@ -22,6 +22,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, Real
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from facekit.utils._docstrings import fill_doc
 from facekit.utils.validation import check_image_shape
 
 __all__ = ["DenseSIFTTransformer"]
@@ -285,15 +286,11 @@ class DenseSIFTTransformer(
         self.spatial = spatial
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Validate the images and fix the grid of descriptors.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_pixels)
-            Flattened grey-level images.
-        y : None
-            Ignored.
+        %(fit_images)s
 
         Returns
         -------

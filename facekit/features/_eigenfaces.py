@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from facekit.utils._docstrings import fill_doc
 from facekit.utils.validation import check_image_shape
 
 __all__ = ["EigenfaceTransformer"]
@@ -177,6 +178,7 @@ class EigenfaceTransformer(
         return _PREPROCESSORS[self.preprocessing](X).astype(X.dtype, copy=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Compute the mean face and the eigenfaces.
 
@@ -184,8 +186,7 @@ class EigenfaceTransformer(
         ----------
         X : array-like of shape (n_images, n_pixels)
             Flattened grey-level face images.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

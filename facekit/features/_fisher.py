@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, Real
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from facekit.features._pca import distinct_rows
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["FisherVectorEncoder"]
 
@@ -187,6 +188,7 @@ class FisherVectorEncoder(
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y=None):
         """Fit the PCA and the Gaussian mixture on a sample of descriptors.
 
@@ -194,8 +196,7 @@ class FisherVectorEncoder(
         ----------
         X : array-like of shape (n_samples, n_features)
             Descriptor sets (flattened), or images when ``descriptor`` is set.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

@@ -28,6 +28,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from facekit.utils._docstrings import fill_doc
 from facekit.utils._rows import _l2_normalize
 from facekit.utils.validation import check_image_shape
 
@@ -100,6 +101,7 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y=None):
         """Fit ``transformer`` on the images.
 
@@ -107,8 +109,7 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_images, n_pixels)
             Flattened images.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------
@@ -225,6 +226,7 @@ class ViewPoolingTransformer(
         return [X[:, v * k : (v + 1) * k] for v in range(self.n_views)]
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y=None):
         """Fit ``transformer`` on the views stacked as samples.
 
@@ -232,8 +234,7 @@ class ViewPoolingTransformer(
         ----------
         X : array-like of shape (n_images, n_views * n_features_one_view)
             The views of every image, side by side.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

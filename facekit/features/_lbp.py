@@ -32,6 +32,7 @@ from facekit.features._lbp_codes import (
     _n_bins,
     lbp_codes,
 )
+from facekit.utils._docstrings import fill_doc
 from facekit.utils.validation import check_image_shape
 
 __all__ = ["LBPTransformer", "lbp_codes"]
@@ -265,15 +266,11 @@ class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Validate the images and fix the shape of the features.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_pixels)
-            Flattened grey-level images.
-        y : None
-            Ignored.
+        %(fit_images)s
 
         Returns
         -------

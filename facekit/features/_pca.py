@@ -10,6 +10,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import validate_data
 
+from facekit.utils._docstrings import fill_doc
+
 
 def distinct_rows(X, *, return_inverse=False):
     """Indices of the first occurrence of every distinct row, and the counts.
@@ -169,6 +171,7 @@ class DistinctRowPCA(PCA):
     tol = 0.0
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Fit the model on the distinct rows of ``X``.
 
@@ -176,8 +179,7 @@ class DistinctRowPCA(PCA):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------
@@ -238,6 +240,7 @@ class DistinctRowPCA(PCA):
             self.noise_variance_ = 0.0
         return self
 
+    @fill_doc
     def fit_transform(self, X, y=None):
         """Fit the model on ``X`` and project ``X``.
 
@@ -245,8 +248,7 @@ class DistinctRowPCA(PCA):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-        y : None
-            Ignored.
+        %(y_ignored)s
 
         Returns
         -------

@@ -17,6 +17,7 @@ from sklearn.metrics import roc_curve
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from facekit.pairs import check_pair_labels
+from facekit.utils._docstrings import fill_doc
 
 
 def _check_scores(y_pairs, scores):
@@ -34,15 +35,13 @@ def _check_scores(y_pairs, scores):
     return y, s
 
 
+@fill_doc
 def pair_roc_curve(y_pairs, scores):
     """ROC curve of similarity scores.
 
     Parameters
     ----------
-    y_pairs : array-like of shape (n_pairs,)
-        1 = same person, 0 = different.
-    scores : array-like of shape (n_pairs,)
-        Similarity scores, higher = more alike.
+    %(y_pairs_scores)s
 
     Returns
     -------
@@ -65,6 +64,7 @@ def pair_roc_curve(y_pairs, scores):
     return far, tar, thr
 
 
+@fill_doc
 def roc_auc(y_pairs, scores):
     """Area under the ROC curve of similarity scores.
 
@@ -73,10 +73,7 @@ def roc_auc(y_pairs, scores):
 
     Parameters
     ----------
-    y_pairs : array-like of shape (n_pairs,)
-        1 = same person, 0 = different.
-    scores : array-like of shape (n_pairs,)
-        Similarity scores, higher = more alike.
+    %(y_pairs_scores)s
 
     Returns
     -------
@@ -93,6 +90,7 @@ def roc_auc(y_pairs, scores):
     return float(np.trapezoid(tar, far))
 
 
+@fill_doc
 def equal_error_rate(y_pairs, scores, *, return_threshold=False):
     """Equal error rate: where the false-accept and false-reject rates meet.
 
@@ -100,10 +98,7 @@ def equal_error_rate(y_pairs, scores, *, return_threshold=False):
 
     Parameters
     ----------
-    y_pairs : array-like of shape (n_pairs,)
-        1 = same person, 0 = different.
-    scores : array-like of shape (n_pairs,)
-        Similarity scores, higher = more alike.
+    %(y_pairs_scores)s
     return_threshold : bool, default=False
         Also return the score threshold at the EER point.
 
@@ -139,15 +134,13 @@ def equal_error_rate(y_pairs, scores, *, return_threshold=False):
     return (eer, float(t)) if return_threshold else eer
 
 
+@fill_doc
 def threshold_at_far(y_pairs, scores, far):
     """Lowest score threshold whose false-accept rate does not exceed ``far``.
 
     Parameters
     ----------
-    y_pairs : array-like of shape (n_pairs,)
-        1 = same person, 0 = different.
-    scores : array-like of shape (n_pairs,)
-        Similarity scores, higher = more alike.
+    %(y_pairs_scores)s
     far : float
         Target false-accept rate in [0, 1].
 
@@ -172,6 +165,7 @@ def threshold_at_far(y_pairs, scores, far):
     return float(t)
 
 
+@fill_doc
 def tar_at_far(y_pairs, scores, far):
     """True-accept rate at a target false-accept rate.
 
@@ -181,10 +175,7 @@ def tar_at_far(y_pairs, scores, far):
 
     Parameters
     ----------
-    y_pairs : array-like of shape (n_pairs,)
-        1 = same person, 0 = different.
-    scores : array-like of shape (n_pairs,)
-        Similarity scores, higher = more alike.
+    %(y_pairs_scores)s
     far : float or array-like of float
         Target false-accept rate(s).
 
@@ -209,6 +200,7 @@ def tar_at_far(y_pairs, scores, far):
     return float(out[0]) if np.ndim(far) == 0 else out
 
 
+@fill_doc
 def best_accuracy_threshold(y_pairs, scores):
     """Threshold with the best accuracy on the given pairs.
 
@@ -217,10 +209,7 @@ def best_accuracy_threshold(y_pairs, scores):
 
     Parameters
     ----------
-    y_pairs : array-like of shape (n_pairs,)
-        1 = same person, 0 = different.
-    scores : array-like of shape (n_pairs,)
-        Similarity scores, higher = more alike.
+    %(y_pairs_scores)s
 
     Returns
     -------
@@ -258,15 +247,13 @@ def best_accuracy_threshold(y_pairs, scores):
     return float(thr), float(correct[k] / n)
 
 
+@fill_doc
 def verification_report(y_pairs, scores, threshold=None, *, fars=(1e-2, 1e-3)):
     """Accuracy, AUC, EER and TAR at FAR of similarity scores in one dict.
 
     Parameters
     ----------
-    y_pairs : array-like of shape (n_pairs,)
-        1 = same person, 0 = different.
-    scores : array-like of shape (n_pairs,)
-        Similarity scores, higher = more alike.
+    %(y_pairs_scores)s
     threshold : float, default=None
         Decision threshold on the scores for the accuracy. ``None`` uses the
         best-accuracy threshold on these pairs (optimistic).
