@@ -21,7 +21,13 @@ def _is_pretrained_file(path):
 
 
 def load_face_model(
-    model="pretrained", *, threshold=None, detector=None, crop=None, n_jobs=None
+    model="pretrained",
+    *,
+    threshold=None,
+    detector=None,
+    crop=None,
+    n_jobs=None,
+    max_side=None,
 ):
     """The face model that the photo functions and the command line run.
 
@@ -42,6 +48,11 @@ def load_face_model(
         How LBP models cut the face from an image (default: the model's).
     n_jobs : int, default=None
         CPU threads of the pretrained model's networks (torch's default).
+    max_side : int or "full", default=None
+        The pretrained model's detection budget: photos longer than this are
+        searched for faces on a copy scaled down to it (see
+        :class:`~facekit.face_model.PretrainedFaceModel`); ``"full"``: at full
+        resolution; None: the model's (2,000 pixels).
 
     Returns
     -------
@@ -85,7 +96,12 @@ def load_face_model(
     )
     if pretrained:
         from facekit._model_files import PRETRAINED_INSTALL_HINT
-        from facekit.face_model import _OPTIONAL, _PARAMS, load_pretrained_model
+        from facekit.face_model import (
+            _OPTIONAL,
+            _PARAMS,
+            _SEARCH,
+            load_pretrained_model,
+        )
 
         if crop is not None:
             raise ValueError(
@@ -94,13 +110,15 @@ def load_face_model(
             )
         if loaded is None:
             loaded = load_pretrained_model(None if name == "pretrained" else name)
-        elif threshold is None and detector is None and n_jobs is None:
+        elif (threshold, detector, n_jobs, max_side) == (None, None, None, None):
             return loaded
-        params = {k: getattr(loaded, k) for k in _PARAMS + _OPTIONAL}
+        params = {k: getattr(loaded, k) for k in _PARAMS + _OPTIONAL + tuple(_SEARCH)}
         if threshold is not None:
             params["threshold"] = threshold
         if detector is not None:
             params["detector"] = detector
+        if max_side is not None:
+            params["max_side"] = None if max_side == "full" else max_side
         out = PretrainedFaceModel(
             **params,
             device=loaded.device,
@@ -117,6 +135,8 @@ def load_face_model(
         return out
     if detector is not None:
         raise ValueError("detector applies to the pretrained model only")
+    if max_side is not None:
+        raise ValueError("max_side applies to the pretrained model only")
     if loaded is None:
         loaded = load_model(default_model_path() if name == "lbp" else name)
     elif threshold is None and crop is None:

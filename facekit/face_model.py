@@ -28,6 +28,7 @@ from facekit._lfw_embeddings import lfw_embeddings
 from facekit._pretrained_calibration import calibrate_pretrained_model
 from facekit._pretrained_model import _OPTIONAL as _OPTIONAL
 from facekit._pretrained_model import _PARAMS as _PARAMS
+from facekit._pretrained_model import _SEARCH as _SEARCH
 from facekit._pretrained_model import FORMAT as FORMAT
 from facekit._pretrained_model import KIND as KIND
 from facekit._pretrained_model import VERSION as VERSION

@@ -64,6 +64,20 @@ def _distance(text):
     return value
 
 
+def _max_side(text):
+    if text.strip().lower() == "full":
+        return "full"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of pixels or 'full', got {text!r}"
+        ) from None
+    if value < 64:
+        raise argparse.ArgumentTypeError(f"must be at least 64 pixels, got {value}")
+    return value
+
+
 def _output_file(text):
     """A file the command can write when its work is done (checked now, so
     that hours of work are not lost to a missing or read-only folder)."""
@@ -211,6 +225,16 @@ def _add_model_args(
         default=None,
         choices=["mmod", "cascade"],
         help="pretrained model only: face detector (default: mmod)",
+    )
+    p.add_argument(
+        "--max-side",
+        type=_max_side,
+        default=None,
+        metavar="PIXELS",
+        help="pretrained model only: photos longer than this are searched for "
+        "faces scaled down to it (default: 2000; the smallest face found is "
+        "about 80 x side / PIXELS pixels); 'full' searches at full "
+        "resolution (slower: the cost grows with the pixels)",
     )
     p.add_argument(
         "--n-jobs",

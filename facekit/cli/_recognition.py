@@ -5,6 +5,7 @@ records.
 """
 
 import os
+import sys
 
 from facekit.cli._options import (
     _add_model_args,
@@ -33,10 +34,12 @@ def _model(args):
             detector=args.detector,
             crop=args.crop,
             n_jobs=args.n_jobs,
+            max_side=args.max_side,
         )
     except ValueError as exc:
         if "applies to" in str(exc):  # name the options as the command does
-            raise CommandError(f"--{exc}") from None
+            option, rest = str(exc).split(" ", 1)
+            raise CommandError(f"--{option.replace('_', '-')} {rest}") from None
         raise
 
 
@@ -64,6 +67,39 @@ def _client(args):
     return args.dask_client
 
 
+def _search_note(model, images):
+    """One line on stderr when photos were searched for faces scaled down
+    (the pretrained model's ``max_side``): the faces too small to be found in
+    them, and the option that finds them."""
+    if not hasattr(model, "smallest_face") or model.max_side is None:
+        return
+    from PIL import Image
+
+    from facekit.detection._aligner import MMOD_SMALLEST_FACE
+
+    sizes = []
+    for name in dict.fromkeys(str(i) for i in images):
+        try:
+            with Image.open(name) as im:
+                width, height = im.size
+        except (OSError, ValueError):
+            continue  # reported with the photo's answers
+        size = model.smallest_face((height, width))
+        if size is not None and size > MMOD_SMALLEST_FACE + 0.5:
+            sizes.append(size)
+    if sizes:
+        low, high = round(min(sizes)), round(max(sizes))
+        span = f"{low}" if low == high else f"{low} to {high}"
+        print(
+            f"note: {len(sizes)} photo{'s were' if len(sizes) > 1 else ' was'} "
+            f"longer than {model.max_side} pixels and searched for faces "
+            f"scaled down: faces narrower than about {span} pixels in "
+            f"{'them' if len(sizes) > 1 else 'it'} may be missed "
+            "(--max-side full searches at full size, slower)",
+            file=sys.stderr,
+        )
+
+
 def _progress(args):
     return True if args.progress else None
 
@@ -71,7 +107,9 @@ def _progress(args):
 def _cmd_verify(args):
     from facekit.api import compare_faces
 
-    record = compare_faces(args.image_a, args.image_b, model=_model(args))
+    model = _model(args)
+    record = compare_faces(args.image_a, args.image_b, model=model)
+    _search_note(model, [args.image_a, args.image_b])
     if record["status"] != "ok":
         raise CommandError(record["error"])
     same, d, tau = record["same"], record["distance"], record["threshold"]
@@ -105,16 +143,18 @@ def _cmd_enroll(args):
             "--matching applies to a new gallery; with --add the gallery keeps its own"
         )
     client = _client(args)
+    model = _model(args)
     gallery, records = enroll_folder(
         args.folder,
         args.out,
-        model=_model(args),
+        model=model,
         threshold=args.threshold,
         matching=args.matching or "nearest",
         progress=_progress(args),
         client=client,
         into=args.out if args.add else None,
     )
+    _search_note(model, [r["image"] for r in records])
     used = [r for r in records if r["status"] == "ok"]
     skipped = _skipped(records)
     data = {
@@ -150,6 +190,7 @@ def _cmd_identify(args):
         progress=_progress(args),
         client=client,
     )
+    _search_note(model, [r["image"] for r in records])
     results, lines = [], []
     for r in records:
         if not results or results[-1]["image"] != r["image"]:
@@ -177,10 +218,11 @@ def _cmd_cluster(args):
         raise CommandError(f"--n-clusters must be >= 1, got {args.n_clusters}")
     client = _client(args)
     paths = _list_images(args.folder)
+    model = _model(args)
     try:
         records = cluster_photos(
             paths,
-            model=_model(args),
+            model=model,
             n_clusters=args.n_clusters,
             threshold=args.threshold,
             progress=_progress(args),
@@ -194,6 +236,7 @@ def _cmd_cluster(args):
                 f"--n-clusters {str(exc)[len('n_clusters=') :]}"
             ) from None
         raise
+    _search_note(model, paths)
     faces = [r for r in records if r["status"] == "ok"]
     clusters = {}
     for r in faces:

@@ -47,6 +47,11 @@ __all__ = ["Face", "FaceAligner"]
 # (benchmarks/calibrate_cascade_boxes.py; quartiles about +-0.05).
 _CASCADE_TO_DLIB = (0.01, 0.05, -0.08, -0.03)
 
+#: About the smallest face (box width, pixels) MMOD finds in the image it
+#: searches: 70-pixel LFW faces are all found, 50-pixel ones none (its boxes
+#: are at least 79 pixels wide).
+MMOD_SMALLEST_FACE = 80
+
 
 @dataclass
 class Face:
@@ -284,6 +289,26 @@ class FaceAligner(TransformerMixin, BaseEstimator):
         if len(boxes) == 0 and self.upsample == "auto":
             boxes, scores = self._boxes_scaled(rgb, min(1.0, 2 * scale), tiled=True)
         return boxes, scores
+
+    def smallest_face(self, shape):
+        """About the smallest face found in a photo of this shape.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            ``(height, width)`` of the photo, in pixels.
+
+        Returns
+        -------
+        size : float or None
+            The width in photo pixels of about the smallest face the MMOD
+            detector finds at the scale the photo is searched at (see
+            ``max_side`` and ``upsample``); None for the cascade detector.
+        """
+        if self.detector != "mmod":
+            return None
+        size = MMOD_SMALLEST_FACE / self._search_scale(tuple(shape[:2]))
+        return size / 2 ** self._fixed_upsample()
 
     def _search_scale(self, shape):
         """The scale a photo is searched at: at most ``max_side`` pixels long,
