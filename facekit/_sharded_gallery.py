@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from facekit._dask_client import get_client
+from facekit.identification._labels import _check_n_of_classes
+from facekit.utils._docstrings import fill_doc
 
 
 def _fit_shard(template, X, y):
@@ -158,15 +160,7 @@ class ShardedGallery(BaseEstimator):
         if n_shards is None:
             n_shards = max(1, len(workers))
         classes, codes = np.unique(y, return_inverse=True)
-        if (
-            isinstance(n_shards, bool)
-            or not isinstance(n_shards, (int, np.integer))
-            or not 1 <= n_shards <= len(classes)
-        ):
-            raise ValueError(
-                f"n_shards must be an integer in [1, n_classes={len(classes)}], "
-                f"got {n_shards!r}"
-            )
+        n_shards = _check_n_of_classes(n_shards, "n_shards", len(classes))
         bounds = _shard_bounds(
             np.bincount(codes, minlength=len(classes)), int(n_shards)
         )
@@ -216,13 +210,13 @@ class ShardedGallery(BaseEstimator):
     def _codes(self, labels):
         return np.searchsorted(self.classes_, labels)
 
+    @fill_doc
     def best_match(self, X):
         """Best identity of each probe with its distance, without rejection.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
 
         Returns
         -------
@@ -240,13 +234,13 @@ class ShardedGallery(BaseEstimator):
         cols = np.arange(dist.shape[1])
         return self.classes_[codes[best, cols]], dist[best, cols]
 
+    @fill_doc
     def predict(self, X):
         """Identity of each probe, or ``unknown_label`` when rejected.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
 
         Returns
         -------
@@ -265,35 +259,16 @@ class ShardedGallery(BaseEstimator):
         labels[dist > threshold] = self._unknown
         return labels
 
+    @fill_doc
     def rank(self, X, k=5):
         """The ``k`` nearest identities of each probe over all shards.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
-        k : int, default=5
-            Number of distinct identities, ``1 <= k <= n_classes``.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples, k)
-            Identities sorted by distance (ties: order of ``classes_``).
-        distances : ndarray of shape (n_samples, k)
-            Their distances (float64), non-decreasing along each row.
+        %(rank)s
         """
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "shards_")
-        n_classes = len(self.classes_)
-        if (
-            isinstance(k, bool)
-            or not isinstance(k, (int, np.integer))
-            or not 1 <= k <= n_classes
-        ):
-            raise ValueError(
-                f"k must be an integer in [1, n_classes={n_classes}], got {k!r}"
-            )
+        k = _check_n_of_classes(k, "k", len(self.classes_))
         results = self._each_shard(_shard_rank, np.asarray(X), int(k))
         dist = np.concatenate([d for _, d in results], axis=1)
         codes = np.concatenate([self._codes(labels) for labels, _ in results], axis=1)

@@ -19,10 +19,11 @@ from sklearn.utils.validation import (
 
 from facekit.distances import METRICS
 from facekit.identification._gallery import _gallery_attribute, _GalleryMixin
-from facekit.identification._labels import _label_array
+from facekit.identification._labels import _check_n_of_classes, _label_array
 from facekit.identification._probes import _ProbeSearchMixin
 from facekit.identification._search import _FLOAT_DTYPES, _build_index
 from facekit.index import FaissIndex
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["OneShotIdentifier"]
 
@@ -366,13 +367,13 @@ class OneShotIdentifier(
 
     # ---------------------------------------------------------------- search
 
+    @fill_doc
     def predict(self, X):
         """Identity of each probe, or ``unknown_label`` when rejected.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
 
         Returns
         -------
@@ -394,13 +395,13 @@ class OneShotIdentifier(
         y_pred[rejected] = unknown
         return y_pred
 
+    @fill_doc
     def best_match(self, X):
         """Best identity of each probe with its distance, without rejection.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
 
         Returns
         -------
@@ -413,13 +414,13 @@ class OneShotIdentifier(
         best, dist = self._best(X)
         return self.classes_[best], dist
 
+    @fill_doc
     def class_distances(self, X):
         """Distance of each probe to each enrolled identity.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
 
         Returns
         -------
@@ -434,13 +435,13 @@ class OneShotIdentifier(
             return self._csls(index, X, "matrix")[0]
         return self._distances_exact(index, X)
 
+    @fill_doc
     def decision_function(self, X):
         """Similarity of each probe to each identity: minus the distance.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
 
         Returns
         -------
@@ -455,36 +456,17 @@ class OneShotIdentifier(
             return d[:, 0] - d[:, 1]
         return -d
 
+    @fill_doc
     def rank(self, X, k=5):
         """The ``k`` nearest identities of each probe, nearest first.
 
         The ranking ignores ``threshold`` (it is the closed-set search behind
         rank-k / CMC evaluation).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
-        k : int, default=5
-            Number of distinct identities, ``1 <= k <= n_classes``.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples, k)
-            Identities sorted by distance (ties: order of ``classes_``).
-        distances : ndarray of shape (n_samples, k)
-            Their distances (float64), non-decreasing along each row.
+        %(rank)s
         """
         index = self._get_index()
-        n_classes = len(self.classes_)
-        if (
-            isinstance(k, bool)
-            or not isinstance(k, numbers.Integral)
-            or not 1 <= k <= n_classes
-        ):
-            raise ValueError(
-                f"k must be an integer in [1, n_classes={n_classes}], got {k!r}"
-            )
+        k = _check_n_of_classes(k, "k", len(self.classes_))
         X = self._validate_probes(X)
         if k == 1:  # the top-1 search of predict, without a sort
             best, dist = self._best_checked(index, X)
@@ -498,13 +480,13 @@ class OneShotIdentifier(
             idx, dist = self._rank_exact(index, X, k)
         return self.classes_[idx], dist
 
+    @fill_doc
     def identity_distance(self, X, identities):
         """Distance of each probe to one given identity each.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
         identities : array-like of shape (n_samples,)
             Enrolled identity to compare each probe with.
 
@@ -526,13 +508,13 @@ class OneShotIdentifier(
             )
         return self._identity_distance(index, X, codes)
 
+    @fill_doc
     def verify(self, X, claimed_ids, *, return_distance=False):
         """Accept or reject claimed identities: verification with a name.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
         claimed_ids : array-like of shape (n_samples,)
             The enrolled identity each probe claims to be.
         return_distance : bool, default=False
@@ -558,6 +540,7 @@ class OneShotIdentifier(
         accepted = d <= self.threshold
         return (accepted, d) if return_distance else accepted
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
         """Open-set accuracy: right identity, or rejection of a stranger.
 
@@ -568,8 +551,7 @@ class OneShotIdentifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Probe features.
+        %(probes)s
         y : array-like of shape (n_samples,)
             True identities.
         sample_weight : array-like of shape (n_samples,), default=None

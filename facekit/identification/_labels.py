@@ -1,5 +1,7 @@
 """Identity labels of :class:`OneShotIdentifier`, the "unknown" label included."""
 
+import numbers
+
 import numpy as np
 
 #: identities are strings (numbers get -1).
@@ -45,3 +47,17 @@ def _label_array(values, unknown_label):
     else:
         dtype = np.dtype(object)
     return values.astype(dtype, copy=False)
+
+
+def _check_n_of_classes(value, name, n_classes):
+    """``value`` as an int in ``[1, n_classes]`` (``k`` of a ranking, a number
+    of shards), or a ValueError naming ``name``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 1 <= value <= n_classes
+    ):
+        raise ValueError(
+            f"{name} must be an integer in [1, n_classes={n_classes}], got {value!r}"
+        )
+    return int(value)

@@ -24,6 +24,24 @@ y : array-like of shape (n_pairs,)
     1 = same, 0 = different.""",
     "pair_scores": """\
 scores : ndarray of shape (n_pairs,)""",
+    # -- identification -----------------------------------------------------------
+    "probes": """\
+X : array-like of shape (n_samples, n_features)
+    Probe features.""",
+    "rank": """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Probe features.
+k : int, default=5
+    Number of distinct identities, ``1 <= k <= n_classes``.
+
+Returns
+-------
+labels : ndarray of shape (n_samples, k)
+    Identities sorted by distance (ties: order of ``classes_``).
+distances : ndarray of shape (n_samples, k)
+    Their distances (float64), non-decreasing along each row.""",
     # -- metrics of similarity scores ---------------------------------------------
     "y_pairs_scores": """\
 y_pairs : array-like of shape (n_pairs,)
