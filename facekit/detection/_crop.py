@@ -144,10 +144,15 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self : FaceCropper
             This cropper.
         """
-        shape = check_int_tuple(self.image_shape, 2, "image_shape", 4, _MAX_SIDE)
-        _check_lfw_box(self.lfw_box)
+        shape = self._checked_shape()
         self.n_features_out_ = shape[0] * shape[1]
         return self
+
+    def _checked_shape(self):
+        """The checked ``image_shape`` (and ``lfw_box``); sets nothing."""
+        shape = check_int_tuple(self.image_shape, 2, "image_shape", 4, _MAX_SIDE)
+        _check_lfw_box(self.lfw_box)
+        return shape
 
     def transform(self, X, names=None):
         """The face crop of every image.
@@ -201,9 +206,11 @@ class FaceCropper(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         from facekit.io import imread
 
-        if not hasattr(self, "n_features_out_"):
-            self.fit()
-        shape = tuple(int(v) for v in self.image_shape)
+        if hasattr(self, "n_features_out_"):
+            shape = tuple(int(v) for v in self.image_shape)
+        else:  # stateless (requires_fit is False): checked, not fitted
+            self._validate_params()
+            shape = self._checked_shape()
         images = _check_images(X)
         if names is None:
             names = [

@@ -111,3 +111,14 @@ def test_boxes_say_where_each_face_was_cut():
     assert np.isnan(boxes[2]).all()  # no face: NaN
     whole = FaceCropper(crop="none").fit().transform_boxes([np.zeros((30, 20))])[1]
     assert whole[0, :4].tolist() == [0, 0, 20, 30]
+
+
+def test_transform_unfitted_checks_the_parameters_and_sets_nothing():
+    faces = [np.ones((9, 9))]
+    cropper = FaceCropper(crop="none", image_shape=(20, 16))
+    cropper.transform(faces)
+    assert not hasattr(cropper, "n_features_out_")  # transform does not fit
+    with pytest.raises(ValueError, match="image_shape"):
+        FaceCropper(crop="none", image_shape=(2, 16)).transform(faces)
+    with pytest.raises(ValueError, match="crop"):
+        FaceCropper(crop="nowhere").transform(faces)
