@@ -72,6 +72,14 @@ def _skipped(records):
     return out
 
 
+def _reason(name, error):
+    """Why a photo was skipped, for a line that names it already: the
+    record's ``error`` without its leading ``"<name>: "``."""
+    error = str(error)
+    prefix = f"{name}: "
+    return error[len(prefix) :] if error.startswith(prefix) else error
+
+
 def _write_json(target, payload):
     with open(target, "w") as fh:
         fh.write(json.dumps(payload, indent=2) + "\n")

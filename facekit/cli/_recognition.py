@@ -18,6 +18,7 @@ from facekit.cli._output import (
     CommandError,
     _box_text,
     _emit,
+    _reason,
     _shown,
     _skipped,
 )
@@ -157,6 +158,11 @@ def _cmd_enroll(args):
     _search_note(model, [r["image"] for r in records])
     used = [r for r in records if r["status"] == "ok"]
     skipped = _skipped(records)
+    in_gallery = {str(c) for c in gallery.classes_}
+    # a person none of whose photos gave a face is not in the gallery at all
+    missing = [
+        p for p in dict.fromkeys(r["person"] for r in records) if p not in in_gallery
+    ]
     data = {
         "gallery": args.out,
         "n_people": len(gallery.classes_),
@@ -164,13 +170,20 @@ def _cmd_enroll(args):
         "people": [str(c) for c in gallery.classes_],
         "enrolled": used,
         "skipped": skipped,
+        "not_enrolled": missing,
     }
     people = len({r["person"] for r in used})
     text = [
         f"enrolled {len(used)} images of {people} people into {args.out}"
         + (f" ({len(gallery.classes_)} people in the gallery now)" if args.add else "")
     ]
-    text += [f"  skipped {_shown(p)}: {why}" for p, why in skipped]
+    text += _enrolled_choices(records)
+    text += [f"  skipped {_shown(p)}: {_reason(p, why)}" for p, why in skipped]
+    text += [
+        f"  not enrolled: {_shown(p)} (no photo of theirs gave a face to "
+        "enroll; identify will not name them)"
+        for p in missing
+    ]
     _emit(args, data, "\n".join(text))
     return EXIT_SKIPPED if skipped else 0
 
@@ -196,18 +209,43 @@ def _cmd_identify(args):
         if not results or results[-1]["image"] != r["image"]:
             results.append({"image": r["image"], "faces": [], "error": r["error"]})
         if r["status"] != "ok":
-            lines.append(f"{_shown(r['image'])}: skipped ({r['error']})")
+            lines.append(
+                f"{_shown(r['image'])}: skipped ({_reason(r['image'], r['error'])})"
+            )
             continue
         results[-1]["faces"].append(r)
         shown = r["identity"] if r["recognized"] else "not recognized"
         lines.append(
             f"{_shown(r['image'])}{_box_text(r)}: {shown} "
-            f"(nearest {r['nearest']} at {r['distance']:.4g})"
+            f"(nearest {r['nearest']} at {r['distance']:.4g}{_runners_up(r)})"
         )
     skipped = _skipped(records)
     data = {"threshold": gallery.threshold, "results": results, "skipped": skipped}
     _emit(args, data, "\n".join(lines))
     return EXIT_SKIPPED if skipped else 0
+
+
+def _runners_up(record):
+    """The ``--top-k`` candidates after the nearest, as text (the JSON's
+    ``top``): ``"; then B at 0.71, C at 0.74"``, or nothing."""
+    rest = record["top"][1:]
+    if not rest:
+        return ""
+    return "; then " + ", ".join(
+        f"{_shown(t['identity'])} at {t['distance']:.4g}" for t in rest
+    )
+
+
+def _enrolled_choices(records):
+    """A line per enrolled photo that showed several faces: which of them was
+    enrolled as the person (the JSON's ``face_index`` and ``box``), so that a
+    wrong pick can be seen and the photo moved or cropped."""
+    return [
+        f"  {_shown(r['image'])}: {r['n_faces']} faces, enrolled the face"
+        f"{_box_text(r) or ' ' + str(r['face_index'])} as {_shown(r['person'])}"
+        for r in records
+        if r["status"] == "ok" and r["n_faces"] > 1
+    ]
 
 
 def _cmd_cluster(args):
@@ -248,7 +286,7 @@ def _cmd_cluster(args):
         lines.append(f"{name} ({len(clusters[lab])}):")
         lines.extend(f"  {_shown(it['image'])}{_box_text(it)}" for it in clusters[lab])
     skipped = _skipped(records)
-    lines += [f"skipped {_shown(p)}: {why}" for p, why in skipped]
+    lines += [f"skipped {_shown(p)}: {_reason(p, why)}" for p, why in skipped]
     payload = {str(k): v for k, v in sorted(clusters.items())}
     _emit(args, {"clusters": payload, "skipped": skipped}, "\n".join(lines))
     return EXIT_SKIPPED if skipped else 0
