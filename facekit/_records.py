@@ -105,6 +105,44 @@ def _distance_to_anchors(faces, anchors, metric):
     return pairwise_distances(feats, np.stack(anchors), metric=metric).min(axis=1)
 
 
+def _far_from_the_others(feats, names, base, metric, threshold):
+    """The enrolled faces farther than ``threshold`` from every other face of
+    their person: in this run (``feats``, ``names``) and in the gallery
+    ``base`` they are added to (None: a new gallery).
+
+    Such a face is likely someone else's (the wrong face of a group photo, a
+    photo filed under the wrong name); a person with one face in all has
+    nothing to compare with. A check for the user: nothing is dropped.
+
+    Returns
+    -------
+    far : list of (int, float)
+        ``(index into feats, distance to the nearest other face)``.
+    """
+    from facekit.distances import pairwise_distances
+
+    if threshold is None or not len(feats):
+        return []
+    feats, names = np.stack(feats), np.asarray(names)
+    known = set() if base is None else set(base.classes_.tolist())
+    out = []
+    for person in dict.fromkeys(names.tolist()):
+        rows = np.flatnonzero(names == person)
+        near = np.full(len(rows), np.inf)
+        if len(rows) > 1:
+            d = pairwise_distances(feats[rows], feats[rows], metric=metric)
+            np.fill_diagonal(d, np.inf)
+            near = d.min(axis=1)
+        if person in known:
+            near = np.minimum(
+                near, base.identity_distance(feats[rows], [person] * len(rows))
+            )
+        out += [
+            (int(i), float(v)) for i, v in zip(rows, near) if threshold < v < np.inf
+        ]
+    return out
+
+
 def _gallery_rows(gallery):
     """What ``gallery`` holds, for :func:`_in_gallery`.
 

@@ -49,6 +49,7 @@ from facekit._records import (
     _box,
     _distance_to_anchors,
     _enrolled_face,
+    _far_from_the_others,
     _gallery_rows,
     _in_gallery,
     _problem,
@@ -219,7 +220,11 @@ def enroll_folder(
         One per photo: ``image``, ``person``, ``face_index`` (the enrolled
         face, None if none), ``box``, ``score``, ``n_faces``, ``status``
         (``"ok"`` when enrolled, ``"ambiguous"`` for a photo with several
-        faces none of which is known to be the person's) and ``error``.
+        faces none of which is known to be the person's), ``error``, and
+        ``check``: None, or for an enrolled face farther than τ from every
+        other face of the person (in this folder and in ``into``) why it may
+        be someone else's -- the wrong face of a group photo, or a photo
+        filed under the wrong name; it is enrolled all the same.
 
     Raises
     ------
@@ -265,7 +270,7 @@ def enroll_folder(
         if status == OK and len(faces) == 1:
             anchors.setdefault(person, []).append(faces[0]["embedding"])
     enrolled = _gallery_rows(base)  # one set lookup per photo below
-    feats, names, records = [], [], []
+    feats, names, records, taken = [], [], [], []
     for (path, person), (faces, status, error) in zip(entries, found):
         record = {
             "image": path,
@@ -276,6 +281,7 @@ def enroll_folder(
             "n_faces": len(faces),
             "status": status,
             "error": None if status == OK else _problem(path, status, error),
+            "check": None,
         }
         if status == OK:
             near = _distance_to_anchors(faces, anchors.get(person, []), model.metric)
@@ -295,8 +301,18 @@ def enroll_folder(
             else:
                 feats.append(faces[k]["embedding"])
                 names.append(person)
+                taken.append(record)
                 record.update(face_index=k, box=_box(faces[k]), score=_score(faces[k]))
         records.append(record)
+    tau = threshold  # the gallery's τ
+    if tau is None:
+        tau = model.threshold if base is None else base.threshold
+    for i, far in _far_from_the_others(feats, names, base, model.metric, tau):
+        taken[i]["check"] = (
+            f"{taken[i]['image']}: this face is {far:.3g} from the nearest other "
+            f"photo of {names[i]}, farther than the threshold {tau:.3g}: "
+            "another person's face, or a photo filed under the wrong name?"
+        )
     if not feats:
         raise ValueError(
             f"no face could be enrolled from {folder} "

@@ -147,3 +147,50 @@ def test_skipped_lines_name_the_photo_once(tmp_path, lbp_model, capsys, monkeypa
     assert dict(map(tuple, data["skipped"]))[photo].startswith(f"{photo}: ")
     line = next(x for x in text.splitlines() if x.startswith(f"  skipped {photo}"))
     assert line.count(photo) == 1 and "2 faces" in line
+
+
+def test_enroll_flags_a_face_far_from_the_persons_other_faces(
+    tmp_path, lbp_model, capsys, monkeypatch
+):
+    # the wrong face of a group photo, or a photo filed under the wrong name:
+    # enrolled all the same, but the user is told to check it
+    _write_people(tmp_path / "people", n_people=3, n_images=3)
+
+    def misfiled(images, found):
+        i = next(i for i, p in enumerate(images) if p.endswith("p1_1.png"))
+        j = next(i for i, p in enumerate(images) if p.endswith("p0_0.png"))
+        found[i] = ([dict(found[j][0][0])], "ok", None)
+
+    _with_faces(monkeypatch, misfiled)
+    status, text, data = _enroll(tmp_path, lbp_model, capsys)
+    assert status == 0 and data["n_images"] == 9
+    photo = str(tmp_path / "people" / "person1" / "p1_1.png")
+    checked = [r["image"] for r in data["enrolled"] if r["check"]]
+    assert checked == [photo]
+    line = next(x for x in text.splitlines() if x.startswith("  check "))
+    assert line.startswith(f"  check {photo}: this face is ") and "person1" in line
+    assert line.count(photo) == 1
+    # the API's records say it too; the others have check None
+    gallery, records = api.enroll_folder(tmp_path / "people", model=lbp_model)
+    assert [r["image"] for r in records if r["check"]] == [photo]
+    monkeypatch.undo()
+    # a person with a single face has nothing to compare with: no check
+    _write_people(tmp_path / "one", n_people=2, n_images=1, seed=3)
+    assert all(
+        r["check"] is None
+        for r in api.enroll_folder(tmp_path / "one", model=lbp_model)[1]
+    )
+    # added to a gallery: compared with the person's faces already in it
+    gallery, records = api.enroll_folder(tmp_path / "people", model=lbp_model)
+    assert all(r["check"] is None for r in records)
+    _write_people(tmp_path / "more", n_people=2, n_images=1, seed=0)
+    (tmp_path / "more" / "person1" / "p1_0.png").write_bytes(
+        (tmp_path / "people" / "person0" / "p0_2.png").read_bytes()
+    )
+    (tmp_path / "more" / "person0" / "p0_0.png").unlink()
+    (tmp_path / "more" / "person0" / "x.png").write_bytes(
+        (tmp_path / "people" / "person0" / "p0_2.png").read_bytes()
+    )
+    _, records = api.enroll_folder(tmp_path / "more", model=lbp_model, into=gallery)
+    flagged = {r["person"]: r["check"] is not None for r in records}
+    assert flagged == {"person0": False, "person1": True}

@@ -178,6 +178,11 @@ def _cmd_enroll(args):
         + (f" ({len(gallery.classes_)} people in the gallery now)" if args.add else "")
     ]
     text += _enrolled_choices(records)
+    text += [
+        f"  check {_shown(r['image'])}: {_reason(r['image'], r['check'])}"
+        for r in used
+        if r["check"]
+    ]
     text += [f"  skipped {_shown(p)}: {_reason(p, why)}" for p, why in skipped]
     text += [
         f"  not enrolled: {_shown(p)} (no photo of theirs gave a face to "
