@@ -87,7 +87,9 @@ def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
         ``threshold`` and ``metric`` it was compared with; ``face_index_a`` /
         ``face_index_b`` (which face of each photo, by decreasing detection
         score), ``box_a`` / ``box_b`` (``[left, top, right, bottom]`` in
-        pixels, None for the LBP model), ``score_a`` / ``score_b`` (detection
+        pixels, None for the LBP model; the box of a face cut by the photo's
+        border reaches past it, so clip it before cropping with it),
+        ``score_a`` / ``score_b`` (detection
         scores), ``n_faces_a`` / ``n_faces_b``; ``status`` (``"ok"``, ``"no
         face"`` or ``"unreadable"``) and ``error`` (why, or None).
 

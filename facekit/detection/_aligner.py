@@ -61,7 +61,9 @@ class Face:
     ----------
     box : ndarray of shape (4,)
         ``(left, top, right, bottom)`` in pixels of the photo (as dlib's
-        rectangles: right and bottom inclusive).
+        rectangles: right and bottom inclusive). The box of a face cut by
+        the photo's border reaches past it (a negative left or top, a right
+        or bottom beyond the photo): clip it before cropping with it.
     score : float
         The detector's confidence (MMOD: the window's score, above the
         detection threshold; cascade: the number of supporting windows).
