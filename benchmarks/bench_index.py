@@ -53,6 +53,18 @@ directory (copy ``exact.json`` into it to reuse the exact row)::
         --repeats 2 --kinds exact,hnsw --hnsw-m 32 --ef-construction 40 \
         --ef-search 16,32,64,128,256 --rows-dir rows-m32/ --json m32.json
 
+IVF fast-scan (``ivf_fastscan``: 4-bit PQ codes, the candidates re-ranked
+exactly), its ``nprobe`` and ``k_factor`` swept on one built index (every
+combination); exact first, in its own process, then the index, both rows
+kept in one directory and printed together by the last command::
+
+    nice python benchmarks/bench_index.py --threads 1 --build-threads 1 \
+        --repeats 2 --kinds exact --rows-dir rows-fastscan/
+    nice python benchmarks/bench_index.py --threads 1 --build-threads 1 \
+        --repeats 2 --kinds exact,ivf_fastscan --nlist 8192 --pq-m 32 \
+        --nprobe 64,96,128,192,256 --k-factor 4,8,16,32 \
+        --rows-dir rows-fastscan/ --json fastscan.json
+
 and at reduced size on a busy machine::
 
     nice python benchmarks/bench_index.py --n-gallery 200000 --threads 1

@@ -114,8 +114,8 @@ class FaissIndex(BaseEstimator):
     IVF quantisers on the gallery), adds enrolled rows and removes removed
     ones. Its parameters are the identifier's nested parameters
     (``index__nprobe``, ``index__ef_search``), so a ``GridSearchCV`` can tune
-    them; search-time parameters (``nprobe``, ``ef_search``) apply at once,
-    the others rebuild the index at the next search.
+    them; search-time parameters (``nprobe``, ``ef_search``, ``k_factor``)
+    apply at once, the others rebuild the index at the next search.
 
     Read more in the :ref:`User Guide <scale>`.
 
