@@ -151,6 +151,7 @@ def _normalize(desc, clip, root):
     return desc
 
 
+@fill_doc
 class DenseSIFTTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -207,11 +208,7 @@ class DenseSIFTTransformer(
     descriptor_dim_ : int
         Size of one descriptor: ``n_bins**2 * n_orientations`` (+ 2 with
         ``spatial=True``).
-    n_features_in_ : int
-        Number of pixels seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(pixels_in_attrs)s
 
     See Also
     --------
@@ -292,10 +289,7 @@ class DenseSIFTTransformer(
 
         %(fit_images)s
 
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fitted_self)s
         """
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         n_features = X.shape[1]
@@ -328,17 +322,11 @@ class DenseSIFTTransformer(
         )
         return self
 
+    @fill_doc
     def transform(self, X):
         """Compute the descriptors of every image.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_pixels)
-            Flattened grey-level images.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_images, n_features_out)
+        %(transform_images)s
             The descriptors of each image, position by position
             (``n_features_out = n_positions_ * descriptor_dim_``, see Notes).
         """

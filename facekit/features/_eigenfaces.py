@@ -46,6 +46,7 @@ def _standardize(X):
 _PREPROCESSORS = {"equalize": _equalize, "standardize": _standardize}
 
 
+@fill_doc
 class EigenfaceTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -101,11 +102,7 @@ class EigenfaceTransformer(
         Number of eigenfaces kept (``n_components`` after clipping).
     image_shape_ : tuple of (int, int) or None
         The validated ``image_shape``.
-    n_features_in_ : int
-        Number of pixels seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(pixels_in_attrs)s
 
     See Also
     --------
@@ -188,10 +185,7 @@ class EigenfaceTransformer(
             Flattened grey-level face images.
         %(y_ignored)s
 
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fitted_self)s
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         if X.shape[0] < 2:
@@ -283,17 +277,11 @@ class EigenfaceTransformer(
             )
         return self.components_.reshape(self.n_components_, *self.image_shape_)
 
+    @fill_doc
     def get_feature_names_out(self, input_features=None):
         """Names of the eigenface coefficients.
 
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only checked against ``feature_names_in_``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
+        %(feature_names_out)s
             ``["eigenface0", "eigenface1", ...]``.
         """
         check_is_fitted(self)

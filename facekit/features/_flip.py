@@ -41,6 +41,7 @@ def _mirror(X, image_shape):
     return X.reshape(-1, h, w)[:, :, ::-1].reshape(X.shape[0], -1)
 
 
+@fill_doc
 class FlipConcatTransformer(TransformerMixin, BaseEstimator):
     """Features of each image followed by those of its horizontal mirror.
 
@@ -66,11 +67,7 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
         The fitted clone of ``transformer``.
     image_shape_ : tuple of (int, int)
         Image shape used.
-    n_features_in_ : int
-        Number of pixels seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(pixels_in_attrs)s
 
     See Also
     --------
@@ -149,6 +146,7 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
         )
 
 
+@fill_doc
 class ViewPoolingTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -178,9 +176,7 @@ class ViewPoolingTransformer(
         The fitted clone of ``transformer``.
     n_features_in_ : int
         Number of features seen during :term:`fit` (all views).
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(feature_names_in_attr)s
 
     See Also
     --------

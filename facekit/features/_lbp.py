@@ -146,6 +146,7 @@ def _check_int_pair(value, name):
     return int(pair[0]), int(pair[1])
 
 
+@fill_doc
 class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Spatial histograms of local binary patterns (LBP) of face images.
 
@@ -193,11 +194,7 @@ class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Grid used, ``grid`` clipped to ``image_shape_``.
     n_bins_ : list of int
         Histogram bins per cell, one entry per scale.
-    n_features_in_ : int
-        Number of pixels seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(pixels_in_attrs)s
 
     See Also
     --------
@@ -272,10 +269,7 @@ class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         %(fit_images)s
 
-        Returns
-        -------
-        self : object
-            Fitted transformer.
+        %(fitted_self)s
         """
         X = validate_data(self, X, dtype="numeric")
         n_features = X.shape[1]
@@ -288,17 +282,11 @@ class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_bins_ = [_n_bins(P, self.method) for P, _ in scales]
         return self
 
+    @fill_doc
     def transform(self, X):
         """Compute the LBP grid histograms.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_pixels)
-            Flattened grey-level images.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_images, n_features_out)
+        %(transform_images)s
             Concatenated cell histograms, scale by scale, then cell by cell
             (row-major), then bin by bin (see :meth:`get_feature_names_out`).
         """
@@ -330,17 +318,11 @@ class LBPTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         return np.concatenate(blocks, axis=0)
 
+    @fill_doc
     def get_feature_names_out(self, input_features=None):
         """Names of the histogram bins.
 
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only checked against ``feature_names_in_``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
+        %(feature_names_out)s
             ``"lbp_p{P}r{R}_c{row}_{col}_b{bin}"`` for every scale, cell and
             bin, in the column order of :meth:`transform`.
         """

@@ -59,6 +59,75 @@ y : None
     "y_ignored": """\
 y : None
     Ignored.""",
+    "transform_images": """\
+Parameters
+----------
+X : array-like of shape (n_images, n_pixels)
+    Flattened grey-level images.
+
+Returns
+-------
+X_new : ndarray of shape (n_images, n_features_out)""",
+    "fitted_self": """\
+Returns
+-------
+self : object
+    Fitted transformer.""",
+    "feature_names_out": """\
+Parameters
+----------
+input_features : array-like of str or None, default=None
+    Only checked against ``feature_names_in_``.
+
+Returns
+-------
+feature_names_out : ndarray of str objects""",
+    # -- fitted attributes ----------------------------------------------------------
+    "feature_names_in_attr": """\
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    Names of features seen during :term:`fit`. Defined only when `X`
+    has feature names that are all strings.""",
+    "pixels_in_attrs": """\
+n_features_in_ : int
+    Number of pixels seen during :term:`fit`.
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    Names of features seen during :term:`fit`. Defined only when `X`
+    has feature names that are all strings.""",
+    # -- Dask partitions (facekit.distributed) ------------------------------------
+    "partitions": """\
+partition_size : int, default=32
+    Photos per task.
+n_threads : int, default=1
+    Torch threads of the pretrained model on a worker.
+verbose : int, default=0
+    Progress on stderr every ``verbose`` partitions.""",
+    # -- face detection and cropping ----------------------------------------------
+    "detect_images": """\
+Parameters
+----------
+X : sequence of images
+    As in :meth:`detect`.""",
+    "raises_no_face": """\
+Raises
+------
+FaceNotFoundError
+    With ``no_face="raise"``, for the first image without a face.""",
+    # -- networks ------------------------------------------------------------------
+    "normalised_chips": """\
+Parameters
+----------
+x : torch.Tensor of shape (n, 3, nr, nc)
+    The output of :meth:`normalise`.""",
+    "image_pairs": """\
+Parameters
+----------
+pairs : array-like of shape (n_pairs, 2, n_features)
+    Pairs of flattened images.""",
+    "margin_distance": """\
+margin : float, default=0.2
+    The margin.
+distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
+    The distance.""",
 }
 
 
