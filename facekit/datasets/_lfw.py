@@ -24,6 +24,7 @@ from facekit.datasets._home import (
     _writable_data_home,
     get_data_home,
 )
+from facekit.utils._docstrings import fill_doc
 
 #: The face box of a 250 x 250 LFW portrait, ``(rows, columns)``:
 #: scikit-learn's default ``slice_`` of ``fetch_lfw_pairs`` /
@@ -292,10 +293,36 @@ _LFW_COMMON_PARAMS = {
 }
 
 
+def _fetch_sklearn_lfw(
+    fetcher, what, *, data_home, funneled, download_if_missing, verbose, **kwargs
+):
+    """Call ``sklearn.datasets.<fetcher>`` on a writable copy of LFW.
+
+    Logs where the data is; returns scikit-learn's bunch, the data home used
+    and the :func:`time.perf_counter` time before the call.
+    """
+    from sklearn import datasets as sk_datasets
+
+    home = _writable_data_home(
+        data_home, funneled=funneled, download_if_missing=download_if_missing
+    )
+    _log(verbose, f"LFW {what} from {os.path.join(home, 'lfw_home')}")
+    t0 = time.perf_counter()
+    with _sklearn_lfw_logging(verbose):
+        lfw = getattr(sk_datasets, fetcher)(
+            data_home=home,
+            funneled=funneled,
+            download_if_missing=download_if_missing,
+            **kwargs,
+        )
+    return lfw, home, t0
+
+
 @validate_params(
     {"subset": [StrOptions(set(LFW_PAIRS_FILES))], **_LFW_COMMON_PARAMS},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def fetch_lfw_pairs(
     *,
     subset="train",
@@ -326,13 +353,7 @@ def fetch_lfw_pairs(
         ``lfw``.
     resize : float or None, default=0.5
         Scale factor of the faces after cropping (``None``: no resizing).
-    color : bool, default=False
-        Keep RGB instead of the mean of the channels.
-    slice_ : tuple of slice, default=(slice(70, 195), slice(78, 172))
-        Crop (rows, columns) of the 250 x 250 images.
-    download_if_missing : bool, default=False
-        Download LFW through scikit-learn if it is missing; otherwise raise
-        :class:`LFWNotFoundError`.
+    %(lfw_color_slice_download)s
     verbose : bool, default=False
         Print where the data and cache are, scikit-learn's progress and the
         time taken, to stderr.
@@ -363,10 +384,7 @@ def fetch_lfw_pairs(
         DESCR : str
             Description of the data set.
 
-    Raises
-    ------
-    LFWNotFoundError
-        If LFW is missing and ``download_if_missing`` is false.
+    %(raises_lfw_not_found)s
 
     See Also
     --------
@@ -388,23 +406,18 @@ def fetch_lfw_pairs(
     >>> from sklearn.model_selection import PredefinedSplit
     >>> cv = PredefinedSplit(lfw.folds)  # doctest: +SKIP
     """
-    from sklearn import datasets as sk_datasets
-
-    home = _writable_data_home(
-        data_home, funneled=funneled, download_if_missing=download_if_missing
+    lfw, home, t0 = _fetch_sklearn_lfw(
+        "fetch_lfw_pairs",
+        f"pairs ({subset})",
+        data_home=data_home,
+        funneled=funneled,
+        download_if_missing=download_if_missing,
+        verbose=verbose,
+        subset=subset,
+        resize=resize,
+        color=color,
+        slice_=slice_,
     )
-    _log(verbose, f"LFW pairs ({subset}) from {os.path.join(home, 'lfw_home')}")
-    t0 = time.perf_counter()
-    with _sklearn_lfw_logging(verbose):
-        lfw = sk_datasets.fetch_lfw_pairs(
-            subset=subset,
-            data_home=home,
-            funneled=funneled,
-            resize=resize,
-            color=color,
-            slice_=slice_,
-            download_if_missing=download_if_missing,
-        )
     meta = load_lfw_pairs_metadata(subset, data_home=home, funneled=funneled)
     if not np.array_equal(np.asarray(lfw.target), meta.target):
         raise RuntimeError(
@@ -434,6 +447,7 @@ def fetch_lfw_pairs(
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def fetch_lfw_people(
     *,
     data_home=None,
@@ -461,13 +475,7 @@ def fetch_lfw_people(
         Scale factor of the faces after cropping.
     min_faces_per_person : int, default=0
         Keep only people with at least this many images.
-    color : bool, default=False
-        Keep RGB instead of the mean of the channels.
-    slice_ : tuple of slice, default=(slice(70, 195), slice(78, 172))
-        Crop (rows, columns) of the 250 x 250 images.
-    download_if_missing : bool, default=False
-        Download LFW through scikit-learn if it is missing; otherwise raise
-        :class:`LFWNotFoundError`.
+    %(lfw_color_slice_download)s
     verbose : bool, default=False
         Print progress to stderr.
 
@@ -487,10 +495,7 @@ def fetch_lfw_people(
         DESCR : str
             Description of the data set.
 
-    Raises
-    ------
-    LFWNotFoundError
-        If LFW is missing and ``download_if_missing`` is false.
+    %(raises_lfw_not_found)s
 
     See Also
     --------
@@ -504,23 +509,18 @@ def fetch_lfw_people(
     >>> people.data.shape, len(people.target_names)  # doctest: +SKIP
     ((1288, 2914), 7)
     """
-    from sklearn import datasets as sk_datasets
-
-    home = _writable_data_home(
-        data_home, funneled=funneled, download_if_missing=download_if_missing
+    lfw, _, t0 = _fetch_sklearn_lfw(
+        "fetch_lfw_people",
+        "people",
+        data_home=data_home,
+        funneled=funneled,
+        download_if_missing=download_if_missing,
+        verbose=verbose,
+        resize=resize,
+        min_faces_per_person=min_faces_per_person,
+        color=color,
+        slice_=slice_,
     )
-    _log(verbose, f"LFW people from {os.path.join(home, 'lfw_home')}")
-    t0 = time.perf_counter()
-    with _sklearn_lfw_logging(verbose):
-        lfw = sk_datasets.fetch_lfw_people(
-            data_home=home,
-            funneled=funneled,
-            resize=resize,
-            min_faces_per_person=min_faces_per_person,
-            color=color,
-            slice_=slice_,
-            download_if_missing=download_if_missing,
-        )
     images = np.asarray(lfw.images, dtype=np.float32)
     _log(verbose, f"{len(images)} faces loaded in {time.perf_counter() - t0:.1f} s")
     return Bunch(

@@ -59,6 +59,15 @@ y : None
     "y_ignored": """\
 y : None
     Ignored.""",
+    # -- photos to faces (facekit.api) ---------------------------------------------
+    "progress_client": """\
+progress : bool or None, default=False
+    Progress on stderr; None: when there are more than 20 photos.
+client : distributed.Client or str, default=None
+    Find and embed the faces on a Dask cluster (a client or a scheduler
+    address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
+    photos given as files; None: in this process. The results are the
+    same either way.""",
     "transform_images": """\
 Parameters
 ----------
@@ -82,6 +91,20 @@ input_features : array-like of str or None, default=None
 Returns
 -------
 feature_names_out : ndarray of str objects""",
+    # -- LFW fetchers (facekit.datasets) ------------------------------------------
+    "lfw_color_slice_download": """\
+color : bool, default=False
+    Keep RGB instead of the mean of the channels.
+slice_ : tuple of slice, default=(slice(70, 195), slice(78, 172))
+    Crop (rows, columns) of the 250 x 250 images.
+download_if_missing : bool, default=False
+    Download LFW through scikit-learn if it is missing; otherwise raise
+    :class:`LFWNotFoundError`.""",
+    "raises_lfw_not_found": """\
+Raises
+------
+LFWNotFoundError
+    If LFW is missing and ``download_if_missing`` is false.""",
     # -- fitted attributes ----------------------------------------------------------
     "feature_names_in_attr": """\
 feature_names_in_ : ndarray of shape (`n_features_in_`,)
