@@ -55,6 +55,7 @@ from facekit._records import (
     _problem,
     _score,
 )
+from facekit.utils._docstrings import fill_doc
 
 __all__ = [
     "compare_faces",
@@ -159,6 +160,7 @@ def compare_faces(image_a, image_b, *, model="pretrained", threshold=None):
     return record
 
 
+@fill_doc
 def enroll_folder(
     folder,
     out=None,
@@ -195,13 +197,7 @@ def enroll_folder(
         Rejection threshold of the gallery (default: the model's τ).
     matching : {"nearest", "centroid"}, default="nearest"
         Distance to a person: to their nearest photo or to the mean.
-    progress : bool or None, default=False
-        Progress on stderr; None: when there are more than 20 photos.
-    client : distributed.Client or str, default=None
-        Find and embed the faces on a Dask cluster (a client or a scheduler
-        address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
-        photos given as files; None: in this process. The results are the
-        same either way.
+    %(progress_client)s
     into : OneShotIdentifier, str or path-like, default=None
         An existing gallery to add the photos to (new people are enrolled,
         known people get more photos; no retraining), or its file: then
@@ -348,6 +344,7 @@ def _why_skipped(records, most=5):
     return shown + (f"; and {len(bad) - most} more" if len(bad) > most else "")
 
 
+@fill_doc
 def identify_photos(
     images,
     gallery,
@@ -376,13 +373,7 @@ def identify_photos(
         Rejection threshold (default: the gallery's).
     top_k : int, default=3
         Number of candidates in ``top``.
-    progress : bool or None, default=False
-        Progress on stderr; None: when there are more than 20 photos.
-    client : distributed.Client or str, default=None
-        Find and embed the faces on a Dask cluster (a client or a scheduler
-        address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
-        photos given as files; None: in this process. The results are the
-        same either way.
+    %(progress_client)s
 
     Returns
     -------
@@ -416,23 +407,19 @@ def identify_photos(
     found = _find_faces(model, images, progress, client)
     unknown = gallery._unknown_label()
     records = []
-    for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
-        name = _name(image, i)
+    for name, faces, status, error in _photos(images, found):
         if status != OK:
             records.append(
-                {
-                    "image": name,
-                    "face_index": None,
-                    "box": None,
-                    "score": None,
-                    "identity": None,
-                    "recognized": False,
-                    "nearest": None,
-                    "distance": None,
-                    "top": [],
-                    "status": status,
-                    "error": _problem(name, status, error),
-                }
+                _face_record(
+                    name,
+                    identity=None,
+                    recognized=False,
+                    nearest=None,
+                    distance=None,
+                    top=[],
+                    status=status,
+                    error=_problem(name, status, error),
+                )
             )
             continue
         feats = np.stack([f["embedding"] for f in faces])
@@ -449,24 +436,42 @@ def identify_photos(
                 isinstance(p, str) == isinstance(unknown, str) and p == unknown
             )
             records.append(
-                {
-                    "image": name,
-                    "face_index": k,
-                    "box": _box(face),
-                    "score": _score(face),
-                    "identity": None if rejected else _plain(p),
-                    "recognized": not rejected,
-                    "nearest": _plain(lab[0]),
-                    "distance": float(dist[0]),
-                    "top": [
+                _face_record(
+                    name,
+                    k,
+                    face,
+                    identity=None if rejected else _plain(p),
+                    recognized=not rejected,
+                    nearest=_plain(lab[0]),
+                    distance=float(dist[0]),
+                    top=[
                         {"identity": _plain(a), "distance": float(b)}
                         for a, b in zip(lab, dist)
                     ],
-                    "status": OK,
-                    "error": None,
-                }
+                    status=OK,
+                    error=None,
+                )
             )
     return records
+
+
+def _photos(images, found):
+    """``(name, faces, status, error)`` of every photo, in order."""
+    for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
+        yield _name(image, i), faces, status, error
+
+
+def _face_record(name, k=None, face=None, **fields):
+    """The record of face ``k`` of photo ``name``: ``image``, ``face_index``,
+    ``box`` and ``score`` (None for a photo without a face), then ``fields``
+    in their order."""
+    return {
+        "image": name,
+        "face_index": k,
+        "box": None if face is None else _box(face),
+        "score": None if face is None else _score(face),
+        **fields,
+    }
 
 
 def _plain(label):
@@ -474,6 +479,7 @@ def _plain(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
+@fill_doc
 def cluster_photos(
     images,
     *,
@@ -498,13 +504,7 @@ def cluster_photos(
     threshold : float, default=None
         τ of threshold clustering (default: the model's clustering τ,
         ``cluster_threshold``, if it has one, else its τ).
-    progress : bool or None, default=False
-        Progress on stderr; None: when there are more than 20 photos.
-    client : distributed.Client or str, default=None
-        Find and embed the faces on a Dask cluster (a client or a scheduler
-        address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
-        photos given as files; None: in this process. The results are the
-        same either way.
+    %(progress_client)s
 
     Returns
     -------
@@ -539,32 +539,20 @@ def cluster_photos(
     images = _expand_images(images)
     found = _find_faces(model, images, progress, client)
     records, feats = [], []
-    for i, (image, (faces, status, error)) in enumerate(zip(images, found)):
-        name = _name(image, i)
+    for name, faces, status, error in _photos(images, found):
         if status != OK:
             records.append(
-                {
-                    "image": name,
-                    "face_index": None,
-                    "box": None,
-                    "score": None,
-                    "cluster": None,
-                    "status": status,
-                    "error": _problem(name, status, error),
-                }
+                _face_record(
+                    name,
+                    cluster=None,
+                    status=status,
+                    error=_problem(name, status, error),
+                )
             )
             continue
         for k, face in enumerate(faces):
             records.append(
-                {
-                    "image": name,
-                    "face_index": k,
-                    "box": _box(face),
-                    "score": _score(face),
-                    "cluster": None,
-                    "status": OK,
-                    "error": None,
-                }
+                _face_record(name, k, face, cluster=None, status=OK, error=None)
             )
             feats.append(face["embedding"])
     if not feats:
