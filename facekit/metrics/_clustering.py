@@ -11,6 +11,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils.validation import check_consistent_length
 
 from facekit.metrics._base import _equal, _labels
+from facekit.utils._docstrings import fill_doc
 
 
 def _cluster_contingency(labels_true, labels_pred, noise_label):
@@ -43,6 +44,7 @@ def _f1(precision, recall):
     return 0.0 if s == 0 else 2 * precision * recall / s
 
 
+@fill_doc
 def pairwise_precision_recall_f1(labels_true, labels_pred, *, noise_label=-1):
     """Pairwise precision, recall and F1 of a clustering.
 
@@ -52,12 +54,7 @@ def pairwise_precision_recall_f1(labels_true, labels_pred, *, noise_label=-1):
     recall the fraction of true pairs that are predicted. Computed from the
     contingency matrix, in ``O(n)`` memory.
 
-    Parameters
-    ----------
-    labels_true : array-like of shape (n_samples,)
-        True identities.
-    labels_pred : array-like of shape (n_samples,)
-        Cluster labels.
+    %(clustering_labels)s
     noise_label : label or None, default=-1
         Predicted label meaning "no cluster"; such items count as singleton
         clusters. ``None`` treats it as an ordinary cluster label.
@@ -86,6 +83,7 @@ def pairwise_precision_recall_f1(labels_true, labels_pred, *, noise_label=-1):
     return precision, recall, _f1(precision, recall)
 
 
+@fill_doc
 def bcubed_precision_recall_f1(labels_true, labels_pred, *, noise_label=-1):
     """BCubed precision, recall and F1 of a clustering.
 
@@ -94,12 +92,7 @@ def bcubed_precision_recall_f1(labels_true, labels_pred, *, noise_label=-1):
     cluster (both counting the item itself); the scores are averages over
     items (Bagga & Baldwin, 1998; Amigó et al., 2009).
 
-    Parameters
-    ----------
-    labels_true : array-like of shape (n_samples,)
-        True identities.
-    labels_pred : array-like of shape (n_samples,)
-        Cluster labels.
+    %(clustering_labels)s
     noise_label : label or None, default=-1
         Predicted label meaning "no cluster"; such items count as singleton
         clusters (precision 1, recall ``1 / size of their identity``).

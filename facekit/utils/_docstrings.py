@@ -24,6 +24,19 @@ y : array-like of shape (n_pairs,)
     1 = same, 0 = different.""",
     "pair_scores": """\
 scores : ndarray of shape (n_pairs,)""",
+    "pairs_returns": """\
+Parameters
+----------
+pairs : array-like of shape (n_pairs, 2, n_features)
+    Pairs.
+
+Returns
+-------""",
+    "verifier_attrs": """\
+classes_ : ndarray of shape (2,)
+    ``[0, 1]``.
+n_features_in_ : int
+    Number of features of one face.""",
     # -- identification -----------------------------------------------------------
     "probes": """\
 X : array-like of shape (n_samples, n_features)
@@ -48,6 +61,14 @@ y_pairs : array-like of shape (n_pairs,)
     1 = same person, 0 = different.
 scores : array-like of shape (n_pairs,)
     Similarity scores, higher = more alike.""",
+    # -- clustering metrics (facekit.metrics) -------------------------------------
+    "clustering_labels": """\
+Parameters
+----------
+labels_true : array-like of shape (n_samples,)
+    True identities.
+labels_pred : array-like of shape (n_samples,)
+    Cluster labels.""",
     # -- transformers of images ----------------------------------------------------
     "fit_images": """\
 Parameters
