@@ -19,6 +19,7 @@ from facekit._lbp_model_format import (
     _check_projection,
 )
 from facekit.detection._crop import LFW_BOX
+from facekit.utils._docstrings import fill_doc
 
 NO_FACE = ("raise", "mark")
 
@@ -376,6 +377,7 @@ class FaceModel:
             ("whiten", _stored_whitening(self.projection["whitening"])),
         ]
 
+    @fill_doc
     def prepare(self, images, names=None, *, no_face="raise"):
         """Cut and resize the faces of images, as the model wants them.
 
@@ -399,15 +401,13 @@ class FaceModel:
             Flattened face crops of shape ``image_shape`` (NaN rows: no face,
             with ``no_face="mark"``).
 
-        Raises
-        ------
-        FaceNotFoundError
-            With ``no_face="raise"``, for the first image without a face.
+        %(raises_no_face)s
         """
         if no_face not in NO_FACE:
             raise ValueError(f"no_face must be one of {NO_FACE}, got {no_face!r}")
         return self.cropper(no_face=no_face).transform(images, names=names)
 
+    @fill_doc
     def features(self, images, names=None, *, no_face="raise", return_boxes=False):
         """Features of the faces in ``images``: :meth:`pipeline`'s output.
 
@@ -437,10 +437,7 @@ class FaceModel:
             With ``return_boxes``: ``left, top, right, bottom, score`` of each
             face (NaN rows: no face).
 
-        Raises
-        ------
-        FaceNotFoundError
-            With ``no_face="raise"``, for the first image without a face.
+        %(raises_no_face)s
         """
         if no_face not in NO_FACE:
             raise ValueError(f"no_face must be one of {NO_FACE}, got {no_face!r}")

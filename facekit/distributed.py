@@ -49,6 +49,7 @@ import numpy as np
 from facekit import _dask_client
 from facekit._dask_client import get_client
 from facekit._sharded_gallery import ShardedGallery
+from facekit.utils._docstrings import fill_doc
 
 __all__ = [
     "SCHEDULER_ENV",
@@ -160,6 +161,7 @@ def _iter_partitions(model, paths, client, partition_size, n_threads, verbose):
             )
 
 
+@fill_doc
 def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1, verbose=0):
     """Every face of every photo, computed in partitions, on a cluster or here.
 
@@ -174,12 +176,7 @@ def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1, verb
     client : distributed.Client, str or None, default=None
         Where to compute: see :func:`get_client` (None: the
         ``FACEKIT_SCHEDULER`` address if set, else this process).
-    partition_size : int, default=32
-        Photos per task.
-    n_threads : int, default=1
-        Torch threads of the pretrained model on a worker.
-    verbose : int, default=0
-        Progress on stderr every ``verbose`` partitions.
+    %(partitions)s
 
     Returns
     -------
@@ -212,6 +209,7 @@ def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1, verb
     return out
 
 
+@fill_doc
 def enroll_photos(
     model,
     paths,
@@ -252,12 +250,7 @@ def enroll_photos(
         ``OneShotIdentifier(metric=model.metric, threshold=model.threshold)``.
     client : distributed.Client, str or None, default=None
         Where to compute (see :func:`get_client`).
-    partition_size : int, default=32
-        Photos per task.
-    n_threads : int, default=1
-        Torch threads of the pretrained model on a worker.
-    verbose : int, default=0
-        Progress on stderr every ``verbose`` partitions.
+    %(partitions)s
 
     Returns
     -------

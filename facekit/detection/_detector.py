@@ -426,6 +426,7 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         _check_images(X)
         return self
 
+    @fill_doc
     def detect(self, X):
         """Crop the largest face of each image and report where none was found.
 
@@ -446,23 +447,18 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         found_mask : ndarray of shape (n_images,), dtype=bool
             Whether a face was found in each image.
 
-        Raises
-        ------
-        FaceNotFoundError
-            With ``no_face="raise"``, for the first image without a face.
+        %(raises_no_face)s
         FileNotFoundError, facekit.io.ImageLoadError
             For a path that does not exist or cannot be read (naming it).
         """
         crops, _, found = self._run(X)
         return crops, found
 
+    @fill_doc
     def detect_boxes(self, X):
         """Crops, the boxes used and the found mask of each image.
 
-        Parameters
-        ----------
-        X : sequence of images
-            As in :meth:`detect`.
+        %(detect_images)s
 
         Returns
         -------
@@ -477,15 +473,13 @@ class FaceDetector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """
         return self._run(X)
 
+    @fill_doc
     def transform(self, X):
         """Crop the largest face of each image, resized and flattened.
 
         Also records ``last_found_mask_`` and ``last_n_failed_``.
 
-        Parameters
-        ----------
-        X : sequence of images
-            As in :meth:`detect`.
+        %(detect_images)s
 
         Returns
         -------

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facekit.utils._docstrings import fill_doc
+
 __all__ = ["DlibResNet"]
 
 
@@ -175,13 +177,11 @@ class DlibResNet(nn.Module):
         x = chips.permute(0, 3, 1, 2).to(torch.float32)
         return (x - self.channel_means) / 256.0
 
+    @fill_doc
     def forward(self, x):
         """Embeddings of normalised chips.
 
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, 3, nr, nc)
-            The output of :meth:`normalise`.
+        %(normalised_chips)s
 
         Returns
         -------
@@ -189,13 +189,11 @@ class DlibResNet(nn.Module):
         """
         return self._run(x, self.program)
 
+    @fill_doc
     def forward_features(self, x):
         """The pooled features the last (fully connected) layer projects.
 
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, 3, nr, nc)
-            The output of :meth:`normalise`.
+        %(normalised_chips)s
 
         Returns
         -------

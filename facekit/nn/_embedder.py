@@ -41,6 +41,7 @@ from facekit.nn._embedder_training import (
 from facekit.nn._losses import paired_distance
 from facekit.nn._sampling import FaceDataset
 from facekit.pairs import check_pairs
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["SiameseEmbedder", "OfflineTripletMining", "resolve_device"]
 
@@ -481,6 +482,7 @@ class SiameseEmbedder(
                 out = F.normalize(out, dim=-1) if self.normalize else out / 2
         return out.numpy().astype(np.float32, copy=False)
 
+    @fill_doc
     def score_pairs(self, pairs):
         """Similarity of the two faces of each pair (higher = more alike).
 
@@ -488,10 +490,7 @@ class SiameseEmbedder(
         ``w · |f(a) - f(b)| + b``; otherwise minus the ``distance`` between the
         embeddings.
 
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs of flattened images.
+        %(image_pairs)s
 
         Returns
         -------
@@ -513,15 +512,13 @@ class SiameseEmbedder(
         return scores.numpy().astype(np.float64)
 
     @available_if(lambda self: self.loss == "logistic")
+    @fill_doc
     def predict_pair_proba(self, pairs):
         """Probabilities of *different* and *same* from the logistic unit.
 
         Only with ``loss="logistic"``.
 
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs of flattened images.
+        %(image_pairs)s
 
         Returns
         -------

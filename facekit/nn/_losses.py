@@ -39,6 +39,7 @@ from facekit.nn._batch_distances import (
     pairwise_distance_matrix,
 )
 from facekit.nn._mining import mine_triplets_offline, triplet_category_counts
+from facekit.utils._docstrings import fill_doc
 
 __all__ = [
     "MINING_STRATEGIES",
@@ -58,6 +59,7 @@ __all__ = [
 MINING_STRATEGIES = ("batch_all", "batch_hard", "semi_hard", "random")
 
 
+@fill_doc
 def triplet_loss(anchor, positive, negative, *, margin=0.2, distance="sqeuclidean"):
     """Mean triplet loss ``max(d(a, p) - d(a, n) + margin, 0)`` of given triplets.
 
@@ -65,10 +67,7 @@ def triplet_loss(anchor, positive, negative, *, margin=0.2, distance="sqeuclidea
     ----------
     anchor, positive, negative : torch.Tensor of shape (n, d)
         Embeddings of the three members of each triplet.
-    margin : float, default=0.2
-        The margin.
-    distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        The distance.
+    %(margin_distance)s
 
     Returns
     -------

@@ -21,11 +21,13 @@ from facekit.nn._batch_distances import (
     pairwise_distance_matrix,
 )
 from facekit.nn._triplets import TRIPLET_CATEGORIES
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["triplet_category_counts", "mine_triplets_offline"]
 
 
 @torch.no_grad()
+@fill_doc
 def triplet_category_counts(embeddings, labels, *, margin=0.2, distance="sqeuclidean"):
     """Count the easy, semi-hard and hard triplets of a batch.
 
@@ -38,10 +40,7 @@ def triplet_category_counts(embeddings, labels, *, margin=0.2, distance="sqeucli
         Embeddings.
     labels : torch.Tensor of shape (n,)
         Identities.
-    margin : float, default=0.2
-        The margin.
-    distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        The distance.
+    %(margin_distance)s
 
     Returns
     -------
@@ -80,6 +79,7 @@ def triplet_category_counts(embeddings, labels, *, margin=0.2, distance="sqeucli
 
 
 @torch.no_grad()
+@fill_doc
 def mine_triplets_offline(
     embeddings,
     labels,
@@ -105,10 +105,7 @@ def mine_triplets_offline(
         Embeddings of the training images.
     labels : array-like of shape (n,)
         Identities.
-    margin : float, default=0.2
-        The margin.
-    distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        The distance.
+    %(margin_distance)s
     n_anchors : int, default=None
         Number of triplets; default one per eligible anchor.
     random_state : int, RandomState instance or None, default=None

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from facekit.base import PairVerifierMixin
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["SiameseVerifier"]
 
@@ -125,13 +126,11 @@ class SiameseVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         )
         return self
 
+    @fill_doc
     def decision_function(self, pairs):
         """The network's similarity of each pair (higher = more alike).
 
-        Parameters
-        ----------
-        pairs : array-like of shape (n_pairs, 2, n_features)
-            Pairs of flattened images.
+        %(image_pairs)s
 
         Returns
         -------

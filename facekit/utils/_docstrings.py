@@ -61,6 +61,13 @@ y_pairs : array-like of shape (n_pairs,)
     1 = same person, 0 = different.
 scores : array-like of shape (n_pairs,)
     Similarity scores, higher = more alike.""",
+    # -- galleries (facekit.persistence) ------------------------------------------
+    "gallery_examples": """\
+Examples
+--------
+>>> import os, tempfile
+>>> import numpy as np
+>>> from facekit.identification import OneShotIdentifier""",
     # -- clustering metrics (facekit.metrics) -------------------------------------
     "clustering_labels": """\
 Parameters
