@@ -13,6 +13,7 @@ from facekit.persistence._read import (
     _read_npz,
 )
 from facekit.persistence._write import _atomic_write, _npz_writer
+from facekit.utils._docstrings import fill_doc
 
 # ---------------------------------------------------------------------------
 # galleries
@@ -52,6 +53,7 @@ def _labels_to_plain(labels):
     )
 
 
+@fill_doc
 def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
     """Store a fitted identifier's gallery and parameters, safely.
 
@@ -106,11 +108,7 @@ def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
     load_gallery : Read it back.
     file_fingerprint : What a file holds now.
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from facekit.identification import OneShotIdentifier
+    %(gallery_examples)s
     >>> from facekit.persistence import load_gallery, save_gallery
     >>> ident = OneShotIdentifier(threshold=0.5).fit(
     ...     np.array([[1.0, 0.0], [0.0, 1.0]]), ["ann", "bob"])
@@ -194,6 +192,7 @@ def save_gallery(identifier, path, *, model=None, expected_fingerprint="auto"):
     return path
 
 
+@fill_doc
 def load_gallery(path, *, max_bytes=None):
     """Load an identifier stored by :func:`save_gallery`.
 
@@ -229,11 +228,7 @@ def load_gallery(path, *, max_bytes=None):
     --------
     save_gallery : Write one.
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from facekit.identification import OneShotIdentifier
+    %(gallery_examples)s
     >>> from facekit.persistence import load_gallery, save_gallery
     >>> ident = OneShotIdentifier(metric="euclidean", threshold=0.5).fit(
     ...     np.eye(3), ["ann", "bob", "cy"])
@@ -308,6 +303,7 @@ def load_gallery(path, *, max_bytes=None):
     return identifier
 
 
+@fill_doc
 def gallery_model(path):
     """The description of the model that made a gallery's features.
 
@@ -322,11 +318,7 @@ def gallery_model(path):
         What ``save_gallery(..., model=...)`` stored; None for a gallery
         saved without one.
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from facekit.identification import OneShotIdentifier
+    %(gallery_examples)s
     >>> from facekit.persistence import gallery_model, save_gallery
     >>> ident = OneShotIdentifier().fit(np.eye(2), ["ann", "bob"])
     >>> path = os.path.join(tempfile.mkdtemp(), "gallery.npz")
