@@ -38,6 +38,7 @@ from facekit.utils._rows import _unit_rows
 __all__ = ["ThresholdVerifier", "LogisticVerifier", "BilinearVerifier"]
 
 
+@fill_doc
 class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     """Verify pairs by thresholding the distance between the two faces.
 
@@ -69,10 +70,7 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     decision_threshold_ : float
         The same cut in :meth:`decision_function` units (``-threshold_``):
         :meth:`predict` accepts ``decision_function >= decision_threshold_``.
-    classes_ : ndarray of shape (2,)
-        ``[0, 1]``.
-    n_features_in_ : int
-        Number of features of one face.
+    %(verifier_attrs)s
 
     See Also
     --------
@@ -158,12 +156,7 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     def pair_distances(self, pairs):
         """Distance between the two faces of every pair.
 
-        Parameters
-        ----------
-        %(pairs)s
-
-        Returns
-        -------
+        %(pairs_returns)s
         distances : ndarray of shape (n_pairs,)
             Distances, smaller = more alike.
         """
@@ -174,12 +167,7 @@ class ThresholdVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     def decision_function(self, pairs):
         """Similarity of every pair: minus the distance (higher = more alike).
 
-        Parameters
-        ----------
-        %(pairs)s
-
-        Returns
-        -------
+        %(pairs_returns)s
         scores : ndarray of shape (n_pairs,)
             ``-distance``; the pair is accepted when
             ``scores >= decision_threshold_`` (``distance <= threshold_``).
@@ -276,10 +264,7 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     def fit(self, pairs, y):
         """Fit the logistic unit on labelled pairs.
 
-        %(fit_pairs)s
-
-        Returns
-        -------
+        %(fit_pairs_returns)s
         self : LogisticVerifier
             The fitted verifier.
         """
@@ -303,12 +288,7 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     def decision_function(self, pairs):
         """Log-odds of *same person* (higher = more alike).
 
-        Parameters
-        ----------
-        %(pairs)s
-
-        Returns
-        -------
+        %(pairs_returns)s
         scores : ndarray of shape (n_pairs,)
             The logistic regression's decision function.
         """
@@ -319,12 +299,7 @@ class LogisticVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, pairs):
         """Probability of different (column 0) and same (column 1).
 
-        Parameters
-        ----------
-        %(pairs)s
-
-        Returns
-        -------
+        %(pairs_returns)s
         proba : ndarray of shape (n_pairs, 2)
             Class probabilities in the order of ``classes_``.
         """
@@ -375,6 +350,7 @@ def _bilinear_objective(params, a, b, y, alpha, prior_scale):
     return loss, np.concatenate([grad_G.ravel(), grad_M.ravel(), [resid.sum()]])
 
 
+@fill_doc
 class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     """Learned bilinear similarity, regularised towards the cosine.
 
@@ -437,10 +413,7 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         The same as ``threshold_``.
     n_iter_ : int
         Iterations the solver ran.
-    classes_ : ndarray of shape (2,)
-        ``[0, 1]``.
-    n_features_in_ : int
-        Number of features of one face.
+    %(verifier_attrs)s
 
     See Also
     --------
@@ -503,10 +476,7 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     def fit(self, pairs, y):
         """Learn ``G``, ``M`` and ``c`` from labelled pairs.
 
-        %(fit_pairs)s
-
-        Returns
-        -------
+        %(fit_pairs_returns)s
         self : BilinearVerifier
             The fitted verifier.
         """
@@ -565,12 +535,7 @@ class BilinearVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     def decision_function(self, pairs):
         """The learned similarity ``s(a, b)`` (higher = more alike).
 
-        Parameters
-        ----------
-        %(pairs)s
-
-        Returns
-        -------
+        %(pairs_returns)s
         scores : ndarray of shape (n_pairs,)
             Log-odds of *same person* under the fitted model.
         """

@@ -15,13 +15,16 @@ DOCS = {
     "pairs": """\
 pairs : array-like of shape (n_pairs, 2, n_features)
     Pairs.""",
-    "fit_pairs": """\
+    "fit_pairs_returns": """\
 Parameters
 ----------
 pairs : array-like of shape (n_pairs, 2, n_features)
     Training pairs.
 y : array-like of shape (n_pairs,)
-    1 = same, 0 = different.""",
+    1 = same, 0 = different.
+
+Returns
+-------""",
     "pair_scores": """\
 scores : ndarray of shape (n_pairs,)""",
     "pairs_returns": """\
