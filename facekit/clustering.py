@@ -45,6 +45,7 @@ def _gap_threshold(heights):
     return float((heights[i] + heights[i + 1]) / 2)
 
 
+@fill_doc
 class FaceClusterer(ClusterMixin, BaseEstimator):
     """Cluster faces by identity: k-means or distance-threshold clustering.
 
@@ -97,9 +98,7 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
         (``"threshold"`` method with at least 2 faces), else ``None``.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(feature_names_in_attr)s
 
     See Also
     --------

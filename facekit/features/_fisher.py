@@ -32,6 +32,7 @@ __all__ = ["FisherVectorEncoder"]
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
+@fill_doc
 class FisherVectorEncoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -100,9 +101,7 @@ class FisherVectorEncoder(
         EM iterations the mixture ran.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(feature_names_in_attr)s
 
     See Also
     --------

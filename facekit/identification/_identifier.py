@@ -28,6 +28,7 @@ from facekit.utils._docstrings import fill_doc
 __all__ = ["OneShotIdentifier"]
 
 
+@fill_doc
 class OneShotIdentifier(
     _GalleryMixin, _ProbeSearchMixin, ClassifierMixin, BaseEstimator
 ):
@@ -125,9 +126,7 @@ class OneShotIdentifier(
         Identity of each row of ``gallery_features_``.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    %(feature_names_in_attr)s
 
     See Also
     --------
