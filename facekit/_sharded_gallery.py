@@ -214,12 +214,7 @@ class ShardedGallery(BaseEstimator):
     def best_match(self, X):
         """Best identity of each probe with its distance, without rejection.
 
-        Parameters
-        ----------
-        %(probes)s
-
-        Returns
-        -------
+        %(probes_returns)s
         labels : ndarray of shape (n_samples,)
             Identity of the best match over all shards.
         distances : ndarray of shape (n_samples,)
@@ -238,12 +233,7 @@ class ShardedGallery(BaseEstimator):
     def predict(self, X):
         """Identity of each probe, or ``unknown_label`` when rejected.
 
-        Parameters
-        ----------
-        %(probes)s
-
-        Returns
-        -------
+        %(probes_returns)s
         y_pred : ndarray of shape (n_samples,)
             As :meth:`OneShotIdentifier.predict
             <facekit.identification.OneShotIdentifier.predict>` over the

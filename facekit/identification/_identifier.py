@@ -370,12 +370,7 @@ class OneShotIdentifier(
     def predict(self, X):
         """Identity of each probe, or ``unknown_label`` when rejected.
 
-        Parameters
-        ----------
-        %(probes)s
-
-        Returns
-        -------
+        %(probes_returns)s
         y_pred : ndarray of shape (n_samples,)
             The identity of the best match; with a ``threshold``, probes whose
             best distance exceeds it get ``unknown_label`` (the array then has
@@ -398,12 +393,7 @@ class OneShotIdentifier(
     def best_match(self, X):
         """Best identity of each probe with its distance, without rejection.
 
-        Parameters
-        ----------
-        %(probes)s
-
-        Returns
-        -------
+        %(probes_returns)s
         labels : ndarray of shape (n_samples,)
             Identity of the best match.
         distances : ndarray of shape (n_samples,)
@@ -417,12 +407,7 @@ class OneShotIdentifier(
     def class_distances(self, X):
         """Distance of each probe to each enrolled identity.
 
-        Parameters
-        ----------
-        %(probes)s
-
-        Returns
-        -------
+        %(probes_returns)s
         distances : ndarray of shape (n_samples, n_classes)
             Float64 distance to the nearest image of each identity in
             ``classes_`` (``matching="nearest"``) or to its centroid
@@ -438,12 +423,7 @@ class OneShotIdentifier(
     def decision_function(self, X):
         """Similarity of each probe to each identity: minus the distance.
 
-        Parameters
-        ----------
-        %(probes)s
-
-        Returns
-        -------
+        %(probes_returns)s
         scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
             ``-class_distances(X)``; higher = more alike. With two
             identities, as in scikit-learn, one column: the score of

@@ -44,6 +44,14 @@ n_features_in_ : int
     "probes": """\
 X : array-like of shape (n_samples, n_features)
     Probe features.""",
+    "probes_returns": """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Probe features.
+
+Returns
+-------""",
     "rank": """\
 Parameters
 ----------
