@@ -19,6 +19,25 @@ def chips():
     return np.stack([chip, chip[:, ::-1], *noisy]).astype(np.uint8)
 
 
+def _head_embedder(**params):
+    """A SiameseEmbedder of dlib's last layer on the 256 features, on the CPU."""
+    from facekit.nn import DlibHead, SiameseEmbedder
+
+    return SiameseEmbedder(
+        image_shape=(1, 256),
+        module=DlibHead,
+        n_identities=3,
+        n_per_identity=2,
+        device="cpu",
+        random_state=0,
+        **params,
+    )
+
+
+# fine-tuning: batch-hard triplets, two epochs
+FINE_TUNE = {"mining": "batch_hard", "lr": 1e-3, "max_epochs": 2}
+
+
 def test_head_on_features_gives_the_embeddings(pretrained_models, chips):
     from facekit.nn import DlibHead, PretrainedEmbedder
 
@@ -31,7 +50,7 @@ def test_head_on_features_gives_the_embeddings(pretrained_models, chips):
 
 
 def test_siamese_embedder_fine_tunes_a_copy(pretrained_models, chips):
-    from facekit.nn import DlibHead, PretrainedEmbedder, SiameseEmbedder
+    from facekit.nn import PretrainedEmbedder
 
     shared = PretrainedEmbedder().fit()
     before = shared.network_.head()[-1].weight.detach().clone()
@@ -39,17 +58,7 @@ def test_siamese_embedder_fine_tunes_a_copy(pretrained_models, chips):
     rng = np.random.RandomState(0)
     X = np.vstack([feats, feats + 0.01 * rng.randn(*feats.shape)]).astype(np.float32)
     y = np.tile([0, 0, 1, 1, 2, 2, 2], 2)
-    tuned = SiameseEmbedder(
-        image_shape=(1, 256),
-        module=DlibHead,
-        mining="batch_hard",
-        lr=1e-3,
-        max_epochs=2,
-        n_identities=3,
-        n_per_identity=2,
-        device="cpu",
-        random_state=0,
-    ).fit(X, y)
+    tuned = _head_embedder(**FINE_TUNE).fit(X, y)
     Z = tuned.transform(X)
     assert Z.shape == (len(X), 128)
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1, atol=1e-5)
@@ -57,35 +66,16 @@ def test_siamese_embedder_fine_tunes_a_copy(pretrained_models, chips):
     trained = tuned.module_.embedding.linear.weight.detach()
     assert not torch.equal(trained, before)
     assert torch.equal(shared.network_.head()[-1].weight.detach(), before)
-    again = SiameseEmbedder(
-        image_shape=(1, 256),
-        module=DlibHead,
-        mining="batch_hard",
-        lr=1e-3,
-        max_epochs=2,
-        n_identities=3,
-        n_per_identity=2,
-        device="cpu",
-        random_state=0,
-    ).fit(X, y)
+    again = _head_embedder(**FINE_TUNE).fit(X, y)
     np.testing.assert_array_equal(again.transform(X), Z)  # same seed, same numbers
 
 
 def test_untrained_head_at_dlib_scale_is_dlibs_descriptor(pretrained_models, chips):
-    from facekit.nn import DlibHead, PretrainedEmbedder, SiameseEmbedder
+    from facekit.nn import PretrainedEmbedder
 
     emb = PretrainedEmbedder().fit().transform(chips)
     feats = PretrainedEmbedder(output="features").fit().transform(chips)
     y = np.array([0, 0, 1, 1, 2, 2, 2])
-    start = SiameseEmbedder(
-        image_shape=(1, 256),
-        module=DlibHead,
-        normalize=False,
-        max_epochs=0,
-        n_identities=3,
-        n_per_identity=2,
-        device="cpu",
-        random_state=0,
-    ).fit(feats, y)
+    start = _head_embedder(normalize=False, max_epochs=0).fit(feats, y)
     np.testing.assert_allclose(start.transform(feats), emb, atol=1e-5)
     assert not np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-3)
