@@ -28,37 +28,30 @@ class _Parser(argparse.ArgumentParser):
 # before any work starts (argparse: a usage error, exit status 2)
 
 
-def _positive_int(text):
+def _parse_number(text, convert, expected):
+    """``convert(text)``, or a usage error saying what was ``expected``."""
     try:
-        value = int(text)
+        return convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer >= 1, got {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def _positive_int(text):
+    value = _parse_number(text, int, "an integer >= 1")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
 def _nonzero_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-zero integer, got {text!r}"
-        ) from None
+    value = _parse_number(text, int, "a non-zero integer")
     if value == 0:
         raise argparse.ArgumentTypeError("must not be 0 (-1: all processors)")
     return value
 
 
 def _distance(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a distance (a number >= 0), got {text!r}"
-        ) from None
+    value = _parse_number(text, float, "a distance (a number >= 0)")
     if not (value >= 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"must be a finite distance >= 0, got {text}")
     return value
@@ -67,12 +60,7 @@ def _distance(text):
 def _max_side(text):
     if text.strip().lower() == "full":
         return "full"
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of pixels or 'full', got {text!r}"
-        ) from None
+    value = _parse_number(text, int, "a number of pixels or 'full'")
     if value < 64:
         raise argparse.ArgumentTypeError(f"must be at least 64 pixels, got {value}")
     return value
