@@ -229,11 +229,7 @@ def enroll_folder(
     ValueError
         When ``folder`` holds no images, or no face of any photo.
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from PIL import Image
+    %(photo_examples)s
     >>> from facekit.api import enroll_folder, load_face_model
     >>> root = tempfile.mkdtemp()
     >>> for k, name in enumerate(["ann", "bob"]):

@@ -185,11 +185,7 @@ def map_faces(model, paths, *, client=None, partition_size=32, n_threads=1, verb
         ``score``, ``embedding``, ...) and ``error`` (None, or why the photo
         was skipped), as ``find_faces(paths, on_error="skip")``.
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from PIL import Image
+    %(photo_examples)s
     >>> from facekit.distributed import map_faces
     >>> from facekit.models import FaceModel
     >>> folder = tempfile.mkdtemp()
@@ -262,11 +258,7 @@ def enroll_photos(
     skipped : list of [str, str]
         ``[photo, reason]`` for each photo not enrolled.
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from PIL import Image
+    %(photo_examples)s
     >>> from facekit.distributed import enroll_photos
     >>> from facekit.models import FaceModel
     >>> folder = tempfile.mkdtemp()

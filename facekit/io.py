@@ -37,6 +37,8 @@ import warnings
 
 import numpy as np
 
+from facekit.utils._docstrings import fill_doc
+
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "MAX_PIXELS_ENV",
@@ -217,6 +219,7 @@ def _register_heif():
 _HEIF_TRIED = False
 
 
+@fill_doc
 def imread(path, *, color=False, max_pixels="auto", dtype=np.float32):
     """Read an image file into a float array in ``[0, 1]``.
 
@@ -260,11 +263,7 @@ def imread(path, *, color=False, max_pixels="auto", dtype=np.float32):
     as_image_array : The same conversions for arrays already in memory.
     imread_collection : Read many files, optionally resized and stacked.
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from PIL import Image
+    %(photo_examples)s
     >>> from facekit.io import imread
     >>> tmp = tempfile.mkdtemp()
     >>> path = os.path.join(tmp, "face.png")
@@ -488,6 +487,7 @@ def _check_output_shape(output_shape):
     return shape
 
 
+@fill_doc
 def imread_collection(
     paths,
     *,
@@ -532,11 +532,7 @@ def imread_collection(
         ``(path, reason)`` of every skipped file (always empty with
         ``on_error="raise"``).
 
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from PIL import Image
+    %(photo_examples)s
     >>> from facekit.io import imread_collection
     >>> tmp = tempfile.mkdtemp()
     >>> paths = [os.path.join(tmp, name) for name in ("a.png", "b.png")]

@@ -79,6 +79,13 @@ Examples
 >>> import os, tempfile
 >>> import numpy as np
 >>> from facekit.identification import OneShotIdentifier""",
+    # -- photos written to a temporary folder (facekit.io, api, distributed) ------
+    "photo_examples": """\
+Examples
+--------
+>>> import os, tempfile
+>>> import numpy as np
+>>> from PIL import Image""",
     # -- clustering metrics (facekit.metrics) -------------------------------------
     "clustering_labels": """\
 Parameters
