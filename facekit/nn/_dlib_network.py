@@ -82,6 +82,27 @@ class _Flatten(nn.Module):
         return x.reshape(x.shape[0], -1)
 
 
+def _dlib_conv(weight, bias, stride, padding):
+    """A ``torch`` convolution holding a dlib ``con`` layer's filters.
+
+    ``weight`` (out, in, rows, cols) and ``bias`` (out,) are numpy arrays;
+    a ``bias`` of None gives a convolution without one.
+    """
+    weight = torch.from_numpy(weight)
+    conv = nn.Conv2d(
+        weight.shape[1],
+        weight.shape[0],
+        tuple(weight.shape[2:]),
+        stride=stride,
+        padding=padding,
+        bias=bias is not None,
+    )
+    conv.weight.data.copy_(weight)
+    if bias is not None:
+        conv.bias.data.copy_(torch.from_numpy(bias))
+    return conv
+
+
 def _add_zero_padded(a, b):
     """``a + b``, the smaller padded with zeros at the end of each dimension."""
     if a.shape == b.shape:

@@ -41,7 +41,7 @@ from torch import nn
 
 from facekit._dlib_format import DlibFormatError, DlibReader
 from facekit.nn._dlib_layers import _read_details
-from facekit.nn._dlib_network import DlibResNet, _Affine, _Flatten, _Pool
+from facekit.nn._dlib_network import DlibResNet, _Affine, _dlib_conv, _Flatten, _Pool
 
 __all__ = ["DlibResNet", "read_dlib_resnet", "RESNET_V1_TOPOLOGY"]
 
@@ -135,18 +135,10 @@ def _fold_affine(con, affine):
 
 def _make_layer(kind, d):
     if kind == "con":
-        weight = torch.from_numpy(np.array(d["weight"], dtype=np.float32))
-        conv = nn.Conv2d(
-            weight.shape[1],
-            weight.shape[0],
-            tuple(weight.shape[2:]),
-            stride=d["stride"],
-            padding=d["padding"],
-            bias=d["bias"] is not None,
+        bias = None if d["bias"] is None else np.asarray(d["bias"], np.float32)
+        conv = _dlib_conv(
+            np.array(d["weight"], dtype=np.float32), bias, d["stride"], d["padding"]
         )
-        conv.weight.data.copy_(weight)
-        if d["bias"] is not None:
-            conv.bias.data.copy_(torch.from_numpy(np.asarray(d["bias"], np.float32)))
         return nn.Sequential(conv, nn.ReLU(inplace=True)) if d["relu"] else conv
     if kind == "affine":
         if d["disabled"]:

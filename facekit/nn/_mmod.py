@@ -42,6 +42,7 @@ from torch import nn
 from facekit._dlib_format import DlibFormatError, DlibReader
 from facekit.detection._overlap import _box_overlaps
 from facekit.nn._device import check_device
+from facekit.nn._dlib_network import _dlib_conv
 from facekit.nn._mmod_reader import _parse_mmod
 
 __all__ = ["MMODDetector", "read_mmod_detector"]
@@ -205,17 +206,10 @@ class MMODDetector:
         self._map_offset = np.zeros(2)
         for layer in layers:
             if layer["type"] == "con":
-                w = torch.from_numpy(np.ascontiguousarray(layer["weight"]))
-                conv = nn.Conv2d(
-                    w.shape[1],
-                    w.shape[0],
-                    tuple(w.shape[2:]),
-                    stride=layer["stride"],
-                    padding=layer["padding"],
+                w = np.ascontiguousarray(layer["weight"])
+                modules.append(
+                    _dlib_conv(w, layer["bias"], layer["stride"], layer["padding"])
                 )
-                conv.weight.data.copy_(w)
-                conv.bias.data.copy_(torch.from_numpy(layer["bias"]))
-                modules.append(conv)
                 # map_output_to_input: p * stride - padding + k/2 (integer k/2)
                 stride = np.asarray(layer["stride"], dtype=np.float64)[::-1]  # (x, y)
                 shift = (
