@@ -127,6 +127,26 @@ def synthetic_pairs():
     return make_pairs(X, y, n_pairs=60, random_state=0)
 
 
+def write_people(root, n_people=3, n_images=2, size=(40, 32), seed=0):
+    """``root/person<k>/p<k>_<i>.png``: one noisy prototype per person.
+
+    Returns the prototypes, ``{k: image in [0, 1]}``.
+    """
+    from PIL import Image
+
+    rng = np.random.RandomState(seed)
+    protos = {}
+    for k in range(n_people):
+        protos[k] = rng.rand(*size)
+        (root / f"person{k}").mkdir(parents=True)
+        for i in range(n_images):
+            img = np.clip(protos[k] + 0.03 * rng.randn(*size), 0, 1)
+            Image.fromarray((img * 255).astype(np.uint8)).save(
+                root / f"person{k}" / f"p{k}_{i}.png"
+            )
+    return protos
+
+
 def make_lfw_like_portrait(variant=0):
     """A 250 x 250 grey portrait framed as LFW frames its faces, offline.
 

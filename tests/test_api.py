@@ -13,23 +13,9 @@ import facekit
 from facekit import _records, api
 from facekit.cli import EXIT_SKIPPED, main
 from facekit.models import FaceModel
+from tests.conftest import write_people
 
 RECORD_VALUES = (str, int, float, bool, type(None), list)
-
-
-def _write_people(root, n_people=3, n_images=2, size=(40, 32), seed=0):
-    """``root/person<k>/p<k>_<i>.png``: one noisy prototype per person."""
-    rng = np.random.RandomState(seed)
-    protos = {}
-    for k in range(n_people):
-        protos[k] = rng.rand(*size)
-        (root / f"person{k}").mkdir(parents=True)
-        for i in range(n_images):
-            img = np.clip(protos[k] + 0.03 * rng.randn(*size), 0, 1)
-            Image.fromarray((img * 255).astype(np.uint8)).save(
-                root / f"person{k}" / f"p{k}_{i}.png"
-            )
-    return protos
 
 
 @pytest.fixture
@@ -37,6 +23,11 @@ def lbp_model(tmp_path):
     """A small LBP model on whole images (the synthetic photos are face crops)."""
     model = FaceModel(image_shape=(40, 32), crop="none", threshold=1.0, grid=(4, 4))
     return str(model.save(tmp_path / "model.json"))
+
+
+def _enroll(folder, gallery, model, *options):
+    """``facekit enroll FOLDER -o GALLERY --model MODEL [OPTIONS]``: its status."""
+    return main(["enroll", str(folder), "-o", str(gallery), "--model", model, *options])
 
 
 def _is_flat_record(record):
@@ -78,7 +69,7 @@ def test_top_level_names_are_the_api():
 
 
 def test_compare_faces(tmp_path, lbp_model):
-    _write_people(tmp_path / "people")
+    write_people(tmp_path / "people")
     a = str(tmp_path / "people" / "person0" / "p0_0.png")
     b = str(tmp_path / "people" / "person0" / "p0_1.png")
     record = facekit.compare_faces(a, a, model=lbp_model)
@@ -99,7 +90,7 @@ def test_compare_faces(tmp_path, lbp_model):
 
 
 def test_enroll_identify_and_cluster_records(tmp_path, lbp_model):
-    protos = _write_people(tmp_path / "people")
+    protos = write_people(tmp_path / "people")
     (tmp_path / "people" / "person1" / "broken.png").write_bytes(b"not a png")
     gallery, records = facekit.enroll_folder(
         tmp_path / "people", tmp_path / "g.npz", model=lbp_model
@@ -149,7 +140,7 @@ def test_enroll_identify_and_cluster_records(tmp_path, lbp_model):
 
 
 def test_errors_are_value_errors(tmp_path, lbp_model):
-    _write_people(tmp_path / "people", n_people=1, n_images=1)
+    write_people(tmp_path / "people", n_people=1, n_images=1)
     with pytest.raises(ValueError, match="is not a folder"):
         facekit.enroll_folder(tmp_path / "nope", model=lbp_model)
     (tmp_path / "empty").mkdir()
@@ -170,7 +161,7 @@ def test_errors_are_value_errors(tmp_path, lbp_model):
 
 
 def test_cli_prints_the_api_records(tmp_path, lbp_model, capsys):
-    _write_people(tmp_path / "people")
+    write_people(tmp_path / "people")
     a = str(tmp_path / "people" / "person0" / "p0_0.png")
     b = str(tmp_path / "people" / "person1" / "p1_0.png")
     assert main(["verify", a, b, "--model", lbp_model, "--json"]) == 0
@@ -178,20 +169,7 @@ def test_cli_prints_the_api_records(tmp_path, lbp_model, capsys):
         a, b, model=lbp_model
     )
     gallery = str(tmp_path / "g.npz")
-    assert (
-        main(
-            [
-                "enroll",
-                str(tmp_path / "people"),
-                "-o",
-                gallery,
-                "--model",
-                lbp_model,
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert _enroll(tmp_path / "people", gallery, lbp_model, "--json") == 0
     enrolled = json.loads(capsys.readouterr().out)["enrolled"]
     assert enrolled == facekit.enroll_folder(tmp_path / "people", model=lbp_model)[1]
     missing = str(tmp_path / "missing.png")
@@ -245,7 +223,7 @@ def test_pretrained_model_records_on_photos(tmp_path):
 
 
 def test_identify_photos_expands_folders(tmp_path, lbp_model, capsys):
-    _write_people(tmp_path / "people")
+    write_people(tmp_path / "people")
     facekit.enroll_folder(tmp_path / "people", tmp_path / "g.npz", model=lbp_model)
     # a folder of probes, one of them nested, plus a bad file in it
     probes = tmp_path / "probes"
@@ -340,7 +318,7 @@ def test_enrolled_face_of_a_photo_with_several_faces():
 
 
 def test_enroll_folder_skips_ambiguous_photos(tmp_path, lbp_model, monkeypatch):
-    _write_people(tmp_path / "people", n_people=2, n_images=2)
+    write_people(tmp_path / "people", n_people=2, n_images=2)
     real = api._find_faces
 
     def two_faces_in_p1_1(model, images, progress, client=None):
@@ -399,40 +377,13 @@ def test_enroll_photos_on_a_cluster_picks_the_persons_face(monkeypatch):
 def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
     from facekit.persistence import load_gallery
 
-    _write_people(tmp_path / "first", n_people=2, n_images=2, seed=0)
-    _write_people(tmp_path / "more", n_people=3, n_images=1, seed=1)
+    write_people(tmp_path / "first", n_people=2, n_images=2, seed=0)
+    write_people(tmp_path / "more", n_people=3, n_images=1, seed=1)
     # "more" has person0..2: person0 and person1 get more photos, person2 is new
     g = tmp_path / "g.npz"
-    assert (
-        main(
-            [
-                "enroll",
-                str(tmp_path / "first"),
-                "-o",
-                str(g),
-                "--model",
-                lbp_model,
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert _enroll(tmp_path / "first", g, lbp_model, "--json") == 0
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "enroll",
-                str(tmp_path / "more"),
-                "-o",
-                str(g),
-                "--model",
-                lbp_model,
-                "--add",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert _enroll(tmp_path / "more", g, lbp_model, "--add", "--json") == 0
     out = json.loads(capsys.readouterr().out)
     assert out["people"] == ["person0", "person1", "person2"] and out["n_images"] == 3
     gallery = load_gallery(g)
@@ -447,83 +398,30 @@ def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
     before = g.read_bytes()
     (tmp_path / "bad" / "eve").mkdir(parents=True)
     (tmp_path / "bad" / "eve" / "x.png").write_bytes(b"not a png")
-    assert (
-        main(
-            [
-                "enroll",
-                str(tmp_path / "bad"),
-                "-o",
-                str(g),
-                "--model",
-                lbp_model,
-                "--add",
-            ]
-        )
-        == 2
-    )
+    assert _enroll(tmp_path / "bad", g, lbp_model, "--add") == 2
     assert "no face could be enrolled" in capsys.readouterr().err
     other = FaceModel(image_shape=(40, 32), crop="none", grid=(2, 2))
     other_path = str(other.save(tmp_path / "other.json"))
-    assert (
-        main(
-            [
-                "enroll",
-                str(tmp_path / "more"),
-                "-o",
-                str(g),
-                "--model",
-                other_path,
-                "--add",
-            ]
-        )
-        == 2
-    )
+    assert _enroll(tmp_path / "more", g, other_path, "--add") == 2
     assert "another face model" in capsys.readouterr().err
     assert g.read_bytes() == before
     # --add needs the gallery, and keeps its matching
-    assert (
-        main(
-            [
-                "enroll",
-                str(tmp_path / "more"),
-                "-o",
-                str(tmp_path / "no.npz"),
-                "--model",
-                lbp_model,
-                "--add",
-            ]
-        )
-        == 2
-    )
+    assert _enroll(tmp_path / "more", tmp_path / "no.npz", lbp_model, "--add") == 2
     assert "no gallery" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "enroll",
-                str(tmp_path / "more"),
-                "-o",
-                str(g),
-                "--model",
-                lbp_model,
-                "--add",
-                "--matching",
-                "centroid",
-            ]
-        )
-        == 2
-    )
+    more = tmp_path / "more"
+    assert _enroll(more, g, lbp_model, "--add", "--matching", "centroid") == 2
     assert "--matching" in capsys.readouterr().err
 
     # in Python: into an identifier, in place (new photos: photos already in
     # the gallery are not enrolled twice)
     ident = load_gallery(g)
-    _write_people(tmp_path / "third", n_people=2, n_images=2, seed=5)
+    write_people(tmp_path / "third", n_people=2, n_images=2, seed=5)
     same, _ = facekit.enroll_folder(tmp_path / "third", model=lbp_model, into=ident)
     assert same is ident and len(ident.gallery_features_) == 7 + 4
 
 
 def test_enroll_folder_reads_a_persons_sub_folders(tmp_path, lbp_model):
-    _write_people(tmp_path / "people", n_people=2, n_images=1)
+    write_people(tmp_path / "people", n_people=2, n_images=1)
     nested = tmp_path / "people" / "person1" / "2019"
     nested.mkdir()
     src = tmp_path / "people" / "person1" / "p1_0.png"
@@ -619,7 +517,7 @@ def test_a_folder_without_any_face_names_its_photos(tmp_path):
 
 
 def test_adding_the_same_photos_again_enrolls_nothing_twice(tmp_path, lbp_model):
-    _write_people(tmp_path / "people")
+    write_people(tmp_path / "people")
     gallery = tmp_path / "g.npz"
     facekit.enroll_folder(tmp_path / "people", gallery, model=lbp_model)
     before = gallery.read_bytes()

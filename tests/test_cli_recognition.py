@@ -4,26 +4,12 @@ enrolled at all, the ``--top-k`` candidates, and why a photo was skipped."""
 
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from facekit import api
 from facekit.cli import EXIT_SKIPPED, main
 from facekit.models import FaceModel
-
-
-def _write_people(root, n_people=3, n_images=2, size=(40, 32), seed=0):
-    """``root/person<k>/p<k>_<i>.png``: one noisy prototype per person."""
-    rng = np.random.RandomState(seed)
-    for k in range(n_people):
-        proto = rng.rand(*size)
-        (root / f"person{k}").mkdir(parents=True)
-        for i in range(n_images):
-            img = np.clip(proto + 0.03 * rng.randn(*size), 0, 1)
-            Image.fromarray((img * 255).astype(np.uint8)).save(
-                root / f"person{k}" / f"p{k}_{i}.png"
-            )
+from tests.conftest import write_people
 
 
 @pytest.fixture
@@ -44,7 +30,7 @@ def _enroll(tmp_path, lbp_model, capsys, *extra, folder="people"):
 
 def test_identify_text_lists_the_top_k_candidates(tmp_path, lbp_model, capsys):
     # --top-k "candidates to list": the text lists them, as the JSON's "top"
-    _write_people(tmp_path / "people")
+    write_people(tmp_path / "people")
     assert _enroll(tmp_path, lbp_model, capsys)[0] == 0
     probe = str(tmp_path / "people" / "person2" / "p2_1.png")
     base = ["identify", probe, "-g", str(tmp_path / "g.npz"), "--model", lbp_model]
@@ -76,7 +62,7 @@ def _with_faces(monkeypatch, change):
 def test_enroll_says_which_face_of_a_group_photo_it_enrolled(
     tmp_path, lbp_model, capsys, monkeypatch
 ):
-    _write_people(tmp_path / "people", n_people=2)
+    write_people(tmp_path / "people", n_people=2)
 
     def group_photo(images, found):
         # person1's p1_1.png shows a small stranger beside a large person1
@@ -103,7 +89,7 @@ def test_enroll_says_which_face_of_a_group_photo_it_enrolled(
 def test_enroll_names_the_people_it_could_not_enroll(
     tmp_path, lbp_model, capsys, monkeypatch
 ):
-    _write_people(tmp_path / "people", n_people=3)
+    write_people(tmp_path / "people", n_people=3)
 
     def no_face_of_person2(images, found):
         for i, p in enumerate(images):
@@ -121,7 +107,7 @@ def test_enroll_names_the_people_it_could_not_enroll(
     # with --add, a person the gallery holds already is not "not enrolled"
     monkeypatch.undo()
     assert _enroll(tmp_path, lbp_model, capsys)[2]["not_enrolled"] == []
-    _write_people(tmp_path / "more", n_people=3, seed=1)
+    write_people(tmp_path / "more", n_people=3, seed=1)
     _with_faces(monkeypatch, no_face_of_person2)
     status, text, data = _enroll(tmp_path, lbp_model, capsys, "--add", folder="more")
     assert status == EXIT_SKIPPED and data["people"][-1] == "person2"
@@ -129,7 +115,7 @@ def test_enroll_names_the_people_it_could_not_enroll(
 
 
 def test_skipped_lines_name_the_photo_once(tmp_path, lbp_model, capsys, monkeypatch):
-    _write_people(tmp_path / "people", n_people=2)
+    write_people(tmp_path / "people", n_people=2)
 
     def ambiguous(images, found):
         i = next(i for i, p in enumerate(images) if p.endswith("p1_1.png"))
@@ -154,7 +140,7 @@ def test_enroll_flags_a_face_far_from_the_persons_other_faces(
 ):
     # the wrong face of a group photo, or a photo filed under the wrong name:
     # enrolled all the same, but the user is told to check it
-    _write_people(tmp_path / "people", n_people=3, n_images=3)
+    write_people(tmp_path / "people", n_people=3, n_images=3)
 
     def misfiled(images, found):
         i = next(i for i, p in enumerate(images) if p.endswith("p1_1.png"))
@@ -175,7 +161,7 @@ def test_enroll_flags_a_face_far_from_the_persons_other_faces(
     assert [r["image"] for r in records if r["check"]] == [photo]
     monkeypatch.undo()
     # a person with a single face has nothing to compare with: no check
-    _write_people(tmp_path / "one", n_people=2, n_images=1, seed=3)
+    write_people(tmp_path / "one", n_people=2, n_images=1, seed=3)
     assert all(
         r["check"] is None
         for r in api.enroll_folder(tmp_path / "one", model=lbp_model)[1]
@@ -183,7 +169,7 @@ def test_enroll_flags_a_face_far_from_the_persons_other_faces(
     # added to a gallery: compared with the person's faces already in it
     gallery, records = api.enroll_folder(tmp_path / "people", model=lbp_model)
     assert all(r["check"] is None for r in records)
-    _write_people(tmp_path / "more", n_people=2, n_images=1, seed=0)
+    write_people(tmp_path / "more", n_people=2, n_images=1, seed=0)
     (tmp_path / "more" / "person1" / "p1_0.png").write_bytes(
         (tmp_path / "people" / "person0" / "p0_2.png").read_bytes()
     )

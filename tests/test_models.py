@@ -7,7 +7,7 @@ from PIL import Image
 from facekit.cli import main
 from facekit.features import LBPTransformer
 from facekit.models import FaceModel, default_model_path, load_model
-from tests.conftest import make_lfw_like_portrait
+from tests.conftest import make_lfw_like_portrait, write_people
 
 
 def test_default_model_loads_and_round_trips(tmp_path):
@@ -193,20 +193,8 @@ def test_lfw_crop_needs_lfw_size():
         model.prepare([np.zeros((100, 80))], names=["x.png"])
 
 
-def _write_people(root, n_people=3, n_images=3, size=(40, 32), seed=0):
-    rng = np.random.RandomState(seed)
-    for k in range(n_people):
-        proto = rng.rand(*size)
-        (root / f"person{k}").mkdir(parents=True)
-        for i in range(n_images):
-            img = np.clip(proto + 0.03 * rng.randn(*size), 0, 1)
-            Image.fromarray((img * 255).astype(np.uint8)).save(
-                root / f"person{k}" / f"p{k}_{i}.png"
-            )
-
-
 def test_cli_enroll_identify_cluster_verify(tmp_path, capsys):
-    _write_people(tmp_path / "people")
+    write_people(tmp_path / "people", n_images=3)
     model = FaceModel(image_shape=(40, 32), crop="none", threshold=1.0, grid=(4, 4))
     mpath = str(model.save(tmp_path / "model.json"))
     gallery = str(tmp_path / "g.npz")
@@ -262,7 +250,7 @@ def test_cli_enroll_identify_cluster_verify(tmp_path, capsys):
 def test_gallery_remembers_its_model(tmp_path, capsys):
     from facekit.persistence import gallery_model
 
-    _write_people(tmp_path / "people")
+    write_people(tmp_path / "people", n_images=3)
     kw = {"image_shape": (40, 32), "crop": "none", "threshold": 1.0, "grid": (4, 4)}
     mpath = str(FaceModel(**kw).save(tmp_path / "model.json"))
     # same feature count, another feature space
