@@ -75,6 +75,19 @@ def faiss():
     faiss.omp_set_num_threads(before)
 
 
+def _assert_same_search(ident, exact, Q):
+    """``ident`` finds and ranks ``exact``'s gallery rows, at the same distances."""
+    labels, dist = ident.best_match(Q)
+    labels_e, dist_e = exact.best_match(Q)
+    np.testing.assert_array_equal(labels, labels_e)
+    # distances in the metric's units (float32 inside FAISS)
+    np.testing.assert_allclose(dist, dist_e, rtol=1e-4, atol=1e-5)
+    ranked, rdist = ident.rank(Q, k=5)
+    ranked_e, rdist_e = exact.rank(Q, k=5)
+    np.testing.assert_array_equal(ranked, ranked_e)
+    np.testing.assert_allclose(rdist, rdist_e, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("metric", ["cosine", "euclidean", "sqeuclidean"])
 def test_flat_index_equals_exact_search(metric, faiss):
     X, y, _ = people()
@@ -82,15 +95,7 @@ def test_flat_index_equals_exact_search(metric, faiss):
     exact = OneShotIdentifier(metric=metric).fit(X, y)
     flat = OneShotIdentifier(metric=metric, index=FaissIndex("flat")).fit(X, y)
     np.testing.assert_array_equal(flat.predict(Q), exact.predict(Q))
-    labels, dist = flat.best_match(Q)
-    labels_e, dist_e = exact.best_match(Q)
-    np.testing.assert_array_equal(labels, labels_e)
-    # distances in the metric's units (float32 inside FAISS)
-    np.testing.assert_allclose(dist, dist_e, rtol=1e-4, atol=1e-5)
-    ranked, rdist = flat.rank(Q, k=5)
-    ranked_e, rdist_e = exact.rank(Q, k=5)
-    np.testing.assert_array_equal(ranked, ranked_e)
-    np.testing.assert_allclose(rdist, rdist_e, rtol=1e-4, atol=1e-5)
+    _assert_same_search(flat, exact, Q)
 
 
 @pytest.mark.parametrize("kind", FAISS_KINDS)
@@ -373,14 +378,7 @@ def test_fastscan_reranking_everything_is_the_exact_search(faiss):
         # every cell searched and every row re-ranked: exact answers
         fs = FaissIndex("ivf_fastscan", nlist=4, nprobe=4, pq_m=4, k_factor=200)
         ident = OneShotIdentifier(metric=metric, index=fs).fit(X, y)
-        labels, dist = ident.best_match(Q)
-        labels_e, dist_e = exact.best_match(Q)
-        np.testing.assert_array_equal(labels, labels_e)
-        np.testing.assert_allclose(dist, dist_e, rtol=1e-4, atol=1e-5)
-        ranked, rdist = ident.rank(Q, k=5)
-        ranked_e, rdist_e = exact.rank(Q, k=5)
-        np.testing.assert_array_equal(ranked, ranked_e)
-        np.testing.assert_allclose(rdist, rdist_e, rtol=1e-4, atol=1e-5)
+        _assert_same_search(ident, exact, Q)
 
 
 def test_fastscan_k_factor_is_a_search_parameter(faiss):
