@@ -16,6 +16,13 @@ from facekit.utils._docstrings import fill_doc
 __all__ = ["PairVerifierMixin"]
 
 
+def _pair_input_tags(tags):
+    """``tags``, set for an ``X`` of pairs ``(n_pairs, 2, n_features)``."""
+    tags.input_tags.two_d_array = False
+    tags.input_tags.three_d_array = True
+    return tags
+
+
 class PairVerifierMixin:
     """Mixin for verifiers that take pairs ``(n_pairs, 2, n_features)``.
 
@@ -115,9 +122,7 @@ class PairVerifierMixin:
         return (scores >= self.decision_threshold_).astype(int)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
+        tags = _pair_input_tags(super().__sklearn_tags__())
         tags.classifier_tags.multi_class = False
         return tags
 

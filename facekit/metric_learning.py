@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from facekit.base import _pair_input_tags
 from facekit.pairs import _check_fitted_pairs, check_pair_labels, check_pairs
 
 __all__ = ["SamePairWhitening"]
@@ -174,8 +175,6 @@ class SamePairWhitening(TransformerMixin, BaseEstimator):
         return pairs @ self.components_
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
+        tags = _pair_input_tags(super().__sklearn_tags__())
         tags.target_tags.required = True
         return tags
