@@ -262,17 +262,27 @@ def _cmd_benchmark_open_set(args):
             _import_faiss()
         except ImportError as exc:
             raise CommandError(f"--index {' '.join(indexes)}: {exc}") from None
-    with _text_output(args):
-        t0 = time.perf_counter()
-        rows = run_lfw_open_set(
+    return _run_rows(
+        args,
+        lambda: run_lfw_open_set(
             methods,
             data_home=args.data_home,
             scorings=tuple(dict.fromkeys(args.scoring)),
             indexes=indexes,
             download_if_missing=not args.no_download,
-        )
+        ),
+        _print_open_set,
+    )
+
+
+def _run_rows(args, run, print_rows):
+    """Time ``run()``, print its rows with ``print_rows(rows, wall)`` (to
+    stderr under ``--json``) and emit them; the command's exit status."""
+    with _text_output(args):
+        t0 = time.perf_counter()
+        rows = run()
         wall = time.perf_counter() - t0
-        _print_open_set(rows, wall)
+        print_rows(rows, wall)
     _emit_results(args, {"wall_time": wall, "rows": rows})
     return 0
 
@@ -296,15 +306,13 @@ def _cmd_benchmark_cluster(args):
     from facekit.benchmark import run_lfw_clustering
 
     methods = _check_methods(args.method, pretrained=True)
-    with _text_output(args):
-        t0 = time.perf_counter()
-        rows = run_lfw_clustering(
+    return _run_rows(
+        args,
+        lambda: run_lfw_clustering(
             methods, data_home=args.data_home, download_if_missing=not args.no_download
-        )
-        wall = time.perf_counter() - t0
-        _print_clustering(rows, wall)
-    _emit_results(args, {"wall_time": wall, "rows": rows})
-    return 0
+        ),
+        _print_clustering,
+    )
 
 
 def _print_clustering(rows, wall):
