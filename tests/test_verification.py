@@ -2,19 +2,10 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, TunedThresholdClassifierCV
 
+from facekit.distances import METRICS
 from facekit.metrics import equal_error_rate, tar_at_far
 from facekit.utils.estimator_checks import make_check_pairs
 from facekit.verification import LogisticVerifier, ThresholdVerifier
-
-METRICS = [
-    "euclidean",
-    "sqeuclidean",
-    "manhattan",
-    "minkowski",
-    "cosine",
-    "chi2",
-    "jaccard",
-]
 
 
 @pytest.mark.parametrize("metric", METRICS)
