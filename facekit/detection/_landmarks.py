@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 from facekit._dlib_format import DlibFormatError, DlibReader, read_int_stream
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["ShapePredictor", "read_shape_predictor"]
 
@@ -273,6 +274,7 @@ def _load(path):
     return ShapePredictor._from_parts(*_parse(values, path), path=path)
 
 
+@fill_doc
 def read_shape_predictor(path):
     """Read one of dlib's shape predictor model files.
 
@@ -295,10 +297,7 @@ def read_shape_predictor(path):
         When the file cannot be read or is not a shape predictor (the message
         names the file).
 
-    Examples
-    --------
-    >>> from skimage import data
-    >>> from facekit._model_files import dlib_model_path
+    %(dlib_model_examples)s
     >>> from facekit.detection import read_shape_predictor
     >>> predictor = read_shape_predictor(dlib_model_path("shape_predictor_5"))
     >>> points = predictor.predict(data.astronaut(), [[168, 69, 263, 164]])

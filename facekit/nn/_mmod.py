@@ -44,6 +44,7 @@ from facekit.detection._overlap import _box_overlaps
 from facekit.nn._device import check_device
 from facekit.nn._dlib_network import _dlib_conv
 from facekit.nn._mmod_reader import _parse_mmod
+from facekit.utils._docstrings import fill_doc
 
 __all__ = ["MMODDetector", "read_mmod_detector"]
 
@@ -429,6 +430,7 @@ _CACHE = {}
 _CACHE_LOCK = threading.Lock()
 
 
+@fill_doc
 def read_mmod_detector(path, device="cpu"):
     """Read dlib's MMOD face detector file (``mmod_human_face_detector.dat``).
 
@@ -453,10 +455,7 @@ def read_mmod_detector(path, device="cpu"):
         When the file is missing, truncated or not an MMOD detector; the
         message names the file.
 
-    Examples
-    --------
-    >>> from skimage import data
-    >>> from facekit._model_files import dlib_model_path
+    %(dlib_model_examples)s
     >>> from facekit.nn import read_mmod_detector
     >>> detector = read_mmod_detector(dlib_model_path("mmod"))
     >>> boxes, scores = detector.detect(data.astronaut())

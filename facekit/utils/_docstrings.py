@@ -181,6 +181,12 @@ Raises
 ------
 FaceNotFoundError
     With ``no_face="raise"``, for the first image without a face.""",
+    # -- dlib model files (facekit.detection, facekit.nn) -------------------------
+    "dlib_model_examples": """\
+Examples
+--------
+>>> from skimage import data
+>>> from facekit._model_files import dlib_model_path""",
     # -- networks ------------------------------------------------------------------
     "normalised_chips": """\
 Parameters
