@@ -92,6 +92,29 @@ def _facekit_cache(tmp_path_factory):
     yield
 
 
+@pytest.fixture(scope="module")
+def dask_client():
+    """A Dask LocalCluster of 2 single-threaded workers (threads of this process)."""
+    pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+def assert_each_refused(load, files, error):
+    """``load(path)`` raises ``error`` naming the path, for each of ``files``.
+
+    ``files`` maps a name (shown when a check fails) to a path.
+    """
+    for name, path in files.items():
+        with pytest.raises(error) as info:
+            load(path)
+        assert str(path) in str(info.value), name
+
+
 def make_synthetic_faces(
     n_identities=6, n_per_identity=5, shape=(12, 10), noise=0.05, random_state=0
 ):

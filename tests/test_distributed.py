@@ -85,28 +85,16 @@ def test_bad_arguments(photos):
         map_faces(_model(), paths, partition_size=0)
 
 
-@pytest.fixture(scope="module")
-def cluster_client():
-    """A LocalCluster of 2 single-threaded workers (threads of this process)."""
-    pytest.importorskip("dask")
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as lc:
-        with distributed.Client(lc) as client:
-            yield client
-
-
-def test_cluster_gives_the_same_gallery_bit_for_bit(photos, cluster_client):
+def test_cluster_gives_the_same_gallery_bit_for_bit(photos, dask_client):
     paths, people = photos
     here = map_faces(_model(), paths, partition_size=2)
-    there = map_faces(_model(), paths, client=cluster_client, partition_size=2)
+    there = map_faces(_model(), paths, client=dask_client, partition_size=2)
     assert [r["error"] is None for r in there] == [r["error"] is None for r in here]
     for a, b in zip(here, there):
         for fa, fb in zip(a["faces"], b["faces"]):
             np.testing.assert_array_equal(fa["embedding"], fb["embedding"])
     ident, _, skipped = enroll_photos(
-        _model(), paths, people, client=cluster_client, partition_size=2
+        _model(), paths, people, client=dask_client, partition_size=2
     )
     ref = _reference(paths, people)
     np.testing.assert_array_equal(ident.gallery_features_, ref.gallery_features_)
@@ -114,16 +102,16 @@ def test_cluster_gives_the_same_gallery_bit_for_bit(photos, cluster_client):
     assert [s[0] for s in skipped] == [paths[4]]
 
 
-def test_scheduler_address_from_the_environment(monkeypatch, cluster_client):
-    monkeypatch.setenv(SCHEDULER_ENV, cluster_client.scheduler.address)
+def test_scheduler_address_from_the_environment(monkeypatch, dask_client):
+    monkeypatch.setenv(SCHEDULER_ENV, dask_client.scheduler.address)
     client = get_client()
     try:
-        assert client.scheduler.address == cluster_client.scheduler.address
+        assert client.scheduler.address == dask_client.scheduler.address
     finally:
         client.close()
 
 
-def test_grid_search_on_dask_equals_serial(cluster_client):
+def test_grid_search_on_dask_equals_serial(dask_client):
     import joblib
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -178,7 +166,7 @@ def _gallery(seed=0):
 def test_sharded_search_equals_one_machine(params, where, request):
     from facekit.distributed import ShardedGallery
 
-    client = request.getfixturevalue("cluster_client") if where == "cluster" else None
+    client = request.getfixturevalue("dask_client") if where == "cluster" else None
     X, y, Q = _gallery()
     one = OneShotIdentifier(**params).fit(X, y)
     sharded = ShardedGallery(
@@ -200,13 +188,13 @@ def test_sharded_search_equals_one_machine(params, where, request):
         assert "unknown" in set(sharded.predict(Q).tolist())
 
 
-def test_sharded_one_shard_per_worker(cluster_client):
+def test_sharded_one_shard_per_worker(dask_client):
     from facekit.distributed import ShardedGallery
 
     X, y, Q = _gallery(1)
-    sharded = ShardedGallery(client=cluster_client).fit(X, y)
+    sharded = ShardedGallery(client=dask_client).fit(X, y)
     assert sharded.n_shards_ == 2
-    held = cluster_client.who_has(sharded.shards_)
+    held = dask_client.who_has(sharded.shards_)
     assert len({w for ws in held.values() for w in ws}) == 2  # one on each
     np.testing.assert_array_equal(
         sharded.predict(Q), OneShotIdentifier().fit(X, y).predict(Q)
@@ -244,7 +232,7 @@ def _people_folder(root, photos):
     return root
 
 
-def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, cluster_client):
+def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, dask_client):
     """enroll / identify / cluster embed on the cluster: the same answers."""
     import json
 
@@ -254,7 +242,7 @@ def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, cluster_cli
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     folder = _people_folder(tmp_path / "people", photos)
     mpath = str(_model().save(tmp_path / "model.json"))
-    address = cluster_client.scheduler.address
+    address = dask_client.scheduler.address
     outs = {}
     for where, extra in (("here", []), ("cluster", ["--scheduler", address])):
         gallery = str(tmp_path / f"{where}.npz")

@@ -9,6 +9,7 @@ from facekit.identification import OneShotIdentifier
 from facekit.persistence import load_gallery, save_gallery
 from facekit.persistence._read import _read_npz
 from facekit.persistence._write import _write_npz_atomic
+from tests.conftest import assert_each_refused
 
 
 def fitted(labels="int", dtype=np.float64, **params):
@@ -201,10 +202,7 @@ def corrupt_files(tmp_path):
 
 def test_corrupt_or_foreign_files_raise_value_error_naming_the_file(tmp_path):
     files = corrupt_files(tmp_path)
-    for name, path in files.items():
-        with pytest.raises(ValueError) as info:
-            load_gallery(path)
-        assert str(path) in str(info.value), name
+    assert_each_refused(load_gallery, files, ValueError)
     for name, match in [
         ("wrong_format.npz", "'something.else' file"),
         ("newer.npz", "newer"),
