@@ -115,6 +115,20 @@ def assert_each_refused(load, files, error):
         assert str(path) in str(info.value), name
 
 
+def bilinear_score_formula(verifier, pairs):
+    """A fitted BilinearVerifier's score, from its formula (on the raw faces).
+
+    ``a'Gb - (a'Ma + b'Mb) / 2 + intercept`` for each pair ``(a, b)``.
+    """
+    a, b = pairs[:, 0], pairs[:, 1]
+    G, M = verifier.G_, verifier.M_
+    return (
+        np.einsum("ij,jk,ik->i", a, G, b)
+        - 0.5 * (np.einsum("ij,jk,ik->i", a, M, a) + np.einsum("ij,jk,ik->i", b, M, b))
+        + verifier.intercept_
+    )
+
+
 def make_synthetic_faces(
     n_identities=6, n_per_identity=5, shape=(12, 10), noise=0.05, random_state=0
 ):

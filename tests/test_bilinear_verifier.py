@@ -16,6 +16,7 @@ from facekit.verification import (
     _bilinear_objective,
     _bilinear_scores,
 )
+from tests.conftest import bilinear_score_formula
 
 
 def _nuisance_pairs(n_pairs, random_state):
@@ -67,13 +68,7 @@ def test_strong_pull_gives_back_the_scaled_cosine():
 def test_score_formula_symmetry_and_threshold():
     pairs, y = make_check_pairs(60, 4)
     v = BilinearVerifier(alpha=1e-3, normalize=False).fit(pairs, y)
-    a, b = pairs[:, 0], pairs[:, 1]
-    expected = (
-        np.einsum("ij,jk,ik->i", a, v.G_, b)
-        - 0.5
-        * (np.einsum("ij,jk,ik->i", a, v.M_, a) + np.einsum("ij,jk,ik->i", b, v.M_, b))
-        + v.intercept_
-    )
+    expected = bilinear_score_formula(v, pairs)
     np.testing.assert_allclose(v.decision_function(pairs), expected)
     np.testing.assert_allclose(v.decision_function(pairs[:, ::-1]), expected)
     np.testing.assert_allclose(v.G_, v.G_.T)

@@ -18,6 +18,7 @@ from facekit.base import PairVerifierMixin
 from facekit.metrics import best_accuracy_threshold, equal_error_rate, threshold_at_far
 from facekit.utils.estimator_checks import make_check_pairs
 from facekit.verification import BilinearVerifier, LogisticVerifier, ThresholdVerifier
+from tests.conftest import bilinear_score_formula
 
 VERIFIERS = [
     ThresholdVerifier(metric="euclidean"),
@@ -146,14 +147,9 @@ def test_bilinear_verifier_frozen_rule(threshold):
     pairs, y = _overlapping_pairs_with_ties()
     v = BilinearVerifier(alpha=1e-3, normalize=False, threshold=threshold)
     v.fit(pairs, y)
-    a, b = pairs[:, 0], pairs[:, 1]
-    s = (
-        np.einsum("ij,jk,ik->i", a, v.G_, b)
-        - 0.5
-        * (np.einsum("ij,jk,ik->i", a, v.M_, a) + np.einsum("ij,jk,ik->i", b, v.M_, b))
-        + v.intercept_
+    np.testing.assert_allclose(
+        v.decision_function(pairs), bilinear_score_formula(v, pairs)
     )
-    np.testing.assert_allclose(v.decision_function(pairs), s)
     s = v.decision_function(pairs)
     if threshold == "auto":
         cut = best_accuracy_threshold(y, s)[0]
