@@ -35,26 +35,15 @@ train = fetch_lfw_pairs(subset="train", resize=0.4)
 test = fetch_lfw_pairs(subset="test", resize=0.4)
 shape = train.image_shape
 
+eigenfaces = EigenfaceTransformer(
+    n_components=100, whiten=True, preprocessing="equalize", random_state=0
+)
+lbp = LBPTransformer(
+    image_shape=shape, scales=((8, 1), (16, 2)), grid=(7, 7), normalize="sqrt"
+)
 features = {
-    "eigenfaces (whitened PCA), cosine": (
-        PairTransformer(
-            EigenfaceTransformer(
-                n_components=100, whiten=True, preprocessing="equalize", random_state=0
-            )
-        ),
-        "cosine",
-    ),
-    "LBP histograms, chi2": (
-        PairTransformer(
-            LBPTransformer(
-                image_shape=shape,
-                scales=((8, 1), (16, 2)),
-                grid=(7, 7),
-                normalize="sqrt",
-            )
-        ),
-        "chi2",
-    ),
+    "eigenfaces (whitened PCA), cosine": (PairTransformer(eigenfaces), "cosine"),
+    "LBP histograms, chi2": (PairTransformer(lbp), "chi2"),
 }
 
 # %%
@@ -80,22 +69,18 @@ for ax, (name, (pair_features, metric)) in zip(axes, features.items()):
         .pair_distances(F_test)
     )
     bins = np.linspace(0, np.quantile(d, 0.995), 50)
-    ax.hist(
-        d[test.target == 1],
-        bins=bins,
-        alpha=0.6,
-        density=True,
-        color="tab:green",
-        label="same person",
-    )
-    ax.hist(
-        d[test.target == 0],
-        bins=bins,
-        alpha=0.6,
-        density=True,
-        color="tab:orange",
-        label="different people",
-    )
+    for target, color, label in [
+        (1, "tab:green", "same person"),
+        (0, "tab:orange", "different people"),
+    ]:
+        ax.hist(
+            d[test.target == target],
+            bins=bins,
+            alpha=0.6,
+            density=True,
+            color=color,
+            label=label,
+        )
     print(name)
     for rule, (label, color) in rules.items():
         verifier = ThresholdVerifier(
