@@ -51,25 +51,31 @@ cache_dir = tempfile.mkdtemp(prefix="facekit_example_")
 cache = Memory(cache_dir, verbose=0)
 cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 
+
+def print_search(search, names):
+    """Each candidate's mean cross-validated accuracy, then the best candidate.
+
+    ``names`` maps the searched parameters to how the lines name them.
+    """
+    results = search.cv_results_
+    for params, score in zip(results["params"], results["mean_test_score"]):
+        candidate = ", ".join(f"{names[key]} {params[key]!r}" for key in names)
+        print(f"  {candidate}: {score:.3f}")
+    print("best:", search.best_params_)
+
+
 # %%
 # 1. τ on fixed features
 # ----------------------
 #
 # LBP histograms learn nothing from the data, and τ is a single number, so
 # ordinary stratified folds of the training pairs are fine here.
+lbp = LBPTransformer(
+    image_shape=shape, scales=((8, 1), (16, 2)), grid=(7, 7), normalize="sqrt"
+)
 pipe = Pipeline(
     [
-        (
-            "features",
-            PairTransformer(
-                LBPTransformer(
-                    image_shape=shape,
-                    scales=((8, 1), (16, 2)),
-                    grid=(7, 7),
-                    normalize="sqrt",
-                )
-            ),
-        ),
+        ("features", PairTransformer(lbp)),
         ("verify", ThresholdVerifier(metric="cosine")),
     ],
     memory=cache,
@@ -112,14 +118,9 @@ param_grid = {
 }
 search_lbp = GridSearchCV(pipe, param_grid, cv=cv)
 search_lbp.fit(train.pairs, train.target)
-for params, score in zip(
-    search_lbp.cv_results_["params"], search_lbp.cv_results_["mean_test_score"]
-):
-    print(
-        f"  grid {params['features__transformer__grid']}, "
-        f"τ rule {params['verify__threshold']!r}: {score:.3f}"
-    )
-print("best:", search_lbp.best_params_)
+print_search(
+    search_lbp, {"features__transformer__grid": "grid", "verify__threshold": "τ rule"}
+)
 print(
     f"View 1 test accuracy of the refitted best pipeline: "
     f"{search_lbp.score(test.pairs, test.target):.3f}"
@@ -188,14 +189,7 @@ search_margin = GridSearchCV(
     cv=PredefinedSplit(groups[search_part]),
 )
 search_margin.fit(pairs[search_part], y_pairs[search_part])
-for params, score in zip(
-    search_margin.cv_results_["params"], search_margin.cv_results_["mean_test_score"]
-):
-    print(
-        f"  margin {params['embed__margin']}, τ rule "
-        f"{params['verify__threshold']!r}: {score:.3f}"
-    )
-print("best:", search_margin.best_params_)
+print_search(search_margin, {"embed__margin": "margin", "verify__threshold": "τ rule"})
 print(
     f"accuracy on the pairs of the held-out people: "
     f"{search_margin.score(pairs[test_part], y_pairs[test_part]):.3f}"
