@@ -58,6 +58,7 @@ print(f"train: {train.pairs.shape}, test: {test.pairs.shape}, faces {shape}")
 lbp = LBPTransformer(
     image_shape=shape, scales=((8, 1), (16, 2)), grid=(7, 7), normalize="sqrt"
 )
+lbp_pca = make_pipeline(lbp, PCA(n_components=200, whiten=True, random_state=0))
 
 
 def centred(X):
@@ -95,27 +96,13 @@ methods = {
     ),
     "LBP + whitened PCA, cosine": Pipeline(
         [
-            (
-                "features",
-                PairTransformer(
-                    make_pipeline(
-                        lbp, PCA(n_components=200, whiten=True, random_state=0)
-                    )
-                ),
-            ),
+            ("features", PairTransformer(lbp_pca)),
             ("verify", ThresholdVerifier(metric="cosine")),
         ]
     ),
     "LBP + whitened PCA, logistic unit": Pipeline(
         [
-            (
-                "features",
-                PairTransformer(
-                    make_pipeline(
-                        lbp, PCA(n_components=200, whiten=True, random_state=0)
-                    )
-                ),
-            ),
+            ("features", PairTransformer(lbp_pca)),
             ("verify", LogisticVerifier(combine="absdiff+product", C=0.1)),
         ]
     ),
