@@ -129,6 +129,40 @@ def bilinear_score_formula(verifier, pairs):
     )
 
 
+def check_open_set_on_a_subset(data_home, people, counts, cache):
+    """``run_lfw_open_set`` of the "tiny" method on a subset of LFW's people.
+
+    Both scorings give a row, the split is that of the subset (``counts``:
+    its images per person), and a subset of nobody known is an error.
+    """
+    from facekit import benchmark
+
+    both = benchmark.run_lfw_open_set(
+        ["tiny"],
+        data_home=data_home,
+        people=people,
+        scorings=("distance", "csls"),
+        verbose=False,
+        _cache=cache,
+    )
+    assert [r["method"] for r in both] == ["tiny", "tiny+csls"]
+    assert both[1]["rank1"] != both[0]["rank1"] or (
+        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"]
+    )
+    sub = both[0]
+    assert sub["n_gallery"] == (counts >= 2).sum()
+    assert sub["n_impostor"] == (counts == 1).sum()
+    assert sub["n_genuine"] == counts[counts >= 2].sum() - sub["n_gallery"]
+    with pytest.raises(ValueError, match="none of the given people"):
+        benchmark.run_lfw_open_set(
+            ["tiny"],
+            data_home=data_home,
+            people=["Nobody At All"],
+            verbose=False,
+            _cache=cache,
+        )
+
+
 def make_synthetic_faces(
     n_identities=6, n_per_identity=5, shape=(12, 10), noise=0.05, random_state=0
 ):

@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from facekit.benchmark import METHODS, fixed_features, make_pipeline
+from tests.conftest import check_open_set_on_a_subset
 
 
 def _pairs(n_pairs=130, shape=(20, 20), seed=0):
@@ -142,32 +143,7 @@ def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
     assert row["rank5"] >= row["rank1"]
     assert 0 <= row["dir@far=0.01"] <= row["dir@far=0.1"] <= row["rank1"]
     # a subset of the people
-    subset = people.target_names[:40]
-    both = benchmark.run_lfw_open_set(
-        ["tiny"],
-        data_home="lfw-home",
-        people=subset,
-        scorings=("distance", "csls"),
-        verbose=False,
-        _cache=cache,
-    )
-    assert [r["method"] for r in both] == ["tiny", "tiny+csls"]
-    assert both[1]["rank1"] != both[0]["rank1"] or (
-        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"]
-    )
-    sub = both[0]
-    sub_counts = counts[:40]
-    assert sub["n_gallery"] == (sub_counts >= 2).sum()
-    assert sub["n_impostor"] == (sub_counts == 1).sum()
-    assert sub["n_genuine"] == sub_counts[sub_counts >= 2].sum() - sub["n_gallery"]
-    with pytest.raises(ValueError, match="none of the given people"):
-        benchmark.run_lfw_open_set(
-            ["tiny"],
-            data_home="lfw-home",
-            people=["Nobody At All"],
-            verbose=False,
-            _cache=cache,
-        )
+    check_open_set_on_a_subset("lfw-home", people.target_names[:40], counts[:40], cache)
     crows = benchmark.run_lfw_clustering(
         ["tiny"], data_home="lfw-home", verbose=False, _cache=cache
     )

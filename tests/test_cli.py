@@ -5,6 +5,7 @@ import pytest
 
 from facekit.benchmark import format_table, make_pipeline, run_lfw_benchmark
 from facekit.cli import main
+from tests.conftest import check_open_set_on_a_subset
 
 
 def test_version(capsys):
@@ -119,30 +120,7 @@ def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
     # a subset of the people (e.g. those a learned embedding never saw)
     data = cache[next(k for k in cache if k[0] == "people")]
     counts = np.bincount(data.target)[:300]
-    both = benchmark.run_lfw_open_set(
-        ["tiny"],
-        data_home=lfw_data_home,
-        people=data.target_names[:300],
-        scorings=("distance", "csls"),
-        verbose=False,
-        _cache=cache,
-    )
-    assert [r["method"] for r in both] == ["tiny", "tiny+csls"]
-    assert both[1]["rank1"] != both[0]["rank1"] or (
-        both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"]
-    )
-    sub = both[0]
-    assert sub["n_gallery"] == (counts >= 2).sum()
-    assert sub["n_impostor"] == (counts == 1).sum()
-    assert sub["n_genuine"] == counts[counts >= 2].sum() - sub["n_gallery"]
-    with pytest.raises(ValueError, match="none of the given people"):
-        benchmark.run_lfw_open_set(
-            ["tiny"],
-            data_home=lfw_data_home,
-            people=["Nobody At All"],
-            verbose=False,
-            _cache=cache,
-        )
+    check_open_set_on_a_subset(lfw_data_home, data.target_names[:300], counts, cache)
     crows = benchmark.run_lfw_clustering(
         ["tiny"], data_home=lfw_data_home, verbose=False, _cache=cache
     )
