@@ -135,16 +135,11 @@ def check_open_set_on_a_subset(data_home, people, counts, cache):
     Both scorings give a row, the split is that of the subset (``counts``:
     its images per person), and a subset of nobody known is an error.
     """
-    from facekit import benchmark
+    from facekit.benchmark import run_lfw_open_set
 
-    both = benchmark.run_lfw_open_set(
-        ["tiny"],
-        data_home=data_home,
-        people=people,
-        scorings=("distance", "csls"),
-        verbose=False,
-        _cache=cache,
-    )
+    common = {"data_home": data_home, "verbose": False, "_cache": cache}
+    scorings = ("distance", "csls")
+    both = run_lfw_open_set(["tiny"], people=people, scorings=scorings, **common)
     assert [r["method"] for r in both] == ["tiny", "tiny+csls"]
     assert both[1]["rank1"] != both[0]["rank1"] or (
         both[1]["dir@far=0.01"] != both[0]["dir@far=0.01"]
@@ -154,13 +149,7 @@ def check_open_set_on_a_subset(data_home, people, counts, cache):
     assert sub["n_impostor"] == (counts == 1).sum()
     assert sub["n_genuine"] == counts[counts >= 2].sum() - sub["n_gallery"]
     with pytest.raises(ValueError, match="none of the given people"):
-        benchmark.run_lfw_open_set(
-            ["tiny"],
-            data_home=data_home,
-            people=["Nobody At All"],
-            verbose=False,
-            _cache=cache,
-        )
+        run_lfw_open_set(["tiny"], people=["Nobody At All"], **common)
 
 
 def make_synthetic_faces(
