@@ -2,9 +2,7 @@
 
 import time
 
-import numpy as np
-
-from facekit.metrics import verification_report
+from facekit.benchmark._report import holdout_row, protocol_row
 from facekit.model_selection import evaluate_protocol
 
 #: Setting of the pretrained rows, in LFW's terms.
@@ -93,34 +91,16 @@ def run_lfw_pretrained(
     if view == 2:
         pairs, y, folds = data["10_folds"]
         res = evaluate_protocol(verifier, pairs, y, folds, fars=fars, verbose=verbose)
-        row = {
-            "accuracy": res["accuracy_mean"],
-            "accuracy_sem": res["accuracy_sem"],
-            "auc": res["auc_mean"],
-            "eer": res["eer_mean"],
-            "fold_accuracy": res["fold_accuracy"].tolist(),
-            "scores": res["scores"],
-            "y_true": res["y_true"],
-            "fit_time": res["fit_time"],
-            "predict_time": res["predict_time"],
-        }
-        for far in fars:
-            row[f"tar@far={far:g}"] = res[f"tar@far={far:g}"]
+        row = protocol_row(res, fars)
     else:
         (train, y_train, _), (test, y_test, _) = data["train"], data["test"]
         t1 = time.perf_counter()
         verifier.fit(train, y_train)
         scores = verifier.decision_function(test)
-        row = dict(verification_report(y_test, scores, fars=fars))
-        row.update(
-            {
-                "accuracy": float(np.mean(verifier.predict(test) == y_test)),
-                "accuracy_sem": float("nan"),
-                "scores": scores - verifier.decision_threshold_,
-                "y_true": y_test,
-                "fit_time": time.perf_counter() - t1,
-                "predict_time": 0.0,
-            }
+        pred = verifier.predict(test)
+        cut = verifier.decision_threshold_
+        row = holdout_row(
+            y_test, pred, scores, cut, fars, time.perf_counter() - t1, 0.0
         )
     row.update(
         {

@@ -1,6 +1,50 @@
-"""Reports of verification benchmark rows: a plain-text table and ROC curves."""
+"""Reports of verification benchmark rows: how a row is built from a
+protocol's result, a plain-text table and ROC curves."""
 
 import numpy as np
+
+from facekit.metrics import verification_report
+
+
+def protocol_row(res, fars, extra_fit_time=0.0):
+    """The row of one verifier from its View 2 (10-fold) protocol result.
+
+    ``res`` is what :func:`~facekit.model_selection.evaluate_protocol`
+    returns; ``extra_fit_time`` (e.g. the fixed features' seconds) is added
+    to its fit time.
+    """
+    row = {
+        "accuracy": res["accuracy_mean"],
+        "accuracy_sem": res["accuracy_sem"],
+        "auc": res["auc_mean"],
+        "eer": res["eer_mean"],
+        "fold_accuracy": res["fold_accuracy"].tolist(),
+        "scores": res["scores"],
+        "y_true": res["y_true"],
+        "fit_time": res["fit_time"] + extra_fit_time,
+        "predict_time": res["predict_time"],
+    }
+    for far in fars:
+        row[f"tar@far={far:g}"] = res[f"tar@far={far:g}"]
+    return row
+
+
+def holdout_row(y_test, pred, scores, cut, fars, fit_time, predict_time):
+    """The row of one verifier fitted on View 1's training pairs and tested
+    on its test pairs (``scores`` of the test pairs, ``cut`` its threshold in
+    score units)."""
+    row = dict(verification_report(y_test, scores, fars=fars))
+    row.update(
+        {
+            "accuracy": float(np.mean(np.asarray(pred) == y_test)),
+            "accuracy_sem": float("nan"),
+            "scores": scores - cut,
+            "y_true": y_test,
+            "fit_time": fit_time,
+            "predict_time": predict_time,
+        }
+    )
+    return row
 
 
 def format_table(rows, fars=(1e-2, 1e-3)):

@@ -18,7 +18,7 @@ from facekit.benchmark._recipes import (
     fixed_features,
     make_pipeline,
 )
-from facekit.metrics import verification_report
+from facekit.benchmark._report import holdout_row, protocol_row
 from facekit.model_selection._validation import _similarity_and_cut
 
 
@@ -194,18 +194,18 @@ def _run_method(
         results = []
         fitted = _fit_fold(features, ests, train_pairs, train.target, test_pairs)
         for i, (_, pred, scores, cut, fit_t, pred_t) in enumerate(fitted):
-            row = dict(verification_report(test.target, scores, fars=fars))
-            row.update(
-                {
-                    "accuracy": float(np.mean(pred == test.target)),
-                    "accuracy_sem": float("nan"),
-                    "scores": scores - cut,
-                    "y_true": test.target,
-                    "fit_time": fit_t + (fixed_train if i == 0 else 0.0),
-                    "predict_time": pred_t + (fixed_test if i == 0 else 0.0),
-                }
+            first = i == 0  # the fixed features' time goes to the first row
+            results.append(
+                holdout_row(
+                    test.target,
+                    pred,
+                    scores,
+                    cut,
+                    fars,
+                    fit_t + (fixed_train if first else 0.0),
+                    pred_t + (fixed_test if first else 0.0),
+                )
             )
-            results.append(row)
     rows = []
     for verifier, row in zip(verifiers, results):
         row.update(
@@ -284,18 +284,5 @@ def _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose):
             acc["predict"],
             fars,
         )
-        row = {
-            "accuracy": res["accuracy_mean"],
-            "accuracy_sem": res["accuracy_sem"],
-            "auc": res["auc_mean"],
-            "eer": res["eer_mean"],
-            "fold_accuracy": res["fold_accuracy"].tolist(),
-            "scores": res["scores"],
-            "y_true": res["y_true"],
-            "fit_time": res["fit_time"] + (fixed_time if i == 0 else 0.0),
-            "predict_time": res["predict_time"],
-        }
-        for far in fars:
-            row[f"tar@far={far:g}"] = res[f"tar@far={far:g}"]
-        rows.append(row)
+        rows.append(protocol_row(res, fars, fixed_time if i == 0 else 0.0))
     return rows
