@@ -239,7 +239,16 @@ class ViewPoolingTransformer(
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         views = self._views(X)
-        self.transformer_ = clone(self.transformer).fit(np.vstack(views))
+        transformer = clone(self.transformer)
+        if transformer.get_params(deep=False).get("copy") is True:
+            # The stacked views are this method's own array: the transformer
+            # may fit inside it (e.g. DistinctRowPCA gathers its rows there,
+            # saving a copy of them), then gets its ``copy`` back.
+            transformer.set_params(copy=False).fit(np.vstack(views))
+            transformer.set_params(copy=True)
+        else:
+            transformer.fit(np.vstack(views))
+        self.transformer_ = transformer
         self._n_out = np.asarray(self.transformer_.transform(views[0][:1])).shape[1]
         return self
 

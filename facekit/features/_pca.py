@@ -95,6 +95,11 @@ class DistinctRowPCA(PCA):
         Extra random vectors of the randomized SVD.
     random_state : int, RandomState instance or None, default=None
         Seeds the random start (the same draw as ``PCA``'s).
+    copy : bool, default=True
+        With ``False``, ``fit`` gathers, centres and weights the distinct rows
+        inside ``X`` itself (when ``X`` is a writeable C-ordered array of the
+        right dtype), which overwrites ``X`` and saves a copy of the distinct
+        rows; the fitted model is the same bit for bit.
 
     Attributes
     ----------
@@ -147,6 +152,7 @@ class DistinctRowPCA(PCA):
         ],
         "n_oversamples": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "copy": ["boolean"],
     }
 
     def __init__(
@@ -157,16 +163,17 @@ class DistinctRowPCA(PCA):
         iterated_power="auto",
         n_oversamples=10,
         random_state=None,
+        copy=True,
     ):
         self.n_components = n_components
         self.whiten = whiten
         self.iterated_power = iterated_power
         self.n_oversamples = n_oversamples
         self.random_state = random_state
+        self.copy = copy
 
     # PCA's own attributes its inherited methods read
     svd_solver = "randomized"
-    copy = True
     power_iteration_normalizer = "auto"
     tol = 0.0
 
@@ -198,7 +205,13 @@ class DistinctRowPCA(PCA):
         if n_iter == "auto":  # as PCA decides it, from the whole X
             n_iter = 7 if k < 0.1 * min(n_samples, n_features) else 4
         first, counts = distinct_rows(X)
-        A = X[first]
+        if self.copy or not (X.flags.writeable and X.flags.c_contiguous):
+            A = X[first]
+        else:  # gather in place: first is increasing, so first[i] >= i
+            for s in range(0, len(first), 1024):
+                e = min(s + 1024, len(first))
+                X[s:e] = X[first[s:e]]
+            A = X[: len(first)]
         weights = counts.astype(np.float64)
         mean = np.zeros(n_features)
         for start in range(0, len(A), 1024):  # the weighted mean, in float64

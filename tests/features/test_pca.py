@@ -50,3 +50,53 @@ def test_float32_stays_float32():
 def test_too_many_components_is_a_clear_error():
     with pytest.raises(ValueError, match="n_components=50 must be at most"):
         DistinctRowPCA(50).fit(_duplicated(n_features=10))
+
+
+_FITTED = (
+    "mean_",
+    "components_",
+    "explained_variance_",
+    "explained_variance_ratio_",
+    "singular_values_",
+    "noise_variance_",
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copy_false_fits_inside_x_to_the_same_model(dtype):
+    # 3,000 rows: the in-place gather runs over several blocks of 1,024
+    X = _duplicated(n_distinct=2500, n_rows=3000, n_features=30).astype(dtype)
+    kept = X.copy()
+    ref = DistinctRowPCA(6, whiten=True, random_state=0).fit(X)
+    assert_array_equal(X, kept)  # copy=True leaves X alone
+    ours = DistinctRowPCA(6, whiten=True, random_state=0, copy=False).fit(X)
+    for name in _FITTED:
+        assert_array_equal(getattr(ours, name), getattr(ref, name), err_msg=name)
+    assert not np.array_equal(X, kept)  # X was the workspace
+    assert_array_equal(ours.transform(kept), ref.transform(kept))
+
+
+def test_copy_false_on_a_read_only_x_copies():
+    X = _duplicated()
+    X.flags.writeable = False
+    ref = DistinctRowPCA(5, random_state=0).fit(X)
+    ours = DistinctRowPCA(5, random_state=0, copy=False).fit(X)
+    assert_array_equal(ours.components_, ref.components_)
+
+
+def test_view_pooling_lets_the_pca_fit_in_its_stacked_views():
+    from sklearn.base import clone
+
+    from facekit.features import ViewPoolingTransformer
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(300, 40).astype(np.float32)[rng.randint(0, 300, size=500)]
+    kept = X.copy()
+    pool = ViewPoolingTransformer(DistinctRowPCA(5, whiten=True, random_state=0))
+    pool.fit(X)
+    assert_array_equal(X, kept)  # the caller's X is not the workspace
+    assert pool.transformer_.copy is True  # the parameter is given back
+    # the model is the one a DistinctRowPCA fits on a copy of the stacked views
+    ref = clone(pool.transformer).fit(np.vstack([X[:, :20], X[:, 20:]]))
+    for name in _FITTED:
+        assert_array_equal(getattr(pool.transformer_, name), getattr(ref, name))
