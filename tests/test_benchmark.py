@@ -238,6 +238,34 @@ def test_protocol_shares_features_and_matches_evaluate_protocol():
         assert_allclose(row["scores"], ref["scores"], atol=1e-9)
 
 
+def test_protocol_on_a_table_of_distinct_images_gives_the_same_rows(monkeypatch):
+    from dataclasses import replace
+
+    from sklearn.utils import Bunch
+
+    from facekit import benchmark
+    from facekit.benchmark import _protocol
+    from facekit.benchmark._recipes import _fixed_table, _PairTable
+
+    small = replace(METHODS["lbp"], n_components=10, pair_components=8)
+    monkeypatch.setitem(benchmark.METHODS, "lbp", small)
+
+    shape = (20, 20)
+    pairs, y = _pairs(60, shape=shape)
+    pairs[30:, 1] = pairs[:30, 0]  # images in several pairs, as in LFW
+    table, index = _fixed_table("lbp", pairs, shape)
+    assert len(table) < 2 * len(pairs)  # one row per distinct image
+    full = fixed_features("lbp", pairs, shape)
+    assert_array_equal(table[index], full)
+    data = Bunch(target=y, folds=(np.arange(60) // 2) % 3, image_shape=shape)
+    args = (["threshold", "bilinear"], data)
+    ref = _protocol("lbp", *args, full, 0.0, (1e-2,), False)
+    got = _protocol("lbp", *args, _PairTable(table, index), 0.0, (1e-2,), False)
+    for a, b in zip(ref, got):
+        assert a["fold_accuracy"] == b["fold_accuracy"]
+        assert_array_equal(a["scores"], b["scores"])
+
+
 def test_sift_method_is_opt_in_and_fits_per_fold(monkeypatch):
     import inspect
     from dataclasses import replace

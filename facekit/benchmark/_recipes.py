@@ -353,11 +353,42 @@ def fixed_features(method, pairs, image_shape):
     >>> fixed_features("lbp", pairs, (20, 20)).shape
     (2, 2, 1560)
     """
+    out = _fixed_table(method, pairs, image_shape)
+    if out is None:
+        return pairs
+    table, index = out
+    return table[index]
+
+
+class _PairTable:
+    """Pairs as rows of a table of distinct images: ``table[index[rows]]``.
+
+    What :func:`fixed_features` returns, without materialising every pair:
+    the LFW View 2 pairs repeat their 7,700 images over 12,000 slots, and
+    LBP's fixed features are 27,300 float32 per image.
+    """
+
+    def __init__(self, table, index):
+        self.table, self.index = table, index
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, rows):
+        return self.table[self.index[rows]]
+
+
+def _fixed_table(method, pairs, image_shape):
+    """The fixed step of every distinct image of ``pairs``.
+
+    Returns ``(table, index)``, ``table[index]`` being the pairs' fixed
+    features (float32), or None when the method has no fixed step.
+    """
     from facekit.features._pca import distinct_rows
 
     fixed = METHODS[method].fixed(image_shape)
     if fixed is None:
-        return pairs
+        return None
     n, _, d = pairs.shape
     images = pairs.reshape(-1, d)
     # An image in several pairs is transformed once (the step is per image).
@@ -373,4 +404,4 @@ def fixed_features(method, pairs, image_shape):
         if feats is None:
             feats = np.empty((len(distinct), block.shape[1]), dtype=np.float32)
         feats[start : start + step] = block
-    return feats[which].reshape(n, 2, -1)
+    return feats, which.reshape(n, 2)

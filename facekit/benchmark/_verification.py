@@ -15,6 +15,8 @@ from sklearn.pipeline import Pipeline
 from facekit.benchmark._recipes import (
     METHODS,
     VERIFIERS,
+    _fixed_table,
+    _PairTable,
     fixed_features,
     make_pipeline,
 )
@@ -22,10 +24,16 @@ from facekit.benchmark._report import holdout_row, protocol_row
 from facekit.model_selection._validation import _similarity_and_cut
 
 
+def _load_key(method, subset):
+    """What a method loads: its loading parameters and the subset."""
+    load = METHODS[method].load
+    return (tuple(sorted((k, repr(v)) for k, v in load.items())), subset)
+
+
 def _load(method, subset, data_home, cache, download_if_missing=False):
     from facekit.datasets import fetch_lfw_pairs
 
-    key = (tuple(sorted((k, repr(v)) for k, v in METHODS[method].load.items())), subset)
+    key = _load_key(method, subset)
     if key not in cache:
         cache[key] = fetch_lfw_pairs(
             subset=subset,
@@ -36,16 +44,23 @@ def _load(method, subset, data_home, cache, download_if_missing=False):
     return cache[key]
 
 
-def _fixed(method, subset, data, fixed_cache):
+def _fixed(method, subset, data, fixed_cache, *, table=False):
     """Fixed features of a loaded subset (cached) and the seconds they took.
 
     The time is charged to the first (method, verifier) row that needs them.
+    With ``table=True`` the features of a method with a fixed step come as a
+    :class:`~facekit.benchmark._recipes._PairTable` (one row per distinct
+    image; indexing it by pairs gives the same arrays).
     """
-    key = (method, subset)
+    key = (method, subset, table)
     if key in fixed_cache:
         return fixed_cache[key], 0.0
     t0 = time.perf_counter()
-    fixed_cache[key] = fixed_features(method, data.pairs, data.image_shape)
+    if table:
+        out = _fixed_table(method, data.pairs, data.image_shape)
+        fixed_cache[key] = data.pairs if out is None else _PairTable(*out)
+    else:
+        fixed_cache[key] = fixed_features(method, data.pairs, data.image_shape)
     return fixed_cache[key], time.perf_counter() - t0
 
 
@@ -103,7 +118,14 @@ def run_lfw_benchmark(
         if verifier not in VERIFIERS:
             raise ValueError(f"unknown verifier {verifier!r}; choose from {VERIFIERS}")
     cache, fixed_cache, rows = {}, {}, []
-    for method in methods:
+    subsets = ("10_folds",) if view == 2 else ("train", "test")
+    for i, method in enumerate(methods):
+        # Keep only the loaded faces a later method loads the same way: the
+        # fixed features are per method (LBP's take GiBs on View 2).
+        later = {_load_key(m, s) for m in methods[i:] for s in subsets}
+        for key in [key for key in cache if key not in later]:
+            del cache[key]
+        fixed_cache.clear()
         rows += _run_method(
             method,
             list(verifiers),
@@ -182,7 +204,7 @@ def _run_method(
     if view == 2:
         data = _load(method, "10_folds", data_home, cache, download_if_missing)
         load_time = time.perf_counter() - t0
-        pairs, fixed_time = _fixed(method, "10_folds", data, fixed_cache)
+        pairs, fixed_time = _fixed(method, "10_folds", data, fixed_cache, table=True)
         results = _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose)
     else:
         train = _load(method, "train", data_home, cache, download_if_missing)
@@ -235,8 +257,9 @@ def _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose):
     from facekit.model_selection._validation import _protocol_result
     from facekit.pairs import check_pair_labels, check_pairs
 
-    pairs = check_pairs(pairs)
-    y = check_pair_labels(data.target, n_pairs=pairs.shape[0])
+    if not isinstance(pairs, _PairTable):  # (each fold's pairs are checked too)
+        pairs = check_pairs(pairs)
+    y = check_pair_labels(data.target, n_pairs=len(pairs))
     features, ests = _split_pipeline(method, data.image_shape, verifiers)
     lists = [
         {
