@@ -198,6 +198,13 @@ def test_cli_on_photos(tmp_path, photos, capsys):
     assert main(["cluster", str(people), "--json"]) == EXIT_SKIPPED
     clusters = json.loads(capsys.readouterr().out)["clusters"]
     assert len(clusters) == 1 and len(clusters["0"]) == 2
+    # the text counts the photos the faces came from, and says what was skipped
+    assert main(["cluster", str(people)]) == EXIT_SKIPPED
+    text = capsys.readouterr().out.splitlines()
+    assert text[0] == (
+        "2 faces in 2 images: 1 cluster (1 of 3 images skipped, listed below)"
+    )
+    assert text[-1].startswith("skipped ") and "flat.png" in text[-1]
     # --threshold is the clustering τ (it used to be ignored by the model's
     # own clustering τ): at 0 no two photos merge
     assert main(["cluster", str(people), "--json", "--threshold", "0"]) == EXIT_SKIPPED

@@ -285,16 +285,28 @@ def _cmd_cluster(args):
     for r in faces:
         clusters.setdefault(r["cluster"], []).append(r)
     n_clusters = len(set(clusters) - {-1})
-    lines = [f"{len(faces)} faces in {len(paths)} images: {n_clusters} clusters"]
+    skipped = _skipped(records)
+    n_photos = len({r["image"] for r in faces})
+    head = (
+        f"{_count(len(faces), 'face')} in {_count(n_photos, 'image')}: "
+        f"{_count(n_clusters, 'cluster')}"
+    )
+    if skipped:  # the photos without a face are not in the count above
+        head += f" ({len(skipped)} of {len(paths)} images skipped, listed below)"
+    lines = [head]
     for lab in sorted(clusters):
         name = "noise" if lab == -1 else f"cluster {lab}"
         lines.append(f"{name} ({len(clusters[lab])}):")
         lines.extend(f"  {_shown(it['image'])}{_box_text(it)}" for it in clusters[lab])
-    skipped = _skipped(records)
     lines += [f"skipped {_shown(p)}: {_reason(p, why)}" for p, why in skipped]
     payload = {str(k): v for k, v in sorted(clusters.items())}
     _emit(args, {"clusters": payload, "skipped": skipped}, "\n".join(lines))
     return EXIT_SKIPPED if skipped else 0
+
+
+def _count(n, noun):
+    """``"1 face"``, ``"2 faces"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _add_recognition(sub):
