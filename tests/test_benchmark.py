@@ -266,6 +266,48 @@ def test_protocol_on_a_table_of_distinct_images_gives_the_same_rows(monkeypatch)
         assert_array_equal(a["scores"], b["scores"])
 
 
+def test_view2_run_frees_faces_and_gives_the_protocol_rows(monkeypatch):
+    # run_lfw_benchmark's View 2 path (fold pairs from a table of distinct
+    # images, loaded faces freed when no later method needs them) gives the
+    # rows of the protocol on the plain pair arrays
+    from dataclasses import replace
+
+    from sklearn.utils import Bunch
+
+    from facekit import benchmark
+    from facekit.benchmark import _verification
+
+    shape = (20, 20)
+    pairs, y = _pairs(60, shape=shape)
+    pairs = pairs.astype(np.float32)
+    folds = (np.arange(60) // 2) % 3
+    for method in ("eigenfaces", "lbp"):
+        small = replace(METHODS[method], n_components=10, pair_components=8)
+        monkeypatch.setitem(benchmark.METHODS, method, small)
+    loads = []
+
+    def fake_load(method, subset, data_home, cache, download_if_missing=False):
+        loads.append(method)
+        key = _verification._load_key(method, subset)
+        if key not in cache:
+            cache[key] = Bunch(
+                pairs=pairs.copy(), target=y, folds=folds, image_shape=shape
+            )
+        return cache[key]
+
+    monkeypatch.setattr(_verification, "_load", fake_load)
+    methods, verifiers = ["eigenfaces", "lbp"], ["threshold", "bilinear"]
+    rows = benchmark.run_lfw_benchmark(methods, verifiers, view=2, verbose=False)
+    assert loads == methods and len(rows) == 4
+    data = Bunch(target=y, folds=folds, image_shape=shape)
+    for k, method in enumerate(methods):
+        feats = fixed_features(method, pairs, shape)
+        ref = benchmark._protocol(method, verifiers, data, feats, 0.0, (1e-2,), False)
+        for a, b in zip(ref, rows[2 * k : 2 * k + 2]):
+            assert a["fold_accuracy"] == b["fold_accuracy"]
+            assert_array_equal(a["scores"], b["scores"])
+
+
 def test_sift_method_is_opt_in_and_fits_per_fold(monkeypatch):
     import inspect
     from dataclasses import replace

@@ -11,6 +11,7 @@ import time
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch
 
 from facekit.benchmark._recipes import (
     METHODS,
@@ -136,6 +137,11 @@ def run_lfw_benchmark(
             download_if_missing,
             cache,
             fixed_cache,
+            # a later method loading the same faces reuses them
+            keep_faces=any(
+                _load_key(m, "10_folds") == _load_key(method, "10_folds")
+                for m in methods[i + 1 :]
+            ),
         )
     return rows
 
@@ -192,6 +198,8 @@ def _run_method(
     download_if_missing,
     cache,
     fixed_cache,
+    *,
+    keep_faces=True,
 ):
     """The rows of one method: its feature steps fitted once per training set
     (per fold on View 2) and shared by all its verifiers."""
@@ -205,6 +213,11 @@ def _run_method(
         data = _load(method, "10_folds", data_home, cache, download_if_missing)
         load_time = time.perf_counter() - t0
         pairs, fixed_time = _fixed(method, "10_folds", data, fixed_cache, table=True)
+        if not keep_faces and isinstance(pairs, _PairTable):
+            # The table holds what the folds need: free the loaded faces.
+            del cache[_load_key(method, "10_folds")]
+            faces = ("pairs", "images")  # (one array: images is a view of it)
+            data = Bunch(**{k: v for k, v in data.items() if k not in faces})
         results = _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose)
     else:
         train = _load(method, "train", data_home, cache, download_if_missing)
