@@ -106,10 +106,14 @@ def lfw_embeddings(
     embedder = PretrainedEmbedder(output="features").fit()
     if todo:
         aligner = FaceAligner(
-            detector, upsample=upsample, select="center", no_face="mark"
+            detector,
+            upsample=upsample,
+            enlarge=1,  # LFW's images as they are, as when its numbers were measured
+            select="center",
+            no_face="mark",
         ).fit()
         stand_in = FaceAligner(
-            detector, upsample=upsample, select="center", no_face="center"
+            detector, upsample=upsample, enlarge=1, select="center", no_face="center"
         ).fit()
         t0 = time.perf_counter()
         batch = 64

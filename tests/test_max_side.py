@@ -33,10 +33,24 @@ def test_smallest_face_follows_the_search_scale():
     model = PretrainedFaceModel()
     assert model.smallest_face((1500, 2000)) == pytest.approx(80)
     assert model.smallest_face((3024, 4032)) == pytest.approx(80 * 4032 / 2000)
-    assert model.smallest_face((600, 800)) == pytest.approx(80)  # not enlarged
+    # a shorter photo is searched enlarged towards max_side, at most twice
+    assert model.smallest_face((600, 800)) == pytest.approx(40)
+    assert model.smallest_face((900, 1200)) == pytest.approx(80 * 1200 / 2000)
+    assert model.smallest_face((250, 250)) == pytest.approx(40)
+    assert PretrainedFaceModel(enlarge=1).smallest_face((600, 800)) == 80
     assert PretrainedFaceModel(max_side=None).smallest_face((3024, 4032)) == 80
-    assert PretrainedFaceModel(upsample=1).smallest_face((600, 800)) == 40
+    assert PretrainedFaceModel(enlarge=1, upsample=1).smallest_face((600, 800)) == 40
     assert PretrainedFaceModel(detector="cascade").smallest_face((600, 800)) is None
+
+
+def test_enlarge_is_checked_and_kept_in_the_model_file():
+    for bad in (0.5, 0, 5, "2", True, None):
+        with pytest.raises(ValueError, match="enlarge"):
+            PretrainedFaceModel(enlarge=bad)
+    assert "enlarge" not in PretrainedFaceModel().to_dict()  # files without it: 2
+    d = json.loads(json.dumps(PretrainedFaceModel(enlarge=1).to_dict()))
+    assert d["enlarge"] == 1
+    assert PretrainedFaceModel.from_dict(d).enlarge == 1
 
 
 def test_load_face_model_max_side():

@@ -220,9 +220,11 @@ def _add_model_args(
         default=None,
         metavar="PIXELS",
         help="pretrained model only: photos longer than this are searched for "
-        "faces scaled down to it (default: 2000; the smallest face found is "
-        "about 80 x side / PIXELS pixels); 'full' searches at full "
-        "resolution (slower: the cost grows with the pixels)",
+        "faces scaled down to it, shorter ones enlarged towards it by up to 2x "
+        "(default: 2000; the smallest face found is about 80 x side / PIXELS "
+        "pixels, 40 in a photo of up to PIXELS / 2); 'full' searches every "
+        "photo as it is (slower for large photos: the cost grows with the "
+        "pixels)",
     )
     p.add_argument(
         "--n-jobs",

@@ -104,3 +104,27 @@ def test_a_panorama_keeps_the_pixels_its_faces_need():
     assert aligner._search_scale((3000, 3000)) == 500 / 3000  # square: as before
     lefts = sorted(f.box[0] for f in aligner.detect([pano])[0])
     assert len(lefts) == 2 and 300 <= lefts[0] < 550 and 1500 <= lefts[1] < 1750
+
+
+def test_small_photo_searched_enlarged_finds_its_small_faces(astronaut):
+    # a group photo of 1000 x 760: the astronaut as she is (a face of ~95
+    # pixels) and five copies of 170 pixels below (faces of ~35 pixels,
+    # below the ~80 the detector reaches in the photo as it is)
+    canvas = np.full((760, 1000, 3), 120, np.uint8)
+    canvas[:512, 244:756] = astronaut
+    small = np.asarray(PIL.fromarray(astronaut).resize((170, 170), PIL.BILINEAR))
+    lefts = [0, 200, 400, 600, 800]
+    for left in lefts:
+        canvas[560:730, left : left + 170] = small
+    as_is = _aligner(enlarge=1).detect([canvas])[0]
+    enlarged = _aligner().detect([canvas])[0]
+    assert len(as_is) == 1  # the large face only (no retry once one is found)
+    assert len(enlarged) == 6
+    boxes = sorted((f.box for f in enlarged), key=lambda b: b[0] - b[2])
+    assert _iou(boxes[0], as_is[0].box) > 0.6  # the widest: the large face
+    # each small face found where it was pasted
+    small_boxes = sorted(boxes[1:], key=lambda b: b[0])
+    for left, box in zip(lefts, small_boxes, strict=True):
+        assert 560 < box[1] < box[3] < 730
+        assert left + 40 < (box[0] + box[2]) / 2 < left + 130
+        assert 30 < box[2] - box[0] < 60
