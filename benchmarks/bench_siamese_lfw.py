@@ -262,6 +262,7 @@ def make_embedder(config, args):
 def run_one(config, lfw, args, *, train_people, train_pairs, test_pairs):
     """Train one configuration and test it; returns a dict of results."""
     from facekit.metrics import best_accuracy_threshold, equal_error_rate, roc_auc
+    from facekit.nn._verifier import pair_scores
     from facekit.verification import ThresholdVerifier
 
     emb = make_embedder(config, args)
@@ -296,8 +297,8 @@ def run_one(config, lfw, args, *, train_people, train_pairs, test_pairs):
         "_scores": (scores_train, scores),
     }
     if config.startswith("logistic"):
-        head_tr = emb.score_pairs(lfw.X[tr_idx])
-        head_te = emb.score_pairs(lfw.X[te_idx])
+        head_tr = pair_scores(emb, lfw.X[tr_idx])
+        head_te = pair_scores(emb, lfw.X[te_idx])
         cut, _ = best_accuracy_threshold(tr_y, head_tr)
         out["head_accuracy"] = float(np.mean((head_te >= cut) == te_y))
         out["head_auc"] = roc_auc(te_y, head_te)

@@ -25,6 +25,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
+from sklearn.utils import deprecated
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -38,10 +39,7 @@ from facekit.nn._embedder_training import (
     OfflineTripletMining,
     _EmbedderTrainingMixin,
 )
-from facekit.nn._losses import paired_distance
 from facekit.nn._sampling import FaceDataset
-from facekit.pairs import check_pairs
-from facekit.utils._docstrings import fill_doc
 
 __all__ = ["SiameseEmbedder", "OfflineTripletMining", "resolve_device"]
 
@@ -85,8 +83,8 @@ class SiameseEmbedder(
       and labels 1 = same, 0 = different (the image-restricted setting): the
       pair objectives, ``loss="contrastive"`` (``y d² + (1 - y)
       max(margin - d, 0)²``) or ``loss="logistic"`` (``sigmoid(w · |f(a) -
-      f(b)| + b)`` trained with binary cross-entropy, whose head then scores
-      pairs: :meth:`predict_pair_proba`, :meth:`score_pairs`).
+      f(b)| + b)`` trained with binary cross-entropy). Scoring those pairs
+      and cutting the scores is :class:`~facekit.nn.SiameseVerifier`'s job.
     - ``fit(X)`` without labels (what :class:`~facekit.pairs.PairTransformer`
       does): every image is its own identity and its positives are augmented
       views of it (random flips and shifts are then always on); a
@@ -129,7 +127,8 @@ class SiameseEmbedder(
         the contrastive loss, whose ``d`` is the euclidean distance (in
         [0, 2]), a margin around 1 is a better start.
     distance : {"sqeuclidean", "cosine"}, default="sqeuclidean"
-        Distance of the losses and of :meth:`score_pairs`.
+        Distance of the losses and of the scores of
+        :class:`~facekit.nn.SiameseVerifier`.
     n_identities : int, default=16
         ``P``: identities per training batch (capped at the number of
         identities).
@@ -482,51 +481,31 @@ class SiameseEmbedder(
                 out = F.normalize(out, dim=-1) if self.normalize else out / 2
         return out.numpy().astype(np.float32, copy=False)
 
-    @fill_doc
+    # the pair objectives' scores belong to SiameseVerifier; kept for a while
+    @deprecated(
+        "SiameseEmbedder.score_pairs is deprecated and will be removed: use "
+        "SiameseVerifier(embedder).fit(pairs, y).decision_function(pairs)"
+    )
     def score_pairs(self, pairs):
-        """Similarity of the two faces of each pair (higher = more alike).
+        """Similarity of the two faces of each pair (deprecated: see
+        :meth:`SiameseVerifier.decision_function
+        <facekit.nn.SiameseVerifier.decision_function>`)."""
+        from facekit.nn._verifier import pair_scores
 
-        With ``loss="logistic"`` the logit of the trained logistic unit
-        ``w · |f(a) - f(b)| + b``; otherwise minus the ``distance`` between the
-        embeddings.
-
-        %(image_pairs)s
-
-        Returns
-        -------
-        scores : ndarray of shape (n_pairs,)
-            The similarities.
-        """
-        check_is_fitted(self)
-        pairs = check_pairs(pairs, estimator=self, dtype=np.float32)
-        emb = torch.from_numpy(self.transform(pairs))
-        if self.loss == "logistic" and self.criterion is None:
-            head = self.module_.head
-            with torch.no_grad():
-                dev = next(head.parameters()).device
-                scores = self.module_.pair_logits(
-                    emb[:, 0].to(dev), emb[:, 1].to(dev)
-                ).cpu()
-        else:
-            scores = -paired_distance(emb[:, 0], emb[:, 1], self.distance)
-        return scores.numpy().astype(np.float64)
+        return pair_scores(self, pairs)
 
     @available_if(lambda self: self.loss == "logistic")
-    @fill_doc
+    @deprecated(
+        "SiameseEmbedder.predict_pair_proba is deprecated and will be removed: "
+        "use SiameseVerifier(embedder).fit(pairs, y).predict_proba(pairs)"
+    )
     def predict_pair_proba(self, pairs):
-        """Probabilities of *different* and *same* from the logistic unit.
+        """Probabilities of different and same from the logistic unit
+        (deprecated: see :meth:`SiameseVerifier.predict_proba
+        <facekit.nn.SiameseVerifier.predict_proba>`)."""
+        from facekit.nn._verifier import _two_columns, pair_scores
 
-        Only with ``loss="logistic"``.
-
-        %(image_pairs)s
-
-        Returns
-        -------
-        proba : ndarray of shape (n_pairs, 2)
-            Columns for the classes 0 (different) and 1 (same).
-        """
-        p_same = 1.0 / (1.0 + np.exp(-self.score_pairs(pairs)))
-        return np.column_stack([1.0 - p_same, p_same])
+        return _two_columns(pair_scores(self, pairs))
 
     @property
     def _n_features_out(self):

@@ -11,11 +11,16 @@ and under ``GridSearchCV``.
 
 import numbers
 
+import numpy as np
+import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from facekit.base import PairVerifierMixin
+from facekit.nn._losses import paired_distance
+from facekit.pairs import check_pairs
 from facekit.utils._docstrings import fill_doc
 
 __all__ = ["SiameseVerifier"]
@@ -26,10 +31,9 @@ class SiameseVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
 
     ``fit`` trains a clone of ``embedder`` on the labelled pairs (its pair
     objective: ``loss="contrastive"`` or ``loss="logistic"``), scores them
-    with :meth:`SiameseEmbedder.score_pairs
-    <facekit.nn.SiameseEmbedder.score_pairs>` (minus the embedding distance,
-    or the logit of the logistic unit) and calibrates the cut on those
-    scores.
+    (minus the ``distance`` between the two embeddings, or with
+    ``loss="logistic"`` the logit of the trained unit ``w · |f(a) - f(b)| +
+    b``) and calibrates the cut on those scores.
 
     Parameters
     ----------
@@ -82,7 +86,7 @@ class SiameseVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "embedder": [HasMethods(["fit", "score_pairs"]), None],
+        "embedder": [HasMethods(["fit", "transform"]), None],
         "threshold": [
             numbers.Real,
             StrOptions({"auto", "eer", "far", "logistic"}),
@@ -120,7 +124,7 @@ class SiameseVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
             else self.embedder
         )
         self.embedder_ = clone(embedder).fit(pairs, y)
-        scores = self.embedder_.score_pairs(pairs)
+        scores = pair_scores(self.embedder_, pairs)
         self.threshold_ = self._calibrate_threshold(
             self.threshold, y, scores, target_far=self.target_far
         )
@@ -139,4 +143,49 @@ class SiameseVerifier(PairVerifierMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         pairs = self._validate_pairs(pairs, reset=False)
-        return self.embedder_.score_pairs(pairs)
+        return pair_scores(self.embedder_, pairs)
+
+    def _has_logistic_unit(self):
+        embedder = getattr(self, "embedder_", self.embedder)
+        return getattr(embedder, "loss", "contrastive") == "logistic"
+
+    @available_if(_has_logistic_unit)
+    @fill_doc
+    def predict_proba(self, pairs):
+        """Probabilities of *different* and *same* from the logistic unit.
+
+        Only with ``loss="logistic"``.
+
+        %(image_pairs)s
+
+        Returns
+        -------
+        proba : ndarray of shape (n_pairs, 2)
+            Columns for the classes 0 (different) and 1 (same).
+        """
+        return _two_columns(self.decision_function(pairs))
+
+
+def pair_scores(embedder, pairs):
+    """A fitted :class:`~facekit.nn.SiameseEmbedder`'s similarity of each
+    pair: the logit of its logistic unit when it was trained with
+    ``loss="logistic"``, otherwise minus the distance of the embeddings."""
+    check_is_fitted(embedder)
+    pairs = check_pairs(pairs, estimator=embedder, dtype=np.float32)
+    emb = torch.from_numpy(embedder.transform(pairs))
+    if embedder.loss == "logistic" and embedder.criterion is None:
+        head = embedder.module_.head
+        with torch.no_grad():
+            dev = next(head.parameters()).device
+            scores = embedder.module_.pair_logits(
+                emb[:, 0].to(dev), emb[:, 1].to(dev)
+            ).cpu()
+    else:
+        scores = -paired_distance(emb[:, 0], emb[:, 1], embedder.distance)
+    return scores.numpy().astype(np.float64)
+
+
+def _two_columns(logits):
+    """``[P(different), P(same)]`` from the logistic unit's logits."""
+    p_same = 1.0 / (1.0 + np.exp(-logits))
+    return np.column_stack([1.0 - p_same, p_same])

@@ -15,6 +15,7 @@ from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 
 from facekit.nn import SiameseEmbedder  # noqa: E402
+from facekit.nn._verifier import pair_scores  # noqa: E402
 from tests.nn.conftest import TINY  # noqa: E402
 
 
@@ -110,10 +111,14 @@ def test_pair_objectives_on_pairs_loss_decreases(face_pairs, loss, margin):
     assert losses[-1] < losses[0]
     assert emb.input_kind_ == "pairs"
     assert emb.transform(pairs).shape == (len(pairs), 2, 8)
-    scores = emb.score_pairs(pairs)
+    scores = pair_scores(emb, pairs)
     assert scores.shape == (len(pairs),)
+    # the embedder's own pair methods are deprecated wrappers of the same
+    with pytest.warns(FutureWarning, match="SiameseVerifier"):
+        np.testing.assert_array_equal(emb.score_pairs(pairs), scores)
     if loss == "logistic":
-        proba = emb.predict_pair_proba(pairs)
+        with pytest.warns(FutureWarning, match="predict_proba"):
+            proba = emb.predict_pair_proba(pairs)
         np.testing.assert_allclose(proba.sum(axis=1), 1)
         np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-scores)))
     else:
@@ -241,7 +246,7 @@ def test_cuda_training(faces, face_pairs, mining):
     pairs, y_pairs = face_pairs
     logistic = tiny(device="auto", loss="logistic").fit(pairs, y_pairs)
     assert logistic.device_ == "cuda"
-    assert logistic.predict_pair_proba(pairs).shape == (len(pairs), 2)
+    assert pair_scores(logistic, pairs).shape == (len(pairs),)
 
 
 def test_repr_is_sklearns_changed_parameters(faces):

@@ -8,6 +8,7 @@ pytest.importorskip("torch")
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from facekit.nn import SiameseEmbedder, SiameseVerifier  # noqa: E402
+from facekit.nn._verifier import pair_scores  # noqa: E402
 from facekit.utils.estimator_checks import parametrize_with_pair_checks  # noqa: E402
 from tests.nn.conftest import TINY  # noqa: E402
 
@@ -20,9 +21,9 @@ def test_scores_are_the_networks_and_predict_applies_the_cut(face_pairs):
     pairs, y = face_pairs
     ver = SiameseVerifier(_net()).fit(pairs, y)
     scores = ver.decision_function(pairs)
-    np.testing.assert_array_equal(scores, ver.embedder_.score_pairs(pairs))
+    np.testing.assert_array_equal(scores, pair_scores(ver.embedder_, pairs))
     # the same network trained directly gives the same scores (same seed)
-    direct = _net().fit(pairs, y).score_pairs(pairs)
+    direct = pair_scores(_net().fit(pairs, y), pairs)
     np.testing.assert_array_equal(scores, direct)
     np.testing.assert_array_equal(
         ver.predict(pairs), (scores >= ver.decision_threshold_).astype(int)
@@ -39,8 +40,14 @@ def test_logistic_unit_cut_is_even_odds(face_pairs):
     pairs, y = face_pairs
     ver = SiameseVerifier(_net(loss="logistic"), threshold="logistic").fit(pairs, y)
     assert ver.decision_threshold_ == 0.0
-    proba = ver.embedder_.predict_pair_proba(pairs)[:, 1]
-    np.testing.assert_array_equal(ver.predict(pairs), (proba >= 0.5).astype(int))
+    proba = ver.predict_proba(pairs)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_allclose(
+        proba[:, 1], 1 / (1 + np.exp(-ver.decision_function(pairs)))
+    )
+    np.testing.assert_array_equal(ver.predict(pairs), (proba[:, 1] >= 0.5).astype(int))
+    # a contrastive network has no unit to give probabilities
+    assert not hasattr(SiameseVerifier(_net()).fit(pairs, y), "predict_proba")
 
 
 def test_a_float_cut_and_bad_input(face_pairs):
