@@ -197,3 +197,18 @@ def _load_gallery(gallery, model):
             "enrolled it (--model), or enroll again"
         )
     return identifier
+
+
+def _open_set_threshold(model, gallery, false_alarm):
+    """The gallery's τ, lowered to the model's open-set τ for its number of
+    people (models without one, and galleries without a τ: as it is)."""
+    if isinstance(false_alarm, bool) or not isinstance(false_alarm, (int, float)):
+        raise ValueError(f"false_alarm must be a number in (0, 1), got {false_alarm!r}")
+    if not 0 < false_alarm < 1:
+        raise ValueError(f"false_alarm must be a number in (0, 1), got {false_alarm!r}")
+    if gallery.threshold is None or not hasattr(model, "open_set_threshold"):
+        return gallery.threshold
+    n_people = len(gallery.classes_)
+    return min(
+        float(gallery.threshold), model.open_set_threshold(n_people, false_alarm)
+    )

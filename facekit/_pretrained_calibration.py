@@ -54,6 +54,10 @@ def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):
             upsample=model.upsample,
             verbose=verbose,
         )
+        if subset == "train":
+            impostors = impostor_distances(
+                emb, meta.filenames.ravel(), metric=model.metric
+            )
         emb = emb.reshape(len(meta.target), 2, -1)
         sets[subset] = (
             model.distance(emb[:, 0], emb[:, 1]),
@@ -76,6 +80,11 @@ def calibrate_pretrained_model(model=None, *, data_home=None, verbose=True):
     }
     params = {k: getattr(model, k) for k in _PARAMS}
     params["threshold"] = round(tau, 6)
+    params["impostor_distances"] = impostors
+    info["impostor_distances_from"] = (
+        "every pair of different people among the LFW View 1 pairsDevTrain "
+        "images (quantiles of their distances)"
+    )
     # tau of clustering: the View 1 training people with 5 to 9 images, as a
     # collection in which each person appears a few times
     people = _lfw_people_file("peopleDevTrain.txt", data_home)
@@ -117,3 +126,54 @@ def _lfw_people_file(name, data_home=None):
             if len(parts) == 2:
                 out.append((parts[0], int(parts[1])))
     return out
+
+
+#: False-accept rates at which :func:`impostor_distances` reads the distances.
+IMPOSTOR_FARS = (
+    1e-5,
+    2e-5,
+    5e-5,
+    1e-4,
+    2e-4,
+    5e-4,
+    1e-3,
+    2e-3,
+    5e-3,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+)
+
+
+def impostor_distances(embeddings, filenames, *, metric="euclidean"):
+    """Quantiles of the distances between faces of different people.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n_images, n_features)
+        One embedding per file (repeats allowed: each file counts once).
+    filenames : sequence of str
+        LFW names ``person/person_0001.jpg``: the person is the folder.
+    metric : str, default="euclidean"
+        The model's distance.
+
+    Returns
+    -------
+    table : dict
+        ``{"far": IMPOSTOR_FARS, "distance": [...]}``: the distance below
+        which that share of the different-person pairs lies (rounded to 1e-6).
+    """
+    from facekit.distances import pairwise_distances
+
+    first = dict(zip(map(str, filenames), range(len(filenames))))
+    rows = np.array(sorted(first.values()))
+    people = np.array([str(filenames[i]).split("/")[0] for i in rows])
+    X = np.asarray(embeddings, float)[rows]
+    i, j = np.triu_indices(len(rows), 1)
+    d = pairwise_distances(X, metric=metric)[i, j][people[i] != people[j]]
+    q = np.quantile(d, IMPOSTOR_FARS)
+    return {
+        "far": list(IMPOSTOR_FARS),
+        "distance": np.maximum.accumulate(np.round(q, 6)).tolist(),
+    }

@@ -15,8 +15,9 @@ FORMAT = "facekit-face-model"
 KIND = "pretrained"
 VERSION = 3
 _PARAMS = ("detector", "upsample", "min_score", "mirror", "metric", "threshold")
-_OPTIONAL = ("cluster_threshold",)  # written when set
-_DEFAULTS = {"mirror": False, "cluster_threshold": None}  # fields a file may lack
+_OPTIONAL = ("cluster_threshold", "impostor_distances")  # written when set
+#: fields a file may lack
+_DEFAULTS = {"mirror": False, "cluster_threshold": None, "impostor_distances": None}
 #: The detection budget (longest side searched); written when not the default.
 _SEARCH = {"max_side": 2000, "enlarge": 2.0}
 
@@ -62,6 +63,12 @@ class PretrainedFaceModel:
         shipped model's is chosen by
         :func:`facekit.clustering.choose_cluster_threshold` on LFW View 1
         training people.
+    impostor_distances : dict, default=None
+        ``{"far": [...], "distance": [...]}``: quantiles of the distances
+        between faces of different people (the shipped model's: every pair
+        of different people among LFW View 1's training images), so that
+        :meth:`open_set_threshold` can lower τ for large galleries. None:
+        τ as it is.
     device : str, default="auto"
         Torch device (``"auto"``: CUDA when available).
     n_jobs : int, default=None
@@ -93,6 +100,7 @@ class PretrainedFaceModel:
         metric="euclidean",
         threshold=0.6,
         cluster_threshold=None,
+        impostor_distances=None,
         device="auto",
         n_jobs=None,
         verbose=0,
@@ -142,6 +150,8 @@ class PretrainedFaceModel:
                     "cluster_threshold must be a finite distance >= 0, "
                     f"got {cluster_threshold}"
                 )
+        if impostor_distances is not None:
+            impostor_distances = _check_impostor_distances(impostor_distances)
         if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0):
             raise ValueError(f"n_jobs must be a non-zero int or None, got {n_jobs!r}")
         self.detector = detector
@@ -153,12 +163,65 @@ class PretrainedFaceModel:
         self.metric = metric
         self.threshold = threshold
         self.cluster_threshold = cluster_threshold
+        self.impostor_distances = impostor_distances
         self.device = device
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.info = dict(info or {})
         self._aligner = None
         self._embedder = None
+
+    def open_set_threshold(self, n_people, false_alarm=0.05):
+        """τ for identifying strangers among ``n_people`` enrolled people.
+
+        A stranger's face is compared with every enrolled person, so at the
+        verification τ (whose false-accept rate per comparison is about 1 %)
+        a gallery of 50 people would name about 40 % of strangers. This τ
+        keeps that near ``false_alarm``: the per-comparison rate ``f`` with
+        ``1 - (1 - f) ** n_people = false_alarm``, read off
+        ``impostor_distances`` (log-linear between its points, its last
+        point below them), and never above :attr:`threshold`. It assumes the
+        comparisons independent; a gallery with "hub" people that resemble
+        many strangers does worse.
+
+        Parameters
+        ----------
+        n_people : int
+            People in the gallery (>= 1).
+        false_alarm : float, default=0.05
+            The share of strangers named as someone, in (0, 1).
+
+        Returns
+        -------
+        threshold : float
+            The τ; :attr:`threshold` itself when the model has no
+            ``impostor_distances``.
+
+        Examples
+        --------
+        >>> from facekit.face_model import PretrainedFaceModel
+        >>> model = PretrainedFaceModel(
+        ...     threshold=0.6,
+        ...     impostor_distances={"far": [1e-4, 1e-3, 1e-2],
+        ...                         "distance": [0.46, 0.53, 0.61]})
+        >>> round(model.open_set_threshold(1), 3)  # one person: τ as it is
+        0.6
+        >>> round(model.open_set_threshold(50), 3)  # f = 0.103 %
+        0.531
+        """
+        if isinstance(n_people, bool) or not isinstance(n_people, (int, np.integer)):
+            raise ValueError(f"n_people must be an int >= 1, got {n_people!r}")
+        if n_people < 1:
+            raise ValueError(f"n_people must be an int >= 1, got {n_people!r}")
+        if not 0 < false_alarm < 1:
+            raise ValueError(f"false_alarm must be in (0, 1), got {false_alarm!r}")
+        if self.impostor_distances is None:
+            return self.threshold
+        far = np.asarray(self.impostor_distances["far"], float)
+        dist = np.asarray(self.impostor_distances["distance"], float)
+        f = -np.expm1(np.log1p(-false_alarm) / n_people)  # 1 - (1 - a)^(1/n)
+        tau = float(np.interp(np.log(f), np.log(far), dist))
+        return min(self.threshold, tau)
 
     # -- description -----------------------------------------------------------------
     def to_dict(self):
@@ -408,3 +471,33 @@ class PretrainedFaceModel:
         return paired_distances(
             np.atleast_2d(feat_a), np.atleast_2d(feat_b), metric=self.metric
         )
+
+
+def _check_impostor_distances(table):
+    """``{"far": [...], "distance": [...]}`` as sorted float lists, checked."""
+    if not isinstance(table, dict) or set(table) != {"far", "distance"}:
+        raise ValueError(
+            "impostor_distances must be {'far': [...], 'distance': [...]}, "
+            f"got {table!r}"
+        )
+    try:
+        far = np.asarray(table["far"], dtype=float)
+        dist = np.asarray(table["distance"], dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("impostor_distances must hold numbers") from None
+    if (
+        far.ndim != 1
+        or far.shape != dist.shape
+        or len(far) < 2
+        or not np.all(np.isfinite(far))
+        or not np.all(np.isfinite(dist))
+        or not np.all((far > 0) & (far < 1))
+        or not np.all(np.diff(far) > 0)
+        or not np.all(np.diff(dist) >= 0)
+        or np.any(dist < 0)
+    ):
+        raise ValueError(
+            "impostor_distances must hold two lists of the same length >= 2: "
+            "increasing rates in (0, 1) and non-decreasing distances >= 0"
+        )
+    return {"far": far.tolist(), "distance": dist.tolist()}

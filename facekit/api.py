@@ -40,7 +40,12 @@ import numpy as np
 
 from facekit._api_faces import _find_faces, _name
 from facekit._api_files import _expand_images, _list_people, _same_file
-from facekit._api_model import _load_gallery, _model_signature, load_face_model
+from facekit._api_model import (
+    _load_gallery,
+    _model_signature,
+    _open_set_threshold,
+    load_face_model,
+)
 from facekit._records import (
     AMBIGUOUS,
     DUPLICATE,
@@ -347,6 +352,7 @@ def identify_photos(
     *,
     model="pretrained",
     threshold=None,
+    false_alarm=0.05,
     top_k=3,
     progress=False,
     client=None,
@@ -366,7 +372,16 @@ def identify_photos(
     model : str, path-like or model, default="pretrained"
         The face model that made the gallery (see :func:`load_face_model`).
     threshold : float, default=None
-        Rejection threshold (default: the gallery's).
+        Rejection threshold (default: the gallery's, lowered for a large
+        gallery by ``false_alarm``).
+    false_alarm : float or None, default=0.05
+        With ``threshold=None`` and a model that knows the distances between
+        faces of different people (the pretrained model), the gallery's τ is
+        lowered to :meth:`~facekit.face_model.PretrainedFaceModel.open_set_threshold`
+        for its number of people, so that about this share of strangers'
+        faces are named as someone (at the verification τ, about 1 % per
+        enrolled person: 40 % with 50 people). A lower τ also leaves more
+        faces of enrolled people "not recognized". None: the gallery's τ.
     top_k : int, default=3
         Number of candidates in ``top``.
     %(progress_client)s
@@ -399,6 +414,8 @@ def identify_photos(
     gallery = _load_gallery(gallery, model)
     if threshold is not None:
         gallery.set_params(threshold=threshold)
+    elif false_alarm is not None:
+        gallery.set_params(threshold=_open_set_threshold(model, gallery, false_alarm))
     images = _expand_images(images)
     found = _find_faces(model, images, progress, client)
     unknown = gallery._unknown_label()

@@ -57,6 +57,15 @@ def _distance(text):
     return value
 
 
+def _false_alarm(text):
+    if text.strip().lower() == "off":
+        return None
+    value = _parse_number(text, float, "a rate in (0, 1) or 'off'")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
 def _max_side(text):
     if text.strip().lower() == "full":
         return "full"

@@ -10,6 +10,7 @@ import sys
 from facekit.cli._options import (
     _add_model_args,
     _add_scheduler_arg,
+    _false_alarm,
     _output_file,
     _positive_int,
 )
@@ -199,16 +200,27 @@ def _cmd_identify(args):
     client = _client(args)
     model = _model(args)
     gallery = _load_gallery(args.gallery, model)  # checks the model that made it
+    enrolled_tau = gallery.threshold
     records = identify_photos(
         list(args.images),
         gallery,
         model=model,
         threshold=args.threshold,
+        false_alarm=args.false_alarm,
         top_k=args.top_k,
         progress=_progress(args),
         client=client,
     )
     _search_note(model, [r["image"] for r in records])
+    if enrolled_tau is not None and gallery.threshold < enrolled_tau:
+        n = len(gallery.classes_)
+        print(
+            f"note: τ {gallery.threshold:.3f} for {n} enrolled people (the "
+            f"gallery's {enrolled_tau:.3f}), so that about "
+            f"{args.false_alarm:.0%} of strangers' faces are named as someone "
+            "(--false-alarm off keeps the gallery's τ)",
+            file=sys.stderr,
+        )
     results, lines = [], []
     for r in records:
         if not results or results[-1]["image"] != r["image"]:
@@ -366,7 +378,18 @@ def _add_recognition(sub):
     _add_model_args(
         p,
         threshold_help="distance threshold τ (default: the one "
-        "stored in the gallery when it was enrolled)",
+        "stored in the gallery when it was enrolled, lowered for a large "
+        "gallery: see --false-alarm)",
+    )
+    p.add_argument(
+        "--false-alarm",
+        type=_false_alarm,
+        default=0.05,
+        metavar="RATE",
+        help="pretrained model, without --threshold: lower τ for the gallery's "
+        "number of people so that about this share of strangers' faces are "
+        "named as someone (default: 0.05; at the verification τ each enrolled "
+        "person adds ~1%%); 'off' keeps the gallery's τ",
     )
     _add_scheduler_arg(p)
     p.set_defaults(func=_cmd_identify)
