@@ -1,6 +1,6 @@
 """Enrollment on a Dask LocalCluster: 2 single-threaded workers vs 1.
 
-``facekit.distributed.enroll_photos`` enrolls LFW photos (the first
+``facekit.app.distributed.enroll_photos`` enrolls LFW photos (the first
 ``--n-photos`` of ``lfw_funneled``, sorted by person and file, identity =
 folder) with the pretrained model (MMOD detector, alignment, dlib's ResNet;
 one torch thread per worker) on a ``LocalCluster`` of one worker, then of two
@@ -42,8 +42,8 @@ def lfw_photos(data_home, n):
 def run(n_workers, paths, people, args):
     from distributed import Client, LocalCluster
 
-    from facekit.distributed import enroll_photos
-    from facekit.face_model import load_pretrained_model
+    from facekit.app.distributed import enroll_photos
+    from facekit.app.face_model import load_pretrained_model
 
     t = time.perf_counter()
     cluster = LocalCluster(
@@ -58,7 +58,7 @@ def run(n_workers, paths, people, args):
         model = load_pretrained_model()
         # each worker loads the model once, timed apart: one photo per worker,
         # on its only thread (the model is kept per worker thread)
-        from facekit.distributed import _model_spec, _partition_faces
+        from facekit.app.distributed import _model_spec, _partition_faces
 
         spec = _model_spec(model, 1)
         t = time.perf_counter()

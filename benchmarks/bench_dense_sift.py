@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from facekit.benchmark import DEFAULT_SLICE
+from facekit.app.benchmark import DEFAULT_SLICE
 from facekit.datasets import fetch_lfw_pairs
 from facekit.features import DenseSIFTTransformer
 

@@ -26,7 +26,7 @@ Parts (all by default, or pick with ``--parts``):
     ``CascadeClassifier`` on the very same cascade file for reference.
 ``verification`` (only when asked)
     LFW View 2 (10 folds of ``pairs.txt``) accuracy of facekit's LBP
-    benchmark pipeline (``facekit.benchmark.make_pipeline("lbp", ...)``) fed
+    benchmark pipeline (``facekit.app.benchmark.make_pipeline("lbp", ...)``) fed
     with the detector's crops, beside the same pipeline fed with the fixed
     crop of the benchmark (rows 75:200, columns 78:172, resized to 75 x 56)
     on the same pairs. Images without a face get the fixed crop (counted).
@@ -296,7 +296,7 @@ def _fixed_crop(image):
 
 
 def bench_verification(args, detector_kwargs):
-    from facekit.benchmark import METHODS, make_pipeline
+    from facekit.app.benchmark import METHODS, make_pipeline
     from facekit.datasets import load_lfw_pairs_metadata
     from facekit.model_selection import evaluate_protocol
 

@@ -63,7 +63,7 @@ MATCH_IOU = 0.5
 
 
 def lfw_paths(data_home):
-    from facekit.face_model import _lfw_image_folder
+    from facekit.app.face_model import _lfw_image_folder
 
     return sorted(_lfw_image_folder(data_home).glob("*/*.jpg"))
 

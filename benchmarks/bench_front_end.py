@@ -1,6 +1,6 @@
 """Whole front end (decode, detect, align, embed): facekit vs face_recognition.
 
-facekit: ``facekit.face_model.PretrainedFaceModel(device="cpu",
+facekit: ``facekit.app.face_model.PretrainedFaceModel(device="cpu",
 n_jobs=--threads).find_faces(paths)`` (dlib's MMOD detector run by facekit's
 torch code, upsample "auto", photos under 2000 pixels searched enlarged up to
 ``--enlarge`` times, dlib's 5-point shape predictor and ResNet read by facekit).
@@ -53,7 +53,7 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 def lfw_sample(data_home, n, seed):
     if n <= 0:
         return []
-    from facekit.face_model import _lfw_image_folder
+    from facekit.app.face_model import _lfw_image_folder
 
     folder = _lfw_image_folder(data_home)
     paths = sorted(folder.glob("*/*.jpg"))
@@ -153,8 +153,8 @@ def main(argv=None):
     import dlib
     import torch
 
+    from facekit.app.face_model import PretrainedFaceModel
     from facekit.detection import FaceAligner
-    from facekit.face_model import PretrainedFaceModel
     from facekit.nn import PretrainedEmbedder
 
     torch.set_num_threads(args.threads)

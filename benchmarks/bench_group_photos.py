@@ -4,7 +4,7 @@ Each of six group photos (canvases of 640 x 400 to 3000 x 2000 pixels) holds
 seven LFW people: six LFW images pasted small in a row (faces of about 40 to
 70 pixels) and one large above them. Every one of those 42 people is enrolled
 from another LFW image of theirs; then every face of every group photo is
-identified (``facekit.api.identify_photos``). LFW images often show other
+identified (``facekit.app.api.identify_photos``). LFW images often show other
 people behind the labelled one: faces found there are bystanders, strangers
 to the gallery, whose right answer is "not recognized".
 
@@ -103,8 +103,8 @@ def main():
     parser.add_argument("--enlarge", type=float, nargs="+", default=[1.0, 2.0])
     args = parser.parse_args()
 
-    from facekit.api import enroll_folder, identify_photos
-    from facekit.face_model import PretrainedFaceModel
+    from facekit.app.api import enroll_folder, identify_photos
+    from facekit.app.face_model import PretrainedFaceModel
 
     home = Path(args.data_home or Path.home() / "scikit_learn_data")
     lfw = home / "lfw_home" / "lfw_funneled"

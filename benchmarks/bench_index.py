@@ -4,7 +4,7 @@ A synthetic gallery with identity structure (default 1,000,000 x 128
 float32: 250,000 people x 4 images) and 1,000 probes (new images of enrolled
 people). People are Gaussian clusters whose statistics are measured from real
 facekit embeddings: the 128-d embeddings of LFW made by the pretrained model
-(``facekit.face_model.lfw_embeddings``' cache, when present): the person
+(``facekit.app.face_model.lfw_embeddings``' cache, when present): the person
 centres follow the mean and covariance of LFW's per-person means, the images
 the pooled within-person covariance. Without the cache the documented
 fallback is used: isotropic, per-dimension standard deviation 0.085 between

@@ -36,9 +36,9 @@ def main():
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args()
 
-    from facekit.benchmark._lfw_people import _people
+    from facekit.app.benchmark._lfw_people import _people
+    from facekit.app.face_model import load_pretrained_model
     from facekit.distances import pairwise_distances
-    from facekit.face_model import load_pretrained_model
     from facekit.model_selection import open_set_protocol
 
     model = load_pretrained_model()

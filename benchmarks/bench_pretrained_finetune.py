@@ -8,7 +8,7 @@ every other layer is frozen, so their output (the 256 pooled features of each
 aligned face) is computed once through facekit's own front end (MMOD
 detector, 5 landmarks, 150 x 150 chip, averaged with its mirror image as in
 the pretrained row of ``facekit benchmark lfw``; cached by
-:func:`facekit.face_model.lfw_embeddings`).
+:func:`facekit.app.face_model.lfw_embeddings`).
 
 Setting: **unrestricted, labeled outside data** -- identities of the training
 people, on top of a network pretrained on ~3M faces outside LFW.
@@ -124,8 +124,8 @@ def main(argv=None):
 
     import torch
 
+    from facekit.app.face_model import lfw_embeddings
     from facekit.datasets import get_data_home, load_lfw_pairs_metadata
-    from facekit.face_model import lfw_embeddings
 
     torch.set_num_threads(args.threads)
     home = str(get_data_home(args.data_home))

@@ -357,7 +357,7 @@ def view1(lfw, args):
 def _lbp_pairs(lfw, subset, y, folds=None):
     """The LBP recipe's fixed features of a pair subset and the image shape,
     checked to be the same pairs as the benchmark's own reading."""
-    from facekit.benchmark import METHODS, fixed_features
+    from facekit.app.benchmark import METHODS, fixed_features
     from facekit.datasets import fetch_lfw_pairs
 
     data = fetch_lfw_pairs(
@@ -372,9 +372,9 @@ def _lbp_pairs(lfw, subset, y, folds=None):
 
 
 def _lbp_scores(feats, shape, y, train):
-    """(train, test) scores of the LBP recipe (facekit.benchmark,
+    """(train, test) scores of the LBP recipe (facekit.app.benchmark,
     image-restricted) fitted on the pairs where ``train`` is true."""
-    from facekit.benchmark import make_pipeline
+    from facekit.app.benchmark import make_pipeline
 
     pipe = make_pipeline("lbp", shape, precomputed=True).fit(feats[train], y[train])
     return pipe.decision_function(feats[train]), pipe.decision_function(feats[~train])
@@ -517,7 +517,7 @@ def open_set(lfw, args):
     ``peopleDevTest.txt``, for the embedder and, on exactly the same split,
     for the classical methods.
     """
-    from facekit.benchmark import open_set_row, run_lfw_open_set
+    from facekit.app.benchmark import open_set_row, run_lfw_open_set
     from facekit.model_selection import open_set_protocol
 
     train_people, _ = read_people(lfw.home / "peopleDevTrain.txt")

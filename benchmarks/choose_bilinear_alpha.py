@@ -14,7 +14,7 @@ Usage::
     python benchmarks/choose_bilinear_alpha.py --methods lbp --alphas 1e-5 3e-5
 
 The result is compared with the ``alpha`` the benchmark uses
-(``facekit.benchmark.METHODS[...].bilinear_alpha``).
+(``facekit.app.benchmark.METHODS[...].bilinear_alpha``).
 """
 
 import argparse
@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from facekit.benchmark import METHODS, _fixed, _load, _split_pipeline
+from facekit.app.benchmark import METHODS, _fixed, _load, _split_pipeline
 from facekit.metrics import roc_auc
 from facekit.verification import BilinearVerifier
 

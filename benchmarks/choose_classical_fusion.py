@@ -47,7 +47,7 @@ import time
 import numpy as np
 from sklearn.base import clone
 
-from facekit.benchmark import VERIFIERS, _fixed, _load, _split_pipeline
+from facekit.app.benchmark import VERIFIERS, _fixed, _load, _split_pipeline
 from facekit.metrics import best_accuracy_threshold, equal_error_rate, roc_auc
 from facekit.model_selection import LFWFoldSplit
 from facekit.model_selection._validation import _protocol_result, _similarity_and_cut

@@ -40,7 +40,7 @@ def show(tag, rows):
 
 
 def main():
-    from facekit.benchmark import run_lfw_open_set
+    from facekit.app.benchmark import run_lfw_open_set
 
     cache = {}
     dev = people("peopleDevTrain.txt")

@@ -2,7 +2,7 @@
 
 Every candidate goes through facekit's own front end (MMOD detector, the face
 nearest the centre, 5 landmarks, 150 x 150 chip; cached by
-:func:`facekit.face_model.lfw_embeddings`); τ is the best-accuracy threshold
+:func:`facekit.app.face_model.lfw_embeddings`); τ is the best-accuracy threshold
 on ``pairsDevTrain`` and the accuracy is measured on ``pairsDevTest``. The
 test pairs are compared paired: how many each candidate gets right that the
 baseline gets wrong, and the other way round.
@@ -34,9 +34,9 @@ import numpy as np
 
 
 def main():
+    from facekit.app.face_model import lfw_embeddings
     from facekit.datasets import load_lfw_pairs_metadata
     from facekit.distances import paired_distances
-    from facekit.face_model import lfw_embeddings
     from facekit.metrics import best_accuracy_threshold
 
     meta = {s: load_lfw_pairs_metadata(s) for s in ("train", "test")}
@@ -76,8 +76,8 @@ def main():
 
 def _learned(meta):
     """Centring and same-pair whitening learned on DevTrain, behind mirror."""
+    from facekit.app.face_model import lfw_embeddings
     from facekit.distances import paired_distances
-    from facekit.face_model import lfw_embeddings
     from facekit.metric_learning import SamePairWhitening
     from facekit.metrics import best_accuracy_threshold
 

@@ -19,7 +19,7 @@ Usage::
     python benchmarks/choose_sift_recipe.py --candidates 0 1 --pca 200 400
 
 The chosen recipe is the best DevTest accuracy (ties: the cheaper one);
-compare it with ``facekit.benchmark.METHODS["sift"]``.
+compare it with ``facekit.app.benchmark.METHODS["sift"]``.
 
 Results (2 shared CPU cores, seconds for encoder + PCA/whitening/threshold;
 ``--pca 200 400``; candidate 5 was stopped to leave the CPUs to View 2)::
@@ -51,7 +51,7 @@ import time
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from facekit.benchmark import DEFAULT_SLICE, METHODS
+from facekit.app.benchmark import DEFAULT_SLICE, METHODS
 from facekit.datasets import fetch_lfw_pairs
 from facekit.features import DistinctRowPCA
 from facekit.metric_learning import SamePairWhitening

@@ -184,7 +184,7 @@ def _write_cli_help(out_dir=DOCS / "generated" / "cli"):
     """
     import argparse
 
-    from facekit.cli import build_parser
+    from facekit.app.cli import build_parser
 
     out_dir.mkdir(parents=True, exist_ok=True)
 

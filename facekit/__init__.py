@@ -1,6 +1,6 @@
 """facekit: scikit-learn-compatible face verification, identification and clustering.
 
-The photo-level functions of :mod:`facekit.api` are available here:
+The photo-level functions of :mod:`facekit.app.api` are available here:
 :func:`compare_faces`, :func:`enroll_folder`, :func:`identify_photos`,
 :func:`cluster_photos` and :func:`load_face_model`; they return records
 (lists of dicts) that ``pandas.DataFrame`` takes as they are.
@@ -10,7 +10,7 @@ The neural parts live in :mod:`facekit.nn`, which needs the ``nn`` extra
 """
 
 from facekit._version import __version__
-from facekit.api import (
+from facekit.app.api import (
     cluster_photos,
     compare_faces,
     enroll_folder,

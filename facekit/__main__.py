@@ -2,7 +2,7 @@
 
 import sys
 
-from facekit.cli import main
+from facekit.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

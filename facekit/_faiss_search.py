@@ -308,4 +308,4 @@ class _FaissSearch:
 
 
 # ---------------------------------------------------------------------------
-# galleries on disk (used by facekit.persistence)
+# galleries on disk (used by facekit.app.persistence)

@@ -21,9 +21,9 @@ the nearest gallery rows changes:
   inner products of unit rows and the distance is ``1 - ip``; for
   ``"euclidean"`` it searches squared L2 distances and the identifier takes
   the square root;
-- :func:`facekit.persistence.save_gallery` stores the index through FAISS's
+- :func:`facekit.app.persistence.save_gallery` stores the index through FAISS's
   own serialisation (``faiss.serialize_index``, a ``uint8`` array in the
-  gallery's ``.npz``; no pickle) and :func:`~facekit.persistence.load_gallery`
+  gallery's ``.npz``; no pickle) and :func:`~facekit.app.persistence.load_gallery`
   checks it against the gallery.
 
 ``import facekit.index`` does not import FAISS; building a :class:`FaissIndex`
@@ -277,7 +277,7 @@ OneShotIdentifier.verify` stay exact and in the gallery's dtype). Only
 
 
 def _gallery_arrays(identifier):
-    """What :func:`facekit.persistence.save_gallery` stores for the index.
+    """What :func:`facekit.app.persistence.save_gallery` stores for the index.
 
     Returns ``(arrays, meta)``: nothing for ``index="exact"``; for a
     :class:`FaissIndex` the serialised index (``faiss_index``, ``uint8``), the

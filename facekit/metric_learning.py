@@ -150,7 +150,7 @@ class SamePairWhitening(TransformerMixin, BaseEstimator):
 
         Single faces are whitened the same way, so that a gallery of
         faces can be described as the pairs were (as
-        :class:`facekit.models.FaceModel` does).
+        :class:`facekit.app.models.FaceModel` does).
 
         Parameters
         ----------

@@ -135,7 +135,7 @@ def check_open_set_on_a_subset(data_home, people, counts, cache):
     Both scorings give a row, the split is that of the subset (``counts``:
     its images per person), and a subset of nobody known is an error.
     """
-    from facekit.benchmark import run_lfw_open_set
+    from facekit.app.benchmark import run_lfw_open_set
 
     common = {"data_home": data_home, "verbose": False, "_cache": cache}
     scorings = ("distance", "csls")

@@ -1,4 +1,4 @@
-"""facekit.api: photos in, records out, on the command line's code path."""
+"""facekit.app.api: photos in, records out, on the command line's code path."""
 
 import json
 import os
@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 import facekit
-from facekit import _records, api
-from facekit.cli import EXIT_SKIPPED, main
-from facekit.models import FaceModel
+from facekit.app import _records, api
+from facekit.app.cli import EXIT_SKIPPED, main
+from facekit.app.models import FaceModel
 from tests.conftest import write_people
 
 RECORD_VALUES = (str, int, float, bool, type(None), list)
@@ -344,8 +344,8 @@ def test_enroll_folder_skips_ambiguous_photos(tmp_path, lbp_model, monkeypatch):
 
 
 def test_enroll_photos_on_a_cluster_picks_the_persons_face(monkeypatch):
-    # facekit.distributed.enroll_photos takes the same face as enroll_folder
-    from facekit import distributed
+    # facekit.app.distributed.enroll_photos takes the same face as enroll_folder
+    from facekit.app import distributed
 
     model = FaceModel(crop="none", threshold=0.5)
     ann, bob, stranger = np.zeros(3), np.full(3, 2.0), np.full(3, 9.0)
@@ -375,7 +375,7 @@ def test_enroll_photos_on_a_cluster_picks_the_persons_face(monkeypatch):
 
 
 def test_enroll_into_an_existing_gallery(tmp_path, lbp_model, capsys):
-    from facekit.persistence import load_gallery
+    from facekit.app.persistence import load_gallery
 
     write_people(tmp_path / "first", n_people=2, n_images=2, seed=0)
     write_people(tmp_path / "more", n_people=3, n_images=1, seed=1)
@@ -439,7 +439,7 @@ def test_enroll_folder_reads_a_persons_sub_folders(tmp_path, lbp_model):
 
 
 def test_cluster_photos_uses_the_models_clustering_threshold(monkeypatch):
-    from facekit.face_model import PretrainedFaceModel
+    from facekit.app.face_model import PretrainedFaceModel
 
     model = PretrainedFaceModel(threshold=1.0, cluster_threshold=0.3)
     points = [np.zeros(4), np.r_[0.5, 0, 0, 0], np.r_[0.6, 0, 0, 0]]

@@ -1,10 +1,10 @@
-"""Tests of facekit.benchmark: the fixed-feature shortcut is exact."""
+"""Tests of facekit.app.benchmark: the fixed-feature shortcut is exact."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from facekit.benchmark import METHODS, fixed_features, make_pipeline
+from facekit.app.benchmark import METHODS, fixed_features, make_pipeline
 from tests.conftest import check_open_set_on_a_subset
 
 
@@ -104,7 +104,7 @@ def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
     (slow: it decodes all 13,233 LFW images); that one checks the LFW counts.
     """
     import facekit.datasets
-    from facekit import benchmark
+    from facekit.app import benchmark
 
     people = _fake_lfw_people()
     calls = []
@@ -158,8 +158,8 @@ def test_open_set_and_clustering_benchmarks_on_fake_people(monkeypatch):
 def test_open_set_row_with_an_approximate_index():
     """A FAISS index serves the distance rows; CSLS needs the exact search."""
     pytest.importorskip("faiss")
-    from facekit.benchmark import open_set_row
-    from facekit.cli import main
+    from facekit.app.benchmark import open_set_row
+    from facekit.app.cli import main
 
     rng = np.random.RandomState(0)
     G = rng.randn(60, 16)
@@ -211,7 +211,7 @@ def test_fixed_features_of_repeated_images_are_computed_once_and_equal():
 def test_protocol_shares_features_and_matches_evaluate_protocol():
     from sklearn.utils import Bunch
 
-    from facekit.benchmark import _protocol
+    from facekit.app.benchmark import _protocol
     from facekit.model_selection import evaluate_protocol
 
     shape = (12, 10)
@@ -243,9 +243,9 @@ def test_protocol_on_a_table_of_distinct_images_gives_the_same_rows(monkeypatch)
 
     from sklearn.utils import Bunch
 
-    from facekit import benchmark
-    from facekit.benchmark import _protocol
-    from facekit.benchmark._recipes import _fixed_table, _PairTable
+    from facekit.app import benchmark
+    from facekit.app.benchmark import _protocol
+    from facekit.app.benchmark._recipes import _fixed_table, _PairTable
 
     small = replace(METHODS["lbp"], n_components=10, pair_components=8)
     monkeypatch.setitem(benchmark.METHODS, "lbp", small)
@@ -274,8 +274,8 @@ def test_view2_run_frees_faces_and_gives_the_protocol_rows(monkeypatch):
 
     from sklearn.utils import Bunch
 
-    from facekit import benchmark
-    from facekit.benchmark import _verification
+    from facekit.app import benchmark
+    from facekit.app.benchmark import _verification
 
     shape = (20, 20)
     pairs, y = _pairs(60, shape=shape)
@@ -312,7 +312,7 @@ def test_sift_method_is_opt_in_and_fits_per_fold(monkeypatch):
     import inspect
     from dataclasses import replace
 
-    from facekit import benchmark
+    from facekit.app import benchmark
 
     default = inspect.signature(benchmark.run_lfw_benchmark).parameters["methods"]
     assert "sift" not in default.default

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from facekit.benchmark import format_table, make_pipeline, run_lfw_benchmark
-from facekit.cli import main
+from facekit.app.benchmark import format_table, make_pipeline, run_lfw_benchmark
+from facekit.app.cli import main
 from tests.conftest import check_open_set_on_a_subset
 
 
@@ -101,7 +101,7 @@ def test_benchmark_rows_match_protocol_and_sklearn_auc(lfw_data_home):
 @pytest.mark.slow
 @pytest.mark.lfw
 def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
-    from facekit import benchmark
+    from facekit.app import benchmark
 
     tiny = benchmark._Pixels(
         "tiny pixels", load={"resize": 0.2, "slice_": benchmark.DEFAULT_SLICE}
@@ -131,8 +131,8 @@ def test_open_set_and_clustering_benchmarks(lfw_data_home, monkeypatch):
 
 
 def test_cli_verifier_choices_are_the_benchmark_verifiers():
-    from facekit.benchmark import VERIFIERS
-    from facekit.cli import build_parser
+    from facekit.app.benchmark import VERIFIERS
+    from facekit.app.cli import build_parser
 
     args = build_parser().parse_args(["benchmark", "lfw"])
     assert tuple(args.verifier) == VERIFIERS
@@ -170,7 +170,7 @@ def _subparsers(parser):
 
 
 def test_one_json_convention_across_commands():
-    from facekit.cli import build_parser
+    from facekit.app.cli import build_parser
 
     commands = {}
     for name, sub in _subparsers(build_parser()):
@@ -194,7 +194,7 @@ def test_one_json_convention_across_commands():
 
 def test_deprecated_json_file_still_writes_the_file(tmp_path, capsys):
     # the benchmarks' old --json FILE: a note on stderr, then --json-out FILE
-    from facekit.cli import _check_json_args, build_parser
+    from facekit.app.cli import _check_json_args, build_parser
 
     args = build_parser().parse_args(["benchmark", "lfw", "--json", "old.json"])
     _check_json_args(args)
@@ -233,7 +233,7 @@ def test_closed_stdout_ends_quietly(tmp_path):
 
     from PIL import Image
 
-    from facekit.models import FaceModel
+    from facekit.app.models import FaceModel
 
     rng = np.random.RandomState(0)
     for k in range(3):
@@ -291,7 +291,7 @@ def test_json_out_never_overwrites_the_gallery_or_an_input(tmp_path, capsys):
 
 def test_ctrl_c_ends_quietly_with_130(monkeypatch, capsys):
     # the parser of the recognition commands looks _cmd_verify up here
-    import facekit.cli._recognition as recognition
+    import facekit.app.cli._recognition as recognition
 
     def interrupted(args):
         raise KeyboardInterrupt

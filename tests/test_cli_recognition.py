@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from facekit import api
-from facekit.cli import EXIT_SKIPPED, main
-from facekit.models import FaceModel
+from facekit.app import api
+from facekit.app.cli import EXIT_SKIPPED, main
+from facekit.app.models import FaceModel
 from tests.conftest import write_people
 
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facekit.api import enroll_folder
-from facekit.distributed import SCHEDULER_ENV, enroll_photos, get_client, map_faces
+from facekit.app.api import enroll_folder
+from facekit.app.distributed import SCHEDULER_ENV, enroll_photos, get_client, map_faces
+from facekit.app.models import FaceModel
 from facekit.identification import OneShotIdentifier
 from facekit.io import imread
-from facekit.models import FaceModel
 
 
 def _model():
@@ -164,7 +164,7 @@ def _gallery(seed=0):
 )
 @pytest.mark.parametrize("where", ["here", "cluster"])
 def test_sharded_search_equals_one_machine(params, where, request):
-    from facekit.distributed import ShardedGallery
+    from facekit.app.distributed import ShardedGallery
 
     client = request.getfixturevalue("dask_client") if where == "cluster" else None
     X, y, Q = _gallery()
@@ -189,7 +189,7 @@ def test_sharded_search_equals_one_machine(params, where, request):
 
 
 def test_sharded_one_shard_per_worker(dask_client):
-    from facekit.distributed import ShardedGallery
+    from facekit.app.distributed import ShardedGallery
 
     X, y, Q = _gallery(1)
     sharded = ShardedGallery(client=dask_client).fit(X, y)
@@ -202,7 +202,7 @@ def test_sharded_one_shard_per_worker(dask_client):
 
 
 def test_sharded_bad_arguments():
-    from facekit.distributed import ShardedGallery
+    from facekit.app.distributed import ShardedGallery
 
     X, y, Q = _gallery()
     with pytest.raises(ValueError, match="n_shards"):
@@ -236,8 +236,8 @@ def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, dask_client
     """enroll / identify / cluster embed on the cluster: the same answers."""
     import json
 
-    from facekit.cli import main
-    from facekit.persistence import load_gallery
+    from facekit.app.cli import main
+    from facekit.app.persistence import load_gallery
 
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     folder = _people_folder(tmp_path / "people", photos)
@@ -297,7 +297,7 @@ def test_cli_scheduler_option(photos, tmp_path, capsys, monkeypatch, dask_client
 
 
 def test_cli_scheduler_checked_before_the_work(tmp_path, capsys, monkeypatch):
-    from facekit.cli import main
+    from facekit.app.cli import main
 
     monkeypatch.setenv(SCHEDULER_ENV, "  ")
     assert main(["cluster", str(tmp_path), "--model", "lbp"]) == 2
@@ -309,7 +309,7 @@ def test_cli_scheduler_checked_before_the_work(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.slow
 def test_cli_scheduler_nobody_there(tmp_path, capsys, monkeypatch):
-    from facekit.cli import main
+    from facekit.app.cli import main
 
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     assert (
@@ -331,7 +331,7 @@ def test_cli_scheduler_nobody_there(tmp_path, capsys, monkeypatch):
 def test_sharded_faiss_shards():
     """Shards may carry a FAISS index: flat shards answer as one flat index."""
     pytest.importorskip("faiss")
-    from facekit.distributed import ShardedGallery
+    from facekit.app.distributed import ShardedGallery
     from facekit.index import FaissIndex
 
     X, y, Q = _gallery(2)

@@ -10,12 +10,12 @@ from PIL import Image
 
 pytest.importorskip("torch")
 
-from facekit.cli import EXIT_SKIPPED, main  # noqa: E402
-from facekit.detection import FaceAligner, FaceNotFoundError  # noqa: E402
-from facekit.face_model import (  # noqa: E402
+from facekit.app.cli import EXIT_SKIPPED, main  # noqa: E402
+from facekit.app.face_model import (  # noqa: E402
     PretrainedFaceModel,
     pretrained_model_path,
 )
+from facekit.detection import FaceAligner, FaceNotFoundError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +216,7 @@ def test_cli_on_photos(tmp_path, photos, capsys):
 
 
 def test_model_save_is_atomic_and_cleans_leftovers(tmp_path):
-    from facekit.face_model import PretrainedFaceModel
+    from facekit.app.face_model import PretrainedFaceModel
 
     path = tmp_path / "model.json"
     leftover = tmp_path / ".model.json.0123456789ab.tmp"

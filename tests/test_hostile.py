@@ -41,19 +41,19 @@ import joblib
 import numpy as np
 import pytest
 
-from facekit.cli import main
-from facekit.detection import FaceDetector, FaceNotFoundError
-from facekit.features import LBPTransformer
-from facekit.identification import OneShotIdentifier
-from facekit.models import FaceModel, load_model
-from facekit.persistence import (
+from facekit.app.cli import main
+from facekit.app.models import FaceModel, load_model
+from facekit.app.persistence import (
     FileChangedError,
     InvalidFileError,
     file_fingerprint,
     load_gallery,
     save_gallery,
 )
-from facekit.persistence._read import _read_npz
+from facekit.app.persistence._read import _read_npz
+from facekit.detection import FaceDetector, FaceNotFoundError
+from facekit.features import LBPTransformer
+from facekit.identification import OneShotIdentifier
 from tests.conftest import assert_each_refused, make_lfw_like_portrait
 
 REPO = Path(__file__).resolve().parents[1]
@@ -681,7 +681,7 @@ def test_no_traceback_from_the_installed_command(tmp_path):
 _KILLED_SAVE = textwrap.dedent("""
     import os, sys, time
     import numpy as np
-    import facekit.persistence as persistence
+    import facekit.app.persistence as persistence
     from facekit.identification import OneShotIdentifier
 
     ident = OneShotIdentifier().fit(np.random.RandomState(1).rand(20000, 64),
@@ -823,7 +823,7 @@ def test_concurrent_writers_in_threads_lose_no_update(tmp_path):
 
 _WRITER = textwrap.dedent("""
     import os, sys, time
-    from facekit.persistence import FileChangedError, load_gallery, save_gallery
+    from facekit.app.persistence import FileChangedError, load_gallery, save_gallery
     path, name, go = sys.argv[1], sys.argv[2], sys.argv[3]
     ident = load_gallery(path)
     print("loaded", flush=True)
@@ -873,30 +873,30 @@ def test_enroll_never_overwrites_a_gallery_written_meanwhile(
 ):
     import shutil
 
-    import facekit.api
+    import facekit.app.api
 
     people = tmp_path / "people"
     (people / "astronaut").mkdir(parents=True)
     shutil.copy(photo_files["face0"], people / "astronaut" / "a.png")
     gallery = tmp_path / "g.npz"
-    find_faces = facekit.api._find_faces
+    find_faces = facekit.app.api._find_faces
 
     def meanwhile(*args, **kwargs):  # another process saves the gallery
         _small_gallery(gallery)
         return find_faces(*args, **kwargs)
 
-    monkeypatch.setattr(facekit.api, "_find_faces", meanwhile)
+    monkeypatch.setattr(facekit.app.api, "_find_faces", meanwhile)
     assert main(["enroll", str(people), "-o", str(gallery), "--model", "lbp"]) == 2
     assert "created by another process" in _one_line_error(capsys, gallery)
     assert load_gallery(gallery).classes_.tolist() == ["ann", "bob", "cy"]
     # sequential runs replace the gallery, as before
-    monkeypatch.setattr(facekit.api, "_find_faces", find_faces)
+    monkeypatch.setattr(facekit.app.api, "_find_faces", find_faces)
     assert main(["enroll", str(people), "-o", str(gallery), "--model", "lbp"]) == 0
     assert load_gallery(gallery).classes_.tolist() == ["astronaut"]
 
 
 def test_a_writer_that_holds_the_lock_too_long_is_a_clear_error(tmp_path, monkeypatch):
-    import facekit.persistence._write as writing
+    import facekit.app.persistence._write as writing
 
     path = tmp_path / "g.npz"
     ident = _small_gallery(path)
@@ -1040,17 +1040,17 @@ BAD_OPTIONS = [
 @pytest.fixture
 def no_work(monkeypatch):
     """Make any work (a model, photos, a benchmark) fail loudly."""
-    import facekit.api
-    import facekit.benchmark
+    import facekit.app.api
+    import facekit.app.benchmark
 
     def work(*args, **kwargs):
         raise AssertionError("work started before the options were checked")
 
     for module, name in [
-        (facekit.api, "load_face_model"),
-        (facekit.benchmark, "run_lfw_benchmark"),
-        (facekit.benchmark, "run_lfw_open_set"),
-        (facekit.benchmark, "run_lfw_clustering"),
+        (facekit.app.api, "load_face_model"),
+        (facekit.app.benchmark, "run_lfw_benchmark"),
+        (facekit.app.benchmark, "run_lfw_open_set"),
+        (facekit.app.benchmark, "run_lfw_clustering"),
     ]:
         monkeypatch.setattr(module, name, work)
 

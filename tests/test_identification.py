@@ -253,8 +253,8 @@ def test_default_unknown_label_follows_the_type_of_the_labels():
 
 
 def test_galleries_saved_with_unknown_label_minus_one_keep_it(tmp_path):
+    from facekit.app.persistence import load_gallery, save_gallery
     from facekit.metrics import open_set_accuracy
-    from facekit.persistence import load_gallery, save_gallery
 
     G = np.array([[1.0, 0.0], [0.0, 1.0]])
     old = OneShotIdentifier(threshold=0.5, unknown_label=-1).fit(G, ["ann", "bob"])

@@ -292,7 +292,7 @@ def test_rank_one_is_the_top1_search(matching):
 
 @pytest.mark.parametrize("kind", FAISS_KINDS)
 def test_saved_gallery_keeps_the_faiss_index(kind, faiss, tmp_path):
-    from facekit.persistence import load_gallery, save_gallery
+    from facekit.app.persistence import load_gallery, save_gallery
 
     X, y, _ = people()
     ident = OneShotIdentifier(threshold=0.3, index=FaissIndex(kind, **SMALL))
@@ -317,7 +317,7 @@ def test_saved_gallery_keeps_the_faiss_index(kind, faiss, tmp_path):
 def test_exact_gallery_is_written_as_version_1(tmp_path):
     import json
 
-    from facekit.persistence import save_gallery
+    from facekit.app.persistence import save_gallery
 
     X, y, _ = people(n_ids=4)
     path = save_gallery(OneShotIdentifier().fit(X, y), tmp_path / "g.npz")
@@ -330,7 +330,7 @@ def test_exact_gallery_is_written_as_version_1(tmp_path):
 def _rewrite(path, out, **changes):
     import json
 
-    from facekit.persistence._write import _write_npz_atomic
+    from facekit.app.persistence._write import _write_npz_atomic
 
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files if k != "__meta__"}
@@ -344,7 +344,7 @@ def _rewrite(path, out, **changes):
 
 
 def test_tampered_faiss_index_is_refused_on_load(faiss, tmp_path):
-    from facekit.persistence import load_gallery, save_gallery
+    from facekit.app.persistence import load_gallery, save_gallery
 
     X, y, _ = people()
     ident = OneShotIdentifier(index=FaissIndex("ivf_flat", **SMALL)).fit(X, y)
@@ -403,7 +403,7 @@ def test_fastscan_k_factor_is_a_search_parameter(faiss):
 
 
 def test_fastscan_reranking_copy_follows_the_gallery(faiss, tmp_path):
-    from facekit.persistence import load_gallery, save_gallery
+    from facekit.app.persistence import load_gallery, save_gallery
 
     X, y, _ = people(n_ids=60)
     first = y < 40

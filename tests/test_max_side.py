@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facekit.api import load_face_model
-from facekit.cli import main
-from facekit.cli._recognition import _search_note
-from facekit.face_model import PretrainedFaceModel
+from facekit.app.api import load_face_model
+from facekit.app.cli import main
+from facekit.app.cli._recognition import _search_note
+from facekit.app.face_model import PretrainedFaceModel
 
 
 def test_max_side_is_checked_and_kept_in_the_model_file():

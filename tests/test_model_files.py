@@ -35,7 +35,7 @@ def test_unknown_name():
 
 
 def test_cli_without_the_extra_is_one_line(monkeypatch, tmp_path, capsys):
-    from facekit.cli import main
+    from facekit.app.cli import main
 
     monkeypatch.setenv("FACEKIT_DLIB_MODELS", str(tmp_path))  # an empty folder
     assert main(["verify", "a.jpg", "b.jpg"]) == 2

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facekit.cli import main
+from facekit.app.cli import main
+from facekit.app.models import FaceModel, default_model_path, load_model
 from facekit.features import LBPTransformer
-from facekit.models import FaceModel, default_model_path, load_model
 from tests.conftest import make_lfw_like_portrait, write_people
 
 
@@ -248,7 +248,7 @@ def test_cli_enroll_identify_cluster_verify(tmp_path, capsys):
 
 
 def test_gallery_remembers_its_model(tmp_path, capsys):
-    from facekit.persistence import gallery_model
+    from facekit.app.persistence import gallery_model
 
     write_people(tmp_path / "people", n_images=3)
     kw = {"image_shape": (40, 32), "crop": "none", "threshold": 1.0, "grid": (4, 4)}

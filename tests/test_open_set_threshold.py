@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from facekit.face_model import PretrainedFaceModel, pretrained_model_path
+from facekit.app.face_model import PretrainedFaceModel, pretrained_model_path
 
 TABLE = {"far": [1e-4, 1e-3, 1e-2, 0.1], "distance": [0.46, 0.53, 0.61, 0.70]}
 
@@ -67,7 +67,7 @@ def test_the_table_is_kept_in_the_model_file():
 
 
 def test_impostor_distances_are_quantiles_of_different_people():
-    from facekit._pretrained_calibration import IMPOSTOR_FARS, impostor_distances
+    from facekit.app._pretrained_calibration import IMPOSTOR_FARS, impostor_distances
 
     rng = np.random.RandomState(0)
     X = rng.randn(120, 4)
@@ -89,7 +89,7 @@ def test_identify_uses_the_open_set_threshold(tmp_path, pretrained_models):
     from PIL import Image
     from skimage import data
 
-    from facekit.api import identify_photos
+    from facekit.app.api import identify_photos
     from facekit.identification import OneShotIdentifier
 
     photo = tmp_path / "eileen.png"
@@ -124,8 +124,8 @@ def test_identify_uses_the_open_set_threshold(tmp_path, pretrained_models):
 
 
 def test_false_alarm_option(capsys):
-    from facekit.cli import main
-    from facekit.cli._options import _false_alarm
+    from facekit.app.cli import main
+    from facekit.app.cli._options import _false_alarm
 
     assert _false_alarm("off") is None and _false_alarm("0.01") == 0.01
     for bad in ("0", "1", "-0.5", "lots"):

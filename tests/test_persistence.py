@@ -5,10 +5,10 @@ import zipfile
 import numpy as np
 import pytest
 
+from facekit.app.persistence import load_gallery, save_gallery
+from facekit.app.persistence._read import _read_npz
+from facekit.app.persistence._write import _write_npz_atomic
 from facekit.identification import OneShotIdentifier
-from facekit.persistence import load_gallery, save_gallery
-from facekit.persistence._read import _read_npz
-from facekit.persistence._write import _write_npz_atomic
 from tests.conftest import assert_each_refused
 
 
@@ -273,7 +273,7 @@ def test_saving_over_a_file_keeps_its_mode_and_writes_through_links(tmp_path):
 
 
 def test_a_gallery_declaring_a_nan_threshold_is_refused(tmp_path):
-    from facekit.persistence import InvalidFileError
+    from facekit.app.persistence import InvalidFileError
 
     ident, _, _ = fitted()
     ident.threshold = float("nan")  # as a hand-edited file would declare

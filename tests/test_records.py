@@ -1,8 +1,8 @@
-"""The rules facekit.api and facekit.distributed share (facekit/_records.py)."""
+"""The rules facekit.app.api and facekit.app.distributed share (facekit/_records.py)."""
 
 import numpy as np
 
-from facekit import _records
+from facekit.app import _records
 from facekit.identification import OneShotIdentifier
 
 

@@ -157,7 +157,7 @@ plt.show()
 # %%
 # On faces this small, the ranking of the methods is not settled: LBP
 # histograms need cells large enough to hold meaningful code statistics, and
-# the recipes of ``facekit benchmark lfw`` (:data:`facekit.benchmark.METHODS`)
+# the recipes of ``facekit benchmark lfw`` (:data:`facekit.app.benchmark.METHODS`)
 # use larger faces and more components. Whitening (in the eigenfaces and after
 # the LBP histograms) gives equal weight to the many small directions of
 # variation, where much of the identity lies. These are single-split View 1

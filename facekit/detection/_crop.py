@@ -1,7 +1,7 @@
 """The classical models' front end: one face crop per image, or none.
 
 :class:`FaceCropper` cuts the face of each image and resizes it to the size
-the features want, as the LFW-only models (:class:`facekit.models.FaceModel`)
+the features want, as the LFW-only models (:class:`facekit.app.models.FaceModel`)
 and the benchmarks see faces: a fixed box in LFW's 250 x 250 portraits (once
 the cascade has confirmed a face there), scikit-image's cascade
 (:class:`~facekit.detection.FaceDetector`) elsewhere. An image without a face

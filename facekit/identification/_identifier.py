@@ -132,7 +132,7 @@ class OneShotIdentifier(
     --------
     facekit.verification.ThresholdVerifier : Same-person decision on pairs.
     facekit.clustering.FaceClusterer : Group faces without a gallery.
-    facekit.persistence.save_gallery : Store a gallery without pickle.
+    facekit.app.persistence.save_gallery : Store a gallery without pickle.
     facekit.metrics.dir_at_far : Open-set evaluation.
 
     Notes

@@ -72,7 +72,7 @@ y_pairs : array-like of shape (n_pairs,)
     1 = same person, 0 = different.
 scores : array-like of shape (n_pairs,)
     Similarity scores, higher = more alike.""",
-    # -- galleries (facekit.persistence) ------------------------------------------
+    # -- galleries (facekit.app.persistence) ------------------------------------------
     "gallery_examples": """\
 Examples
 --------
@@ -105,13 +105,13 @@ y : None
     "y_ignored": """\
 y : None
     Ignored.""",
-    # -- photos to faces (facekit.api) ---------------------------------------------
+    # -- photos to faces (facekit.app.api) ---------------------------------------------
     "progress_client": """\
 progress : bool or None, default=False
     Progress on stderr; None: when there are more than 20 photos.
 client : distributed.Client or str, default=None
     Find and embed the faces on a Dask cluster (a client or a scheduler
-    address; :func:`facekit.distributed.map_faces`, the ``dask`` extra),
+    address; :func:`facekit.app.distributed.map_faces`, the ``dask`` extra),
     photos given as files; None: in this process. The results are the
     same either way.""",
     "transform_images": """\
@@ -162,7 +162,7 @@ n_features_in_ : int
 feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during :term:`fit`. Defined only when `X`
     has feature names that are all strings.""",
-    # -- Dask partitions (facekit.distributed) ------------------------------------
+    # -- Dask partitions (facekit.app.distributed) ------------------------------------
     "partitions": """\
 partition_size : int, default=32
     Photos per task.
