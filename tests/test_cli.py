@@ -46,6 +46,7 @@ def test_make_pipeline_errors():
 
 
 @pytest.mark.lfw
+@pytest.mark.slow  # ~14 s; twin: test_benchmark_rows_match_protocol_and_sklearn_auc
 def test_benchmark_view1_pixels(lfw_data_home, tmp_path, capsys):
     out = tmp_path / "res.json"
     plot = tmp_path / "roc.png"

@@ -166,6 +166,7 @@ def test_model_file_round_trip_and_bad_files(tmp_path, model):
         PretrainedFaceModel.from_dict(dict(model.to_dict(), threshold=-1))
 
 
+@pytest.mark.slow  # ~20 s: every command end to end on photos (CI runs it)
 def test_cli_on_photos(tmp_path, photos, capsys):
     people = tmp_path / "people"
     (people / "eileen").mkdir(parents=True)
