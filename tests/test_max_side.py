@@ -75,6 +75,19 @@ def test_the_note_names_the_photos_searched_scaled_down(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_the_note_passes_over_photos_pillow_refuses(tmp_path, capsys, monkeypatch):
+    # a photo Pillow refuses as a decompression bomb is reported with the
+    # photo's answers ("skipped"); the note must not crash the command on it
+    bomb, large = tmp_path / "bomb.png", tmp_path / "large.png"
+    Image.new("L", (400, 400)).save(bomb)
+    Image.new("RGB", (400, 300)).save(large)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 70_000)  # refused over 2x that
+    _search_note(PretrainedFaceModel(max_side=200), [bomb, large])
+    err = capsys.readouterr().err
+    assert "1 photo was longer than 200 pixels" in err
+
+
 def test_cli_max_side_option_errors(tmp_path, capsys):
     photo = tmp_path / "a.png"
     Image.new("RGB", (64, 64)).save(photo)

@@ -84,7 +84,7 @@ def _search_note(model, images):
         try:
             with Image.open(name) as im:
                 width, height = im.size
-        except (OSError, ValueError):
+        except (OSError, ValueError, Image.DecompressionBombError):
             continue  # reported with the photo's answers
         size = model.smallest_face((height, width))
         if size is not None and size > MMOD_SMALLEST_FACE + 0.5:
