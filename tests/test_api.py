@@ -438,6 +438,26 @@ def test_enroll_folder_reads_a_persons_sub_folders(tmp_path, lbp_model):
     assert all(r["status"] == "ok" for r in records)
 
 
+def test_images_loose_in_the_enrollment_folder_are_skipped_not_dropped(
+    tmp_path, lbp_model
+):
+    write_people(tmp_path / "people", n_people=2, n_images=1)
+    loose = tmp_path / "people" / "group.png"
+    loose.write_bytes((tmp_path / "people" / "person0" / "p0_0.png").read_bytes())
+    (tmp_path / "people" / "notes.txt").write_text("not an image")
+    gallery, records = facekit.enroll_folder(tmp_path / "people", model=lbp_model)
+    assert gallery.classes_.tolist() == ["person0", "person1"]
+    assert [r["status"] for r in records] == ["ok", "ok", "no person"]
+    assert records[-1]["image"] == str(loose) and records[-1]["person"] is None
+    assert "in no person's folder" in records[-1]["error"]
+    # a folder with loose images only says where they are
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "a.png").write_bytes(loose.read_bytes())
+    with pytest.raises(ValueError, match=r"no images found in .*<person>/ \(1 direct"):
+        facekit.enroll_folder(flat, model=lbp_model)
+
+
 def test_cluster_photos_uses_the_models_clustering_threshold(monkeypatch):
     from facekit.app.face_model import PretrainedFaceModel
 

@@ -5,12 +5,13 @@ from pathlib import Path
 
 
 def _list_people(folder):
-    """``[(path, person)]`` of a ``folder/<person>/.../<image>`` tree, sorted.
+    """``[(path, person)]`` of a ``folder/<person>/.../<image>`` tree, sorted,
+    and the image files directly in ``folder`` (no one's photos).
 
     Every image file below a person's sub-folder is theirs (symbolic links to
     folders followed); hidden files and folders (``.name``) are left out.
     """
-    from facekit.datasets._folders import _image_files
+    from facekit.datasets._folders import IMAGE_EXTENSIONS, _image_files
 
     root = Path(folder)
     if not root.is_dir():
@@ -21,9 +22,17 @@ def _list_people(folder):
     ):
         # a person's photos may sit in sub-folders of theirs (e.g. by year)
         out.extend((f, person.name) for f in _image_files(person))
+    loose = sorted(
+        os.path.normpath(p)
+        for p in root.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
     if not out:
-        raise ValueError(f"no images found in {folder}/<person>/")
-    return out
+        where = f" ({len(loose)} directly in it)" if loose else ""
+        raise ValueError(f"no images found in {folder}/<person>/{where}")
+    return out, loose
 
 
 def _same_file(a, b):

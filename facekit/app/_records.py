@@ -14,6 +14,8 @@ AMBIGUOUS = "ambiguous"
 #: An enrollment photo whose face the gallery already holds, for that person
 #: (the same photo enrolled again with ``--add``).
 DUPLICATE = "already enrolled"
+#: An image directly in the enrollment folder, in no person's sub-folder.
+NO_PERSON = "no person"
 
 
 def _statuses(found):
@@ -185,6 +187,23 @@ def _in_gallery(rows, embedding, person):
 def _already_enrolled(name, person):
     """The reason given for a photo that is :data:`DUPLICATE`."""
     return f"{name}: this face of {person} is already in the gallery"
+
+
+def _no_person_record(name, folder):
+    """The record of an image directly in the enrollment folder
+    (:data:`NO_PERSON`): not read, and skipped, rather than silently left out."""
+    return {
+        "image": name,
+        "person": None,
+        "face_index": None,
+        "box": None,
+        "score": None,
+        "n_faces": 0,
+        "status": NO_PERSON,
+        "error": f"{name}: in no person's folder (put it in "
+        f"{os.path.join(str(folder), '<person>')}{os.sep} to enroll it)",
+        "check": None,
+    }
 
 
 def _problem(name, status, error):

@@ -57,6 +57,7 @@ from facekit.app._records import (
     _far_from_the_others,
     _gallery_rows,
     _in_gallery,
+    _no_person_record,
     _problem,
     _score,
 )
@@ -223,7 +224,8 @@ def enroll_folder(
         One per photo: ``image``, ``person``, ``face_index`` (the enrolled
         face, None if none), ``box``, ``score``, ``n_faces``, ``status``
         (``"ok"`` when enrolled, ``"ambiguous"`` for a photo with several
-        faces none of which is known to be the person's), ``error``, and
+        faces none of which is known to be the person's, ``"no person"``
+        for an image directly in ``folder``, not read), ``error``, and
         ``check``: None, or for an enrolled face farther than τ from every
         other face of the person (in this folder and in ``into``) why it may
         be someone else's -- the wrong face of a group photo, or a photo
@@ -250,7 +252,7 @@ def enroll_folder(
     from facekit.identification import OneShotIdentifier
 
     model = load_face_model(model)
-    entries = _list_people(folder)
+    entries, loose = _list_people(folder)
     base = None
     if into is not None:
         base = _load_gallery(into, model)  # the model that made it, checked
@@ -303,6 +305,7 @@ def enroll_folder(
                 taken.append(record)
                 record.update(face_index=k, box=_box(faces[k]), score=_score(faces[k]))
         records.append(record)
+    records += [_no_person_record(path, folder) for path in loose]
     tau = threshold  # the gallery's τ
     if tau is None:
         tau = model.threshold if base is None else base.threshold

@@ -162,7 +162,9 @@ def _cmd_enroll(args):
     in_gallery = {str(c) for c in gallery.classes_}
     # a person none of whose photos gave a face is not in the gallery at all
     missing = [
-        p for p in dict.fromkeys(r["person"] for r in records) if p not in in_gallery
+        p
+        for p in dict.fromkeys(r["person"] for r in records)
+        if p is not None and p not in in_gallery
     ]
     data = {
         "gallery": args.out,
@@ -175,7 +177,8 @@ def _cmd_enroll(args):
     }
     people = len({r["person"] for r in used})
     text = [
-        f"enrolled {len(used)} images of {people} people into {args.out}"
+        f"enrolled {_count(len(used), 'image')} of "
+        f"{_count(people, 'person', 'people')} into {args.out}"
         + (f" ({len(gallery.classes_)} people in the gallery now)" if args.add else "")
     ]
     text += _enrolled_choices(records)
@@ -316,9 +319,9 @@ def _cmd_cluster(args):
     return EXIT_SKIPPED if skipped else 0
 
 
-def _count(n, noun):
-    """``"1 face"``, ``"2 faces"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _count(n, noun, plural=None):
+    """``"1 face"``, ``"2 faces"``; ``"1 person"``, ``"2 people"``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _add_recognition(sub):
