@@ -180,13 +180,9 @@ class FaceClusterer(ClusterMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     @fill_doc
     def fit(self, X, y=None):
-        """Cluster the faces.
+        """Cluster the faces (``X``: their features).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Face features.
-        %(y_ignored)s
+        %(fit_samples)s
 
         Returns
         -------

@@ -179,11 +179,7 @@ class EigenfaceTransformer(
     def fit(self, X, y=None):
         """Compute the mean face and the eigenfaces.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_pixels)
-            Flattened grey-level face images.
-        %(y_ignored)s
+        %(fit_images)s
 
         %(fitted_self)s
         """

@@ -102,16 +102,9 @@ class FlipConcatTransformer(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit ``transformer`` on the images.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_images, n_pixels)
-            Flattened images.
-        %(y_ignored)s
+        %(fit_images)s
 
-        Returns
-        -------
-        self : FlipConcatTransformer
-            The fitted transformer.
+        %(fitted_self)s
         """
         X = validate_data(self, X, dtype="numeric")
         self.image_shape_ = check_image_shape(self.image_shape, X.shape[1])

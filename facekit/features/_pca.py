@@ -182,11 +182,7 @@ class DistinctRowPCA(PCA):
     def fit(self, X, y=None):
         """Fit the model on the distinct rows of ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        %(y_ignored)s
+        %(fit_samples)s
 
         Returns
         -------
@@ -257,11 +253,7 @@ class DistinctRowPCA(PCA):
     def fit_transform(self, X, y=None):
         """Fit the model on ``X`` and project ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        %(y_ignored)s
+        %(fit_samples)s
 
         Returns
         -------

@@ -105,6 +105,18 @@ y : None
     "y_ignored": """\
 y : None
     Ignored.""",
+    "fit_samples": """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Training data.
+y : None
+    Ignored.""",
+    "verbose_download": """\
+verbose : bool, default=True
+    Print progress.
+download_if_missing : bool, default=False
+    Download LFW through scikit-learn when it is absent.""",
     # -- photos to faces (facekit.app.api) ---------------------------------------------
     "progress_client": """\
 progress : bool or None, default=False

@@ -5,8 +5,10 @@ import time
 import numpy as np
 
 from facekit.app.benchmark._lfw_people import _image_features, _metric, _people
+from facekit.utils._docstrings import fill_doc
 
 
+@fill_doc
 def run_lfw_clustering(
     methods=("eigenfaces", "lbp"),
     *,
@@ -41,10 +43,7 @@ def run_lfw_clustering(
         Minimum images per person in the clustered set.
     random_state : int, default=0
         Seed of k-means and of the calibration pairs.
-    verbose : bool, default=True
-        Print progress.
-    download_if_missing : bool, default=False
-        Download LFW through scikit-learn when it is absent.
+    %(verbose_download)s
 
     Returns
     -------

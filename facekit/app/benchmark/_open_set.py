@@ -5,8 +5,10 @@ import time
 import numpy as np
 
 from facekit.app.benchmark._lfw_people import _image_features, _metric, _people
+from facekit.utils._docstrings import fill_doc
 
 
+@fill_doc
 def run_lfw_open_set(
     methods=("eigenfaces", "lbp"),
     *,
@@ -54,10 +56,7 @@ def run_lfw_open_set(
         exact search or a :class:`~facekit.index.FaissIndex` of that kind with
         its default parameters. CSLS rows are always exact: CSLS needs the
         distance to every identity, which an approximate index does not give.
-    verbose : bool, default=True
-        Print progress.
-    download_if_missing : bool, default=False
-        Download LFW through scikit-learn when it is absent.
+    %(verbose_download)s
 
     Returns
     -------

@@ -23,6 +23,7 @@ from facekit.app.benchmark._recipes import (
 )
 from facekit.app.benchmark._report import holdout_row, protocol_row
 from facekit.model_selection._validation import _similarity_and_cut
+from facekit.utils._docstrings import fill_doc
 
 
 def _load_key(method, subset):
@@ -65,6 +66,7 @@ def _fixed(method, subset, data, fixed_cache, *, table=False):
     return fixed_cache[key], time.perf_counter() - t0
 
 
+@fill_doc
 def run_lfw_benchmark(
     methods=("eigenfaces", "lbp"),
     verifiers=("threshold",),
@@ -90,10 +92,7 @@ def run_lfw_benchmark(
         ``$SCIKIT_LEARN_DATA`` or ``~/scikit_learn_data``).
     fars : tuple of float, default=(1e-2, 1e-3)
         False-accept rates for the TAR columns.
-    verbose : bool, default=True
-        Print progress.
-    download_if_missing : bool, default=False
-        Download LFW through scikit-learn when it is not in the data home.
+    %(verbose_download)s
 
     Returns
     -------
@@ -130,13 +129,13 @@ def run_lfw_benchmark(
         rows += _run_method(
             method,
             list(verifiers),
-            view,
-            data_home,
-            fars,
-            verbose,
-            download_if_missing,
-            cache,
-            fixed_cache,
+            view=view,
+            data_home=data_home,
+            fars=fars,
+            verbose=verbose,
+            download_if_missing=download_if_missing,
+            cache=cache,
+            fixed_cache=fixed_cache,
             # a later method loading the same faces reuses them
             keep_faces=any(
                 _load_key(m, "10_folds") == _load_key(method, "10_folds")
@@ -191,6 +190,7 @@ def _fit_fold(features, verifiers, train_pairs, y_train, test_pairs):
 def _run_method(
     method,
     verifiers,
+    *,
     view,
     data_home,
     fars,
@@ -198,7 +198,6 @@ def _run_method(
     download_if_missing,
     cache,
     fixed_cache,
-    *,
     keep_faces=True,
 ):
     """The rows of one method: its feature steps fitted once per training set
