@@ -206,6 +206,13 @@ def _no_person_record(name, folder):
     }
 
 
+def _why_skipped(records, most=5):
+    """``name: reason; ...`` of the first ``most`` records that gave no face."""
+    bad = [r for r in records if r.get("status") != OK]
+    shown = "; ".join(f"{r['image']}: {r['error']}" for r in bad[:most])
+    return shown + (f"; and {len(bad) - most} more" if len(bad) > most else "")
+
+
 def _problem(name, status, error):
     """A sentence for a photo that gave no face."""
     return error if status == UNREADABLE else f"no face found in {name}"

@@ -60,6 +60,7 @@ from facekit.app._records import (
     _no_person_record,
     _problem,
     _score,
+    _why_skipped,
 )
 from facekit.utils._docstrings import fill_doc
 
@@ -339,13 +340,6 @@ def enroll_folder(
             gallery, out, model=_model_signature(model), expected_fingerprint=before
         )
     return gallery, records
-
-
-def _why_skipped(records, most=5):
-    """``name (reason), ...`` of the first ``most`` records that gave no face."""
-    bad = [r for r in records if r.get("status") != OK]
-    shown = "; ".join(f"{r['image']}: {r['error']}" for r in bad[:most])
-    return shown + (f"; and {len(bad) - most} more" if len(bad) > most else "")
 
 
 @fill_doc
