@@ -329,6 +329,12 @@ def test_sift_method_is_opt_in_and_fits_per_fold(monkeypatch):
     monkeypatch.setitem(benchmark.METHODS, "sift", small)
     pairs, y = _pairs(40)
     pipe = make_pipeline("sift", (20, 20)).fit(pairs, y)
-    encoder = pipe.named_steps["features"].transformer_.named_steps["fisher"]
+    fitted = pipe.named_steps["features"].transformer_
+    # the image and its mirror image, encoded by one mixture fitted on the
+    # images, and their projections pooled (as for LBP and eigenfaces)
+    assert METHODS["sift"].mirror
+    encoder = fitted.named_steps["fisher"].transformer_
     assert encoder.gmm_.means_.shape == (2, 4 + 2)  # PCA 4 + (x, y)
+    n_one_view = len(encoder.get_feature_names_out())
+    assert fitted.named_steps["pca"].n_features_in_ == 2 * n_one_view
     assert pipe.decision_function(pairs).shape == (40,)

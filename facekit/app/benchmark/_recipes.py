@@ -167,9 +167,16 @@ class _FisherVectors(Recipe):
     n_gaussians: int = 64
     descriptor_components: int = 64
     max_descriptors: int = 50_000
+    mirror: bool = False
 
     def encoder(self, image_shape):
-        from facekit.features import DenseSIFTTransformer, FisherVectorEncoder
+        """The Fisher-vector encoder; with ``mirror``, of the image and of its
+        mirror image (the mixture fitted on the images only)."""
+        from facekit.features import (
+            DenseSIFTTransformer,
+            FisherVectorEncoder,
+            FlipConcatTransformer,
+        )
 
         sift = DenseSIFTTransformer(
             image_shape=image_shape,
@@ -177,7 +184,7 @@ class _FisherVectors(Recipe):
             step=self.step,
             spatial=self.spatial,
         )
-        return FisherVectorEncoder(
+        encoder = FisherVectorEncoder(
             sift,
             n_components=self.n_gaussians,
             pca_components=self.descriptor_components,
@@ -185,19 +192,23 @@ class _FisherVectors(Recipe):
             max_descriptors=self.max_descriptors,
             random_state=0,
         )
+        if self.mirror:
+            return FlipConcatTransformer(encoder, image_shape=image_shape)
+        return encoder
+
+    def projection(self, n_components=None):
+        """The whitened PCA behind the encoder (pooling the two views with
+        ``mirror``)."""
+        from facekit.features import DistinctRowPCA, ViewPoolingTransformer
+
+        pca = DistinctRowPCA(n_components=n_components, whiten=True, random_state=0)
+        return ViewPoolingTransformer(pca) if self.mirror else pca
 
     def fitted(self, image_shape, n_components=None):
-        from facekit.features import DistinctRowPCA
-
         return Pipeline(
             [
                 ("fisher", self.encoder(image_shape)),
-                (
-                    "pca",
-                    DistinctRowPCA(
-                        n_components=n_components, whiten=True, random_state=0
-                    ),
-                ),
+                ("pca", self.projection(n_components)),
             ]
         )
 
@@ -243,11 +254,13 @@ METHODS = {
     "sift": _FisherVectors(
         "dense SIFT Fisher vectors (default crop, 100x75): RootSIFT, bins of 4 "
         "and 6 px every 4 px, + (x, y); PCA 64, 128 Gaussians, improved FV; "
-        "whitened PCA (200), same-pair whitening, cosine",
+        "image + mirror image, whitened PCA (300), pooled, same-pair "
+        "whitening, cosine",
         load={"resize": 0.8, "slice_": DEFAULT_SLICE},
         n_gaussians=128,
+        mirror=True,
         n_components=400,
-        pair_components=200,
+        pair_components=300,
         pair_whitening=0.1,
     ),
 }
