@@ -39,8 +39,8 @@ whitening) no longer fits the test pairs.
 Candidate 6 adds the mirror image (``--candidates 6 --pca 150 200 300``,
 84 s a size on 2 cores)::
 
-    cand scales  step xy  K   d  mirror  pca 150          pca 200          pca 300
-    6    (4, 6)  4    yes 128 64 yes     86.80% / 0.9500  88.70% / 0.9588  88.80% / 0.9570
+    cand scales  step xy  K   d  mirror pca 150         pca 200         pca 300
+    6    (4, 6)  4    yes 128 64 yes    86.80% / 0.950  88.70% / 0.959  88.80% / 0.957
 
 Chosen now: candidate 6 with pca 300 (best DevTest accuracy; 200 is one
 pair behind), the recipe of ``METHODS["sift"]``.
