@@ -32,6 +32,13 @@ SIFT's bilinear row alone, 87.20 %); View 2 of that candidate
 2``): 86.98 +- 0.25 %, below SIFT's bilinear row alone (87.47 %). View 2 of the
 default candidate: 84.63 +- 0.74 % (LBP's bilinear row alone: 84.02 %).
 
+With the SIFT recipe of the mirror image (2026-12-01, same command with
+``--methods eigenfaces lbp sift``, 11 min beside another job) View 1 chose
+the threshold verifier, eigenfaces 0.5, SIFT 2 (DevTest 87.60 %, AUC 0.954),
+below SIFT's threshold row alone (88.80 %): on View 1 no fusion of the grid
+beats SIFT alone. View 2 of that candidate (``--view 2 --methods eigenfaces
+lbp sift --verifier threshold --weights 0.5 1 2``): FUSION_V2.
+
 Usage::
 
     python benchmarks/choose_classical_fusion.py                 # View 1
