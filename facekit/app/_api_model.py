@@ -199,6 +199,16 @@ def _load_gallery(gallery, model):
     return identifier
 
 
+def _identify_threshold(model, gallery, threshold, false_alarm):
+    """The τ ``identify_photos`` rejects strangers at: ``threshold`` when
+    given, else the open-set τ at ``false_alarm`` (None: the gallery's τ)."""
+    if threshold is not None:
+        return threshold
+    if false_alarm is None:
+        return gallery.threshold
+    return _open_set_threshold(model, gallery, false_alarm)
+
+
 def _open_set_threshold(model, gallery, false_alarm):
     """The gallery's τ, lowered to the model's open-set τ for its number of
     people (models without one, and galleries without a τ: as it is)."""

@@ -34,6 +34,7 @@ of photos (``_api_faces.py``) and listing the photos of folders
 tasks.
 """
 
+import copy
 import os
 
 import numpy as np
@@ -41,9 +42,9 @@ import numpy as np
 from facekit.app._api_faces import _find_faces, _name
 from facekit.app._api_files import _expand_images, _list_people, _same_file
 from facekit.app._api_model import (
+    _identify_threshold,
     _load_gallery,
     _model_signature,
-    _open_set_threshold,
     load_face_model,
 )
 from facekit.app._records import (
@@ -410,10 +411,9 @@ def identify_photos(
     """
     model = load_face_model(model)
     gallery = _load_gallery(gallery, model)
-    if threshold is not None:
-        gallery.set_params(threshold=threshold)
-    elif false_alarm is not None:
-        gallery.set_params(threshold=_open_set_threshold(model, gallery, false_alarm))
+    tau = _identify_threshold(model, gallery, threshold, false_alarm)
+    if tau != gallery.threshold:  # on a copy: the caller's gallery keeps its τ
+        gallery = copy.copy(gallery).set_params(threshold=tau)
     images = _expand_images(images)
     found = _find_faces(model, images, progress, client)
     unknown = gallery._unknown_label()

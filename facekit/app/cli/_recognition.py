@@ -198,12 +198,14 @@ def _cmd_enroll(args):
 
 
 def _cmd_identify(args):
+    from facekit.app._api_model import _identify_threshold
     from facekit.app.api import _load_gallery, identify_photos
 
     client = _client(args)
     model = _model(args)
     gallery = _load_gallery(args.gallery, model)  # checks the model that made it
     enrolled_tau = gallery.threshold
+    tau = _identify_threshold(model, gallery, args.threshold, args.false_alarm)
     records = identify_photos(
         list(args.images),
         gallery,
@@ -215,10 +217,10 @@ def _cmd_identify(args):
         client=client,
     )
     _search_note(model, [r["image"] for r in records])
-    if enrolled_tau is not None and gallery.threshold < enrolled_tau:
+    if args.threshold is None and enrolled_tau is not None and tau < enrolled_tau:
         n = len(gallery.classes_)
         print(
-            f"note: τ {gallery.threshold:.3f} for {n} enrolled people (the "
+            f"note: τ {tau:.3f} for {n} enrolled people (the "
             f"gallery's {enrolled_tau:.3f}), so that about "
             f"{args.false_alarm:.0%} of strangers' faces are named as someone "
             "(--false-alarm off keeps the gallery's τ)",
