@@ -381,6 +381,7 @@ def identify_photos(
         faces are named as someone (at the verification τ, about 1 % per
         enrolled person: 40 % with 50 people). A lower τ also leaves more
         faces of enrolled people "not recognized". None: the gallery's τ.
+        Either way a gallery object passed in keeps its own τ.
     top_k : int, default=3
         Number of candidates in ``top``.
     %(progress_client)s
