@@ -8,7 +8,7 @@ from sklearn.base import _fit_context
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import randomized_svd, svd_flip
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from facekit.utils._docstrings import fill_doc
 
@@ -46,20 +46,45 @@ def distinct_rows(X, *, return_inverse=False):
     >>> distinct_rows(np.array([[1., 2], [3, 4], [1, 2]]), return_inverse=True)[2]
     array([0, 1, 0])
     """
+    first, counts, inverse = _distinct(X, np.ones(len(X), dtype=np.intp))
+    return (first, counts, inverse) if return_inverse else (first, counts)
+
+
+def _distinct(X, weights):
+    """:func:`distinct_rows` with each row counted ``weights[i]`` times.
+
+    Rows of weight 0 are passed over (their ``inverse`` is -1); ``counts``
+    has the dtype of ``weights``.
+    """
     X = np.ascontiguousarray(X)
-    seen, first, counts = {}, [], []
-    inverse = np.empty(len(X), dtype=np.intp)
-    for i, row in enumerate(X):
-        key = hashlib.blake2b(row.data, digest_size=16).digest()
-        j = seen.setdefault(key, len(first))
+    # A row is first looked up by the bytes of ~64 of its values; only rows
+    # that share those are told apart by a digest of all their bytes (so
+    # distinct rows, the usual case, are not read in full).
+    sample = np.ascontiguousarray(X[:, :: max(1, X.shape[1] // 64)])
+    by_sample, first, counts = {}, [], []
+    inverse = np.full(len(X), -1, dtype=np.intp)
+    for i in np.flatnonzero(weights):
+        key = sample[i].tobytes()
+        bucket = by_sample.get(key)
+        if bucket is None:  # {digest of the row: its index}, digests added lazily
+            by_sample[key] = bucket = {None: len(first)}
+            j = len(first)
+        else:
+            if None in bucket:  # digest the bucket's first row only now
+                k = bucket.pop(None)
+                bucket[_digest(X[first[k]])] = k
+            j = bucket.setdefault(_digest(X[i]), len(first))
         if j == len(first):
             first.append(i)
             counts.append(0)
-        counts[j] += 1
+        counts[j] += weights[i]
         inverse[i] = j
     first = np.asarray(first, dtype=np.intp)
-    counts = np.asarray(counts, dtype=np.intp)
-    return (first, counts, inverse) if return_inverse else (first, counts)
+    return first, np.asarray(counts, dtype=weights.dtype), inverse
+
+
+def _digest(row):
+    return hashlib.blake2b(row.data, digest_size=16).digest()
 
 
 class DistinctRowPCA(PCA):
@@ -76,7 +101,10 @@ class DistinctRowPCA(PCA):
     start on the feature side as this class always does).  That is the case
     of features of face *pairs*: an image that
     appears in several pairs gives identical rows (the LFW View 2 training
-    folds have about 6,900 distinct images in 10,800 pair slots).
+    folds have about 6,900 distinct images in 10,800 pair slots).  The
+    counts can also be given as ``sample_weight``: fitting each distinct
+    image once with its count as weight is the same fit, without building
+    the repeated rows.
 
     ``transform``, ``inverse_transform`` and the other methods are those of
     :class:`~sklearn.decomposition.PCA`.
@@ -115,8 +143,9 @@ class DistinctRowPCA(PCA):
         Mean over all rows.
     n_components_ : int
         ``n_components``.
-    n_samples_ : int
-        Rows seen in fit, duplicates included.
+    n_samples_ : int or float
+        Rows seen in fit, duplicates included: the sum of ``sample_weight``
+        when it is given (an int when the weights are whole numbers).
     n_distinct_ : int
         Distinct rows the SVD ran on.
     noise_variance_ : float
@@ -179,10 +208,17 @@ class DistinctRowPCA(PCA):
 
     @_fit_context(prefer_skip_nested_validation=True)
     @fill_doc
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model on the distinct rows of ``X``.
 
         %(fit_samples)s
+        sample_weight : array-like of shape (n_samples,), default=None
+            How many times each row counts (frequency weights): a row of
+            weight 3 is fitted as three copies of it, and rows of weight 0
+            are left out.  The model is that of ``PCA`` on the rows
+            repeated, and the same bit for bit as this class fits on
+            ``np.repeat(X, sample_weight, axis=0)`` for whole-number
+            weights.  ``None`` counts every row once.
 
         Returns
         -------
@@ -190,7 +226,21 @@ class DistinctRowPCA(PCA):
             The fitted model.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        n_samples, n_features = X.shape
+        n_features = X.shape[1]
+        if sample_weight is None:
+            weights = np.ones(len(X), dtype=np.intp)
+        else:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if np.all(weights == np.round(weights)):  # counts: sum them exactly
+                weights = weights.astype(np.intp)
+        n_samples = weights.sum()
+        if n_samples < 2:
+            raise ValueError(
+                f"the rows must count at least 2 samples in all; sample_weight "
+                f"sums to {n_samples}"
+            )
         k = self.n_components
         if k > min(n_samples, n_features):
             raise ValueError(
@@ -200,7 +250,7 @@ class DistinctRowPCA(PCA):
         n_iter = self.iterated_power
         if n_iter == "auto":  # as PCA decides it, from the whole X
             n_iter = 7 if k < 0.1 * min(n_samples, n_features) else 4
-        first, counts = distinct_rows(X)
+        first, counts, _ = _distinct(X, weights)
         if self.copy or not (X.flags.writeable and X.flags.c_contiguous):
             A = X[first]
         else:  # gather in place: first is increasing, so first[i] >= i
@@ -234,7 +284,7 @@ class DistinctRowPCA(PCA):
             )
             for s in range(0, len(A), 1024)
         ) / (n_samples - 1)
-        self.n_samples_ = n_samples
+        self.n_samples_ = n_samples.item()  # (a float with fractional weights)
         self.n_distinct_ = len(first)
         self.components_ = Vt
         self.n_components_ = k
@@ -250,14 +300,16 @@ class DistinctRowPCA(PCA):
         return self
 
     @fill_doc
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit the model on ``X`` and project ``X``.
 
         %(fit_samples)s
+        sample_weight : array-like of shape (n_samples,), default=None
+            How many times each row counts, as in :meth:`fit`.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components)
             The projections.
         """
-        return self.fit(X, y).transform(X)
+        return self.fit(X, y, sample_weight=sample_weight).transform(X)

@@ -23,6 +23,22 @@ def test_distinct_rows_first_counts_and_inverse():
     assert_array_equal(X[first][inverse], X)
 
 
+def test_distinct_rows_that_agree_on_the_sampled_values_are_told_apart():
+    # rows are first keyed by every 10th of their 640 values: rows equal
+    # there and different elsewhere stay distinct, equal ones are merged
+    rng = np.random.RandomState(0)
+    X = np.tile(rng.rand(1, 640), (6, 1))
+    X[:, 5::10] = rng.rand(6, 64)  # off the sampled columns
+    X = X[[0, 1, 2, 1, 3, 4, 5, 0, 2]]
+    first, counts, inverse = distinct_rows(X, return_inverse=True)
+    assert_array_equal(first, [0, 1, 2, 4, 5, 6])
+    assert_array_equal(counts, [2, 2, 2, 1, 1, 1])
+    assert_array_equal(X[first][inverse], X)
+    Y = X.copy()
+    Y[3, 5] = np.nextafter(Y[3, 5], 2)  # one bit apart, off the sampled columns
+    assert len(distinct_rows(Y)[0]) == 7
+
+
 @pytest.mark.parametrize("whiten", [False, True])
 def test_matches_randomized_pca_on_all_rows(whiten):
     X = _duplicated()
@@ -100,3 +116,50 @@ def test_view_pooling_lets_the_pca_fit_in_its_stacked_views():
     ref = clone(pool.transformer).fit(np.vstack([X[:, :20], X[:, 20:]]))
     for name in _FITTED:
         assert_array_equal(getattr(pool.transformer_, name), getattr(ref, name))
+
+
+def test_sample_weight_counts_rows_bit_for_bit():
+    # weights that count rows fit the model of the rows repeated, to the bit;
+    # weight 0 leaves a row out
+    rng = np.random.RandomState(1)
+    X = (rng.rand(40, 30) ** 2).astype(np.float32)
+    w = rng.randint(0, 4, size=40)
+    ref = DistinctRowPCA(5, whiten=True, random_state=0).fit(np.repeat(X, w, axis=0))
+    ours = DistinctRowPCA(5, whiten=True, random_state=0).fit(X, sample_weight=w)
+    for name in _FITTED:
+        assert_array_equal(getattr(ours, name), getattr(ref, name), err_msg=name)
+    assert ours.n_samples_ == w.sum() and isinstance(ours.n_samples_, int)
+    assert ours.n_distinct_ == np.count_nonzero(w)
+    kept = DistinctRowPCA(5, whiten=True, random_state=0)
+    kept.fit(X[w > 0], sample_weight=w[w > 0])
+    assert_array_equal(kept.components_, ours.components_)
+
+
+def test_fractional_sample_weight_and_too_little_weight():
+    X = _duplicated()
+    pca = DistinctRowPCA(3, random_state=0).fit(X, sample_weight=np.full(200, 0.5))
+    assert pca.n_samples_ == 100.0
+    with pytest.raises(ValueError, match="sample_weight sums to 1"):
+        DistinctRowPCA(1).fit(X[:3], sample_weight=[1, 0, 0])
+    with pytest.raises(ValueError, match="Negative values in data passed to .sample_weight"):
+        DistinctRowPCA(1).fit(X[:3], sample_weight=[1, -1, 2])
+
+
+def test_view_pooling_gives_each_view_the_image_weight():
+    from facekit.features import ViewPoolingTransformer
+
+    rng = np.random.RandomState(2)
+    X = rng.rand(50, 40).astype(np.float32)
+    w = rng.randint(0, 3, size=50)
+    pca = DistinctRowPCA(5, whiten=True, random_state=0)
+    ours = ViewPoolingTransformer(pca).fit(X, sample_weight=w)
+    ref = ViewPoolingTransformer(pca).fit(np.repeat(X, w, axis=0))
+    for name in _FITTED:
+        assert_array_equal(
+            getattr(ours.transformer_, name), getattr(ref.transformer_, name)
+        )
+    assert_array_equal(ours.transform(X), ref.transform(X))
+    with pytest.raises(ValueError, match="TruncatedSVD.fit does not take"):
+        from sklearn.decomposition import TruncatedSVD
+
+        ViewPoolingTransformer(TruncatedSVD(2)).fit(X, sample_weight=w)
