@@ -27,7 +27,11 @@ def _instances():
         if name == "PairTransformer":
             out.append(cls(PCA(n_components=2)))
         elif name == "ViewPoolingTransformer":
-            out.append(cls(PCA(n_components=1), n_views=1))
+            # DistinctRowPCA takes sample_weight, so the checks of its routing
+            # run too (PCA with ViewPoolingTransformer: tests/features)
+            from facekit.features import DistinctRowPCA
+
+            out.append(cls(DistinctRowPCA(1, random_state=0), n_views=1))
         elif name in ("FaceDetector", "FaceAligner", "FaceCropper"):
             # take photos of any size or file paths, not (n_samples,
             # n_features) matrices: tested in tests/detection and

@@ -26,7 +26,12 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
 
 from facekit.utils._docstrings import fill_doc
 from facekit.utils._rows import _l2_normalize
@@ -216,7 +221,7 @@ class ViewPoolingTransformer(
 
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit ``transformer`` on the views stacked as samples.
 
         Parameters
@@ -224,6 +229,11 @@ class ViewPoolingTransformer(
         X : array-like of shape (n_images, n_views * n_features_one_view)
             The views of every image, side by side.
         %(y_ignored)s
+        sample_weight : array-like of shape (n_images,), default=None
+            Weight of each image, given to every one of its views: passed to
+            ``transformer.fit``, which must take it (e.g.
+            :class:`~facekit.features.DistinctRowPCA`, where it counts how
+            many times an image occurs).
 
         Returns
         -------
@@ -233,14 +243,29 @@ class ViewPoolingTransformer(
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         views = self._views(X)
         transformer = clone(self.transformer)
+        fit_params, rows = {}, np.arange(len(X))
+        if sample_weight is not None:
+            if not has_fit_parameter(transformer, "sample_weight"):
+                raise ValueError(
+                    f"sample_weight was given, but {type(transformer).__name__}"
+                    ".fit does not take sample_weight"
+                )
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            rows = np.flatnonzero(sample_weight)  # weight 0: as if absent
+            fit_params["sample_weight"] = np.tile(sample_weight[rows], self.n_views)
+        # the views stacked as samples, in one new array
+        stacked = np.empty((self.n_views * len(rows), views[0].shape[1]), X.dtype)
+        for v, view in enumerate(views):
+            part = stacked[v * len(rows) : (v + 1) * len(rows)]
+            np.take(view, rows, axis=0, out=part, mode="clip")  # "raise" buffers
         if transformer.get_params(deep=False).get("copy") is True:
             # The stacked views are this method's own array: the transformer
             # may fit inside it (e.g. DistinctRowPCA gathers its rows there,
             # saving a copy of them), then gets its ``copy`` back.
-            transformer.set_params(copy=False).fit(np.vstack(views))
+            transformer.set_params(copy=False).fit(stacked, **fit_params)
             transformer.set_params(copy=True)
         else:
-            transformer.fit(np.vstack(views))
+            transformer.fit(stacked, **fit_params)
         self.transformer_ = transformer
         self._n_out = np.asarray(self.transformer_.transform(views[0][:1])).shape[1]
         return self
