@@ -338,3 +338,75 @@ def test_sift_method_is_opt_in_and_fits_per_fold(monkeypatch):
     n_one_view = len(encoder.get_feature_names_out())
     assert fitted.named_steps["pca"].n_features_in_ == 2 * n_one_view
     assert pipe.decision_function(pairs).shape == (40,)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_fold_fitted_on_distinct_images_with_counts_is_bit_identical(
+    monkeypatch, shared
+):
+    # _fit_fold on a _PairTable fits the PCA on each distinct image once,
+    # weighted by its count (the whole table, others weighing 0, when the
+    # images come in the table's order; a gathered copy when they do not):
+    # the same fit as on the materialised pairs, to the bit
+    from dataclasses import replace
+
+    from facekit.app import benchmark
+    from facekit.app.benchmark import _verification
+    from facekit.app.benchmark._recipes import _fixed_table, _PairTable
+
+    small = replace(METHODS["lbp"], n_components=10, pair_components=8)
+    monkeypatch.setitem(benchmark.METHODS, "lbp", small)
+    shape = (20, 20)
+    pairs, y = _pairs(60, shape=shape)
+    pairs[45:, 1] = pairs[20:35, 0]  # images in several training pairs
+    if shared:  # later training pairs reuse images of the test pairs
+        pairs[40:, 0] = pairs[:20, 1]
+    table = _PairTable(*_fixed_table("lbp", pairs, shape))
+    train, test = np.arange(20, 60), np.arange(20)
+    rows, counts = table.subset(train).distinct()
+    assert counts.sum() == 80 and len(rows) < 80
+    assert bool(np.all(np.diff(rows) > 0)) is not shared
+    features, ests = _verification._split_pipeline("lbp", shape, ["threshold"] * 2)
+    ref = _verification._fit_fold(features, ests, table[train], y[train], table[test])
+    got = _verification._fit_fold(
+        features, ests, table.subset(train), y[train], table.subset(test)
+    )
+    assert len(ref) == len(got) == 2
+    for a, b in zip(ref, got):
+        assert_array_equal(a[1], b[1])  # predictions
+        assert_array_equal(a[2], b[2])  # scores
+        assert a[3] == b[3]  # the cut
+
+
+def test_fixed_tables_are_stored_and_reused_only_for_the_same_input(
+    monkeypatch, tmp_path
+):
+    from facekit.app.benchmark import _verification
+
+    monkeypatch.setenv("FACEKIT_CACHE", str(tmp_path))
+    calls = []
+    compute = _verification._fixed_table
+
+    def counted(*args):
+        calls.append(args[0])
+        return compute(*args)
+
+    monkeypatch.setattr(_verification, "_fixed_table", counted)
+    shape = (20, 20)
+    pairs = _pairs(12, shape=shape)[0].astype(np.float32)
+    table, index = _verification._stored_fixed_table("lbp", pairs, shape)
+    again = _verification._stored_fixed_table("lbp", pairs, shape)
+    assert calls == ["lbp"]  # the second came from the file
+    assert_array_equal(again[0], table)
+    assert_array_equal(again[1], index)
+    (stored,) = (tmp_path / "fixed_features").glob("lbp-*.npz")
+    other = pairs.copy()
+    other[3, 1, 7] += 0.5  # one pixel of one image
+    _verification._stored_fixed_table("lbp", other, shape)
+    _verification._stored_fixed_table("eigenfaces", pairs, shape)
+    assert calls == ["lbp", "lbp", "eigenfaces"]
+    stored.write_bytes(b"not a zip file")  # a damaged file is computed anew
+    assert_array_equal(_verification._stored_fixed_table("lbp", pairs, shape)[0], table)
+    assert calls[-1] == "lbp" and len(calls) == 4
+    assert not list((tmp_path / "fixed_features").glob("*.part"))
+    assert _verification._stored_fixed_table("pixels", pairs, shape) is None

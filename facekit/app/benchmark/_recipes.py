@@ -390,6 +390,19 @@ class _PairTable:
     def __getitem__(self, rows):
         return self.table[self.index[rows]]
 
+    def subset(self, rows):
+        """The pairs ``rows`` as a table of their own, sharing ``table``."""
+        return _PairTable(self.table, self.index[rows])
+
+    def distinct(self):
+        """The table rows these pairs use, in order of first appearance (the
+        pairs' images taken pair by pair, as ``pairs.reshape(-1, d)`` lays
+        them out), and how many times each occurs."""
+        seq = self.index.ravel()
+        _, first = np.unique(seq, return_index=True)
+        rows = seq[np.sort(first)]
+        return rows, np.bincount(seq, minlength=len(self.table))[rows]
+
 
 def _fixed_table(method, pairs, image_shape):
     """The fixed step of every distinct image of ``pairs``.

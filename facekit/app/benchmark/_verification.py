@@ -9,8 +9,9 @@ fitted feature steps fitted once per fold and shared by its verifiers.
 import time
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Bunch
 
 from facekit.app.benchmark._recipes import (
@@ -59,11 +60,84 @@ def _fixed(method, subset, data, fixed_cache, *, table=False):
         return fixed_cache[key], 0.0
     t0 = time.perf_counter()
     if table:
-        out = _fixed_table(method, data.pairs, data.image_shape)
+        out = _stored_fixed_table(method, data.pairs, data.image_shape)
         fixed_cache[key] = data.pairs if out is None else _PairTable(*out)
     else:
         fixed_cache[key] = fixed_features(method, data.pairs, data.image_shape)
     return fixed_cache[key], time.perf_counter() - t0
+
+
+def _stored_fixed_table(method, pairs, image_shape):
+    """:func:`_fixed_table`, kept in ``$FACEKIT_CACHE/fixed_features``.
+
+    The file is keyed by everything the table depends on: the images' bytes,
+    the method's fixed step (its class names and parameters), the source of
+    facekit's feature transformers and of the recipes, and the versions of
+    numpy and scikit-image; any change computes and stores it anew.  A
+    missing, damaged or unwritable file only costs the computation.
+    """
+    import os
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from facekit.datasets._home import _get_cache_home
+
+    fixed = METHODS[method].fixed(image_shape)
+    if fixed is None:
+        return None
+    folder = Path(_get_cache_home()) / "fixed_features"
+    path = folder / f"{method}-{_fixed_key(method, fixed, pairs, image_shape)}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return stored["table"], stored["index"]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        pass
+    table, index = _fixed_table(method, pairs, image_shape)
+    part = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=folder, suffix=".part", delete=False
+        ) as fh:
+            part = fh.name
+            np.savez(fh, table=table, index=index)  # uncompressed: fast to read
+        os.replace(part, path)
+    except OSError:
+        if part is not None and os.path.exists(part):
+            os.remove(part)
+    return table, index
+
+
+def _fixed_key(method, fixed, pairs, image_shape):
+    """A digest of what a method's fixed features depend on."""
+    import hashlib
+    from pathlib import Path
+
+    import skimage
+
+    import facekit.features
+    from facekit.app.benchmark import _recipes
+
+    def token(value):  # no object addresses: the key must hold across runs
+        if isinstance(value, BaseEstimator):  # its parameters are listed too
+            return f"{type(value).__module__}.{type(value).__qualname__}"
+        if callable(value):
+            return f"{value.__module__}.{getattr(value, '__qualname__', value)}"
+        if isinstance(value, (list, tuple)):
+            return "(" + ",".join(token(v) for v in value) + ")"
+        return repr(value)
+
+    digest = hashlib.blake2b(digest_size=12)
+    params = sorted(fixed.get_params(deep=True).items())
+    head = [method, type(fixed).__qualname__, tuple(image_shape), pairs.dtype.str]
+    head += [pairs.shape, np.__version__, skimage.__version__]
+    digest.update(repr(head + [(k, token(v)) for k, v in params]).encode())
+    sources = sorted(Path(facekit.features.__file__).parent.glob("*.py"))
+    for source in sources + [Path(_recipes.__file__)]:
+        digest.update(source.read_bytes())
+    digest.update(np.ascontiguousarray(pairs).data)
+    return digest.hexdigest()
 
 
 @fill_doc
@@ -162,9 +236,21 @@ def _fit_fold(features, verifiers, train_pairs, y_train, test_pairs):
     """
     t0 = time.perf_counter()
     features = clone(features)
-    Z_train = features.fit_transform(train_pairs, y_train)
-    t1 = time.perf_counter()
-    Z_test = features.transform(test_pairs)
+    if isinstance(train_pairs, _PairTable) and _fits_on_counts(features):
+        # the same fit as features.fit_transform(train_pairs[:], y_train)
+        per_image = features.steps[0][1].transformer
+        rest = features[1:] if len(features) > 1 else FunctionTransformer()
+        Z_train = rest.fit_transform(
+            _fit_on_distinct_images(per_image, train_pairs), y_train
+        )
+        t1 = time.perf_counter()
+        Z_test = rest.transform(_project_pairs(per_image, test_pairs))
+    else:
+        if isinstance(train_pairs, _PairTable):
+            train_pairs, test_pairs = train_pairs[:], test_pairs[:]
+        Z_train = features.fit_transform(train_pairs, y_train)
+        t1 = time.perf_counter()
+        Z_test = features.transform(test_pairs)
     t2 = time.perf_counter()
     out = []
     for i, verifier in enumerate(verifiers):
@@ -185,6 +271,57 @@ def _fit_fold(features, verifiers, train_pairs, y_train, test_pairs):
             )
         )
     return out
+
+
+def _fits_on_counts(features):
+    """Whether the per-image step of ``features`` (a ``PairTransformer``) is
+    a :class:`~facekit.features.DistinctRowPCA`, pooled over views or not:
+    then fitting it on each distinct image once, its count as
+    ``sample_weight``, is the same fit bit for bit as on the pairs' images."""
+    from facekit.features import DistinctRowPCA, ViewPoolingTransformer
+
+    per_image = getattr(features.steps[0][1], "transformer", None)
+    if isinstance(per_image, ViewPoolingTransformer):
+        per_image = per_image.transformer
+    return isinstance(per_image, DistinctRowPCA)
+
+
+def _fit_on_distinct_images(per_image, pairs):
+    """Fit ``per_image`` on the distinct images of a ``_PairTable`` weighted
+    by their counts, and return the pairs' projections.
+
+    ``PairTransformer(per_image).fit(pairs[:])`` fits on the pairs' images
+    with repeats; a :class:`~facekit.features.DistinctRowPCA` keeps the first
+    of equal rows and weighs it by its count, so given the distinct images in
+    order of first appearance and their counts it fits the same model,
+    without the repeated images (1.2 GB of LBP features per View 2 fold).
+    When that order is the table's own (LFW's folds share no person, so no
+    image), the whole table goes in, the images of other folds weighing 0,
+    and nothing is copied.
+    """
+    rows, counts = pairs.distinct()
+    if np.all(np.diff(rows) > 0):
+        weights = np.zeros(len(pairs.table))
+        weights[rows] = counts
+        per_image.fit(pairs.table, sample_weight=weights)
+    else:
+        per_image.fit(pairs.table[rows], sample_weight=counts)
+    return _project_pairs(per_image, pairs)
+
+
+def _project_pairs(per_image, pairs, block=1024):
+    """``PairTransformer``'s transform of a ``_PairTable``: each distinct image
+    projected once (in blocks), then laid out as pairs."""
+    rows, _ = pairs.distinct()
+    where = np.empty(len(pairs.table), dtype=np.intp)
+    where[rows] = np.arange(len(rows))
+    Z = np.concatenate(
+        [
+            np.asarray(per_image.transform(pairs.table[rows[s : s + block]]))
+            for s in range(0, len(rows), block)
+        ]
+    )
+    return Z[where[pairs.index]]
 
 
 def _run_method(
@@ -287,7 +424,11 @@ def _protocol(method, verifiers, data, pairs, fixed_time, fars, verbose):
         for _ in verifiers
     ]
     for k, (train, test) in enumerate(LFWFoldSplit(data.folds).split(pairs)):
-        fitted = _fit_fold(features, ests, pairs[train], y[train], pairs[test])
+        if isinstance(pairs, _PairTable):
+            train_pairs, test_pairs = pairs.subset(train), pairs.subset(test)
+        else:
+            train_pairs, test_pairs = pairs[train], pairs[test]
+        fitted = _fit_fold(features, ests, train_pairs, y[train], test_pairs)
         for verifier, acc, (_, pred, scores, cut, fit_t, pred_t) in zip(
             verifiers, lists, fitted
         ):
