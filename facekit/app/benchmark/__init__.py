@@ -42,7 +42,7 @@ from facekit.app.benchmark._recipes import Recipe as Recipe
 from facekit.app.benchmark._recipes import _Eigenfaces as _Eigenfaces
 from facekit.app.benchmark._recipes import _FisherVectors as _FisherVectors
 from facekit.app.benchmark._recipes import _Pixels as _Pixels
-from facekit.app.benchmark._report import format_table, plot_roc
+from facekit.app.benchmark._report import blas_description, format_table, plot_roc
 from facekit.app.benchmark._verification import _fixed as _fixed
 from facekit.app.benchmark._verification import _load as _load
 from facekit.app.benchmark._verification import _protocol as _protocol
@@ -65,5 +65,6 @@ __all__ = [
     "run_lfw_pretrained",
     "PRETRAINED_SETTING",
     "format_table",
+    "blas_description",
     "plot_roc",
 ]

@@ -47,6 +47,41 @@ def holdout_row(y_test, pred, scores, cut, fars, fit_time, predict_time):
     return row
 
 
+def blas_description():
+    """The BLAS library numpy and scipy run on, its CPU kernel and threads.
+
+    The last printed digit of a row can depend on them: a different kernel
+    (e.g. OpenBLAS's ``Haswell`` on AVX2 against ``SkylakeX`` on AVX-512) or
+    thread count rounds a randomized PCA differently, which can move a pair
+    across a threshold.
+
+    Returns
+    -------
+    description : str
+        E.g. ``"openblas 0.3.31 (SkylakeX kernel, 2 threads)"``; several
+        libraries are separated by ``"; "``, and ``"unknown"`` when
+        threadpoolctl finds none.
+
+    Examples
+    --------
+    >>> from facekit.app.benchmark import blas_description
+    >>> isinstance(blas_description(), str)
+    True
+    """
+    from threadpoolctl import threadpool_info
+
+    seen = {}
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            text = (
+                f"{info.get('internal_api')} {info.get('version')} "
+                f"({info.get('architecture')} kernel, {info.get('num_threads')} "
+                f"thread{'s' if info.get('num_threads') != 1 else ''})"
+            )
+            seen[text] = None
+    return "; ".join(seen) or "unknown"
+
+
 def format_table(rows, fars=(1e-2, 1e-3)):
     """Format benchmark rows as a plain-text table.
 

@@ -123,13 +123,17 @@ def _cmd_benchmark_lfw(args):
     clean = [
         {k: v for k, v in r.items() if k not in ("scores", "y_true")} for r in rows
     ]
-    _emit_results(args, {"view": args.view, "wall_time": wall, "rows": clean})
+    from facekit.app.benchmark import blas_description
+
+    result = {"view": args.view, "wall_time": wall, "blas": blas_description()}
+    _emit_results(args, {**result, "rows": clean})
     return 0
 
 
 def _run_benchmark_lfw(args, methods, classical):
     from facekit.app.benchmark import (
         PRETRAINED_SETTING,
+        blas_description,
         format_table,
         plot_roc,
         run_lfw_benchmark,
@@ -175,6 +179,7 @@ def _run_benchmark_lfw(args, methods, classical):
     if classical:
         print(f"\nLFW verification, {setting}; image-restricted, no outside data")
         print(format_table([r for r in rows if r["method"] != "pretrained"]))
+        print(f"(BLAS: {blas_description()})")
     if "pretrained" in methods:
         print(f"\nLFW verification, {setting}; {PRETRAINED_SETTING}")
         print(format_table([r for r in rows if r["method"] == "pretrained"]))
