@@ -405,8 +405,12 @@ def test_fixed_tables_are_stored_and_reused_only_for_the_same_input(
     _verification._stored_fixed_table("lbp", other, shape)
     _verification._stored_fixed_table("eigenfaces", pairs, shape)
     assert calls == ["lbp", "lbp", "eigenfaces"]
+    (newer,) = (tmp_path / "fixed_features").glob("lbp-*.npz")  # replaced it
+    assert newer != stored and not stored.exists()
+    _verification._stored_fixed_table("lbp", pairs, shape)
+    assert len(calls) == 4
     stored.write_bytes(b"not a zip file")  # a damaged file is computed anew
     assert_array_equal(_verification._stored_fixed_table("lbp", pairs, shape)[0], table)
-    assert calls[-1] == "lbp" and len(calls) == 4
+    assert calls[-1] == "lbp" and len(calls) == 5
     assert not list((tmp_path / "fixed_features").glob("*.part"))
     assert _verification._stored_fixed_table("pixels", pairs, shape) is None

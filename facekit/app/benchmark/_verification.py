@@ -73,8 +73,9 @@ def _stored_fixed_table(method, pairs, image_shape):
     The file is keyed by everything the table depends on: the images' bytes,
     the method's fixed step (its class names and parameters), the source of
     facekit's feature transformers and of the recipes, and the versions of
-    numpy and scikit-image; any change computes and stores it anew.  A
-    missing, damaged or unwritable file only costs the computation.
+    numpy and scikit-image; any change computes and stores it anew, in place
+    of the method's older table.  A missing, damaged or unwritable file only
+    costs the computation.
     """
     import os
     import tempfile
@@ -103,6 +104,9 @@ def _stored_fixed_table(method, pairs, image_shape):
             part = fh.name
             np.savez(fh, table=table, index=index)  # uncompressed: fast to read
         os.replace(part, path)
+        for old in folder.glob(f"{method}-*.npz"):  # one table per method kept
+            if old != path:
+                old.unlink()
     except OSError:
         if part is not None and os.path.exists(part):
             os.remove(part)
