@@ -141,7 +141,9 @@ def test_fractional_sample_weight_and_too_little_weight():
     assert pca.n_samples_ == 100.0
     with pytest.raises(ValueError, match="sample_weight sums to 1"):
         DistinctRowPCA(1).fit(X[:3], sample_weight=[1, 0, 0])
-    with pytest.raises(ValueError, match="Negative values in data passed to .sample_weight"):
+    with pytest.raises(
+        ValueError, match="Negative values in data passed to .sample_weight"
+    ):
         DistinctRowPCA(1).fit(X[:3], sample_weight=[1, -1, 2])
 
 
